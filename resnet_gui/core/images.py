@@ -1,0 +1,140 @@
+"""Reading user images robustly, and finding them in folders.
+
+Every failure becomes :class:`ImageError` with a short reason, so one bad file never
+stops a run. Files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
+)
+# Keep Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS) as it is: an image
+# above twice that limit is refused by Pillow and reported as skipped here.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class ImageError(Exception):
+    """An image that cannot be used; ``str()`` is the reason shown to the user."""
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB the way a viewer would show it."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))  # alpha on white
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I") or mode == "F":
+        import numpy as np
+
+        arr = np.asarray(img)
+        if mode == "F":
+            arr = arr * 255.0 if float(arr.max(initial=0)) <= 1.0 else arr
+        elif mode.startswith("I;16") or float(arr.max(initial=0)) > 255:
+            arr = arr / 257.0  # 16-bit range to 8-bit; a plain convert("L") would clip
+        arr = np.clip(arr, 0, 255).astype("uint8")
+        return Image.fromarray(arr, "L").convert("RGB")
+    return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def load_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+    """Open ``path`` as an upright RGB image.
+
+    ``min_side``: the smallest shorter side the caller needs. Large JPEGs are then
+    decoded at a reduced scale (Pillow's draft mode), which is many times faster than
+    decoding a 12-megapixel photo in full and then throwing most pixels away.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError("empty file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # EXIF/ICC noise; real problems raise below
+            with Image.open(path) as img:
+                if getattr(img, "n_frames", 1) > 1:
+                    img.seek(0)  # animated or multi-page: the first frame
+                if min_side and img.format == "JPEG":
+                    img.draft("RGB", (min_side, min_side))
+                img.load()
+                try:
+                    img = ImageOps.exif_transpose(img) or img
+                except Exception:  # a broken EXIF block must not lose the picture
+                    pass
+                return _to_rgb(img)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"too large, refused as a possible decompression bomb ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
+        text = str(exc) or type(exc).__name__
+        if "truncated" in text:
+            raise ImageError("truncated or damaged image data") from None
+        raise ImageError(f"cannot decode: {text}") from None
+
+
+def iter_image_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Yield image files from files and folders, in a stable (sorted) order.
+
+    Folders are walked recursively; hidden files and folders are skipped, only image
+    extensions are taken, and symlinked folders are followed at most once each, so a
+    link loop cannot recurse forever. A file named directly is always yielded, so a
+    dropped non-image gets reported instead of silently ignored.
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            yield from _walk(root, seen_dirs)
+        else:
+            yield root
+
+
+def _walk(folder: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path]:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return
+    key = (stat.st_dev, stat.st_ino)
+    if key in seen_dirs:
+        return
+    seen_dirs.add(key)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    subdirs = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                subdirs.append(Path(entry.path))
+            elif entry.is_file() and is_image_path(entry.name):
+                yield Path(entry.path)
+        except OSError:
+            continue
+    for sub in subdirs:
+        yield from _walk(sub, seen_dirs)
