@@ -1,0 +1,180 @@
+"""Labeled folders (one subfolder per class), stratified splits, and in-memory image caches."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .images import ImageError, iter_image_files, load_image
+
+_SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation")}
+
+
+class DatasetError(ValueError):
+    """The folder cannot be trained on; the message lists the offending folders."""
+
+
+@dataclass
+class LabeledFolder:
+    root: Path
+    classes: list[str]
+    train: list[tuple[Path, int]]
+    val: list[tuple[Path, int]] | None  # None: not split yet
+    split_from: str = "folder"  # "train/val folders" | "csv" | "folder"
+
+    def counts(self, items: Sequence[tuple[Path, int]]) -> list[int]:
+        c = Counter(label for _, label in items)
+        return [c.get(i, 0) for i in range(len(self.classes))]
+
+
+def _class_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _find_split_dir(root: Path, split: str) -> Path | None:
+    for name in _SPLIT_NAMES[split]:
+        if (root / name).is_dir():
+            return root / name
+    return None
+
+
+def _gather(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    items = []
+    for index, name in enumerate(classes):
+        class_dir = folder / name
+        if class_dir.is_dir():
+            items += [(p, index) for p in iter_image_files([class_dir])]
+    return items
+
+
+def scan_labeled_folder(root: str | os.PathLike) -> LabeledFolder:
+    """Find classes and images under ``root``; refuse unusable folders with a clear reason.
+
+    Layouts: ``root/<class>/*.jpg``, or ``root/train/<class>/`` with ``root/val/<class>/``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder")
+    train_dir, val_dir = _find_split_dir(root, "train"), _find_split_dir(root, "val")
+    if train_dir and val_dir:
+        classes = sorted({p.name for p in _class_dirs(train_dir)} | {p.name for p in _class_dirs(val_dir)})
+        data = LabeledFolder(root, classes, _gather(train_dir, classes), _gather(val_dir, classes), "train/val folders")
+        per_class = [a + b for a, b in zip(data.counts(data.train), data.counts(data.val))]
+    else:
+        classes = [p.name for p in _class_dirs(root)]
+        data = LabeledFolder(root, classes, _gather(root, classes), None)
+        per_class = data.counts(data.train)
+    _validate(root, classes, per_class)
+    return data
+
+
+def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
+    hint = "expected one subfolder per class, e.g. daisy/, roses/, each holding that class's photos"
+    if sum(per_class) == 0:
+        raise DatasetError(f"no images found in {root} ({hint})")
+    with_images = [c for c, n in zip(classes, per_class) if n > 0]
+    if len(with_images) < 2:
+        raise DatasetError(f"need at least 2 classes, found {len(with_images)} ({', '.join(with_images)}) in {root} ({hint})")
+    too_few = [f"{c}/ ({n})" for c, n in zip(classes, per_class) if n < 2]
+    if too_few:
+        raise DatasetError(f"each class needs at least 2 images; too few in: {', '.join(too_few)}")
+
+
+def stratified_split(items: Sequence[tuple[Path, int]], val_fraction: float, seed: int = 0):
+    """Split per class with a seeded shuffle; every class keeps >= 1 image on each side."""
+    if not 0.0 < val_fraction < 1.0:
+        raise DatasetError(f"validation fraction must be between 0 and 1, got {val_fraction}")
+    rng = random.Random(seed)
+    by_class: dict[int, list] = {}
+    for item in items:
+        by_class.setdefault(item[1], []).append(item)
+    train, val = [], []
+    for label in sorted(by_class):
+        group = sorted(by_class[label], key=lambda it: str(it[0]))
+        rng.shuffle(group)
+        n_val = min(len(group) - 1, max(1, round(len(group) * val_fraction)))
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val
+
+
+def split_from_csv(data: LabeledFolder, csv_path: str | os.PathLike) -> LabeledFolder:
+    """Apply a fixed split from a CSV with columns split,class,file (file relative to its class folder)."""
+    wanted: dict[tuple[str, str], str] = {}
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            wanted[(row["class"], row["file"])] = row["split"].strip().lower()
+    train, val = [], []
+    for path, label in data.train + (data.val or []):
+        split = wanted.get((data.classes[label], path.name))
+        if split == "train":
+            train.append((path, label))
+        elif split in ("val", "valid", "validation"):
+            val.append((path, label))
+    if not train or not val:
+        raise DatasetError(f"{csv_path}: the split matches no train or no val images of {data.root}")
+    return LabeledFolder(data.root, data.classes, train, val, "csv")
+
+
+# ---------------------------------------------------------------- decoding into memory
+
+
+def decode_resized(path: Path, short_side: int, crop: int | None = None):
+    """uint8 CHW tensor with the shorter side resized to ``short_side`` (center-cropped to ``crop``)."""
+    import torchvision.transforms.functional as TF
+
+    img = load_image(path, min_side=short_side)
+    img = TF.resize(img, short_side, interpolation=TF.InterpolationMode.BILINEAR)
+    if crop:
+        img = TF.center_crop(img, crop)
+    return TF.pil_to_tensor(img)
+
+
+@dataclass
+class DecodedSet:
+    images: list  # uint8 CHW tensors
+    labels: list[int]
+    paths: list[Path]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def decode_all(
+    items: Sequence[tuple[Path, int]],
+    short_side: int,
+    crop: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DecodedSet:
+    """Decode every image once, in parallel; unreadable files are skipped and listed."""
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    out = DecodedSet([], [], [])
+
+    def job(item):
+        try:
+            return decode_resized(item[0], short_side, crop), None
+        except ImageError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops training
+            return None, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+        for done, (item, (tensor, error)) in enumerate(zip(items, pool.map(job, items)), 1):
+            if should_stop and should_stop():
+                pool.shutdown(wait=True, cancel_futures=True)
+                break
+            if error is None:
+                out.images.append(tensor)
+                out.labels.append(item[1])
+                out.paths.append(item[0])
+            else:
+                out.skipped.append((str(item[0]), error))
+            if progress and (done % 64 == 0 or done == len(items)):
+                progress(done, len(items))
+    return out
