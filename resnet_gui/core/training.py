@@ -452,7 +452,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
             scheduler.step()
             seen += len(idx)
             window_images += len(idx)
-            loss_sum += float(loss) * len(idx)
+            loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == y).sum())
             elapsed = time.perf_counter() - window_start
             rate = window_images / elapsed if elapsed > 0 else 0.0

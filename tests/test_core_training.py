@@ -1,0 +1,212 @@
+"""Fine-tuning core: real training runs on small images made here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resnet_gui.core.checkpoint import load_model
+from resnet_gui.core.training import BatchProgress, DataReady, Done, EpochEnd, TrainConfig, TrainingError, fine_tune
+
+COLOURS = {"red": (200, 30, 30), "green": (30, 180, 40), "blue": (30, 40, 210)}
+
+
+def make_labeled(root: Path, per_class: int = 12, classes=("red", "green", "blue"), size: int = 40) -> Path:
+    """Visually distinct classes: noisy images dominated by one colour each."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in classes:
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        base = np.array(COLOURS[name], dtype=np.float32)
+        for i in range(per_class):
+            pixels = base + rng.normal(0, 35, (size, size, 3))
+            Image.fromarray(np.clip(pixels, 0, 255).astype("uint8")).save(folder / f"{name}_{i:02d}.png")
+    return root
+
+
+def run(cfg: TrainConfig, stop=None):
+    return list(fine_tune(cfg, stop))
+
+
+def small_cfg(tmp_path: Path, data: Path, **kw) -> TrainConfig:
+    base = dict(data_dir=str(data), out=str(tmp_path / "model.pt"), arch="resnet18", start="scratch", mode="full",
+                epochs=2, image_size=32, batch_size=8, val_split=0.25, workers=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_head_mode_learns_distinct_classes(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=16)
+    events = run(small_cfg(tmp_path, data, mode="head", epochs=40, batch_size=16, lr=3e-3))
+    done = events[-1]
+    assert isinstance(done, Done) and done.reason in ("completed", "early_stopping")
+    assert done.best_val_acc >= 0.8  # chance is 1/3
+    ready = next(e for e in events if isinstance(e, DataReady))
+    assert ready.classes == ["blue", "green", "red"]
+    assert sum(ready.val_counts) == 12 and sum(ready.train_counts) == 36
+    loaded = load_model(done.checkpoint)
+    assert loaded.info.class_names == ["blue", "green", "red"]
+    assert loaded.info.image_size == 32
+    assert loaded.info.training["best_epoch"] == done.best_epoch
+    assert len(loaded.info.training["confusion"]) == 3
+    assert set(loaded.info.training["per_class_acc"]) == {"blue", "green", "red"}
+
+
+def test_full_mode_trains_and_reports_every_epoch(tmp_path):
+    data = make_labeled(tmp_path / "data")
+    events = run(small_cfg(tmp_path, data, epochs=3))
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert all(0.0 <= e.val_acc <= 1.0 and e.train_loss > 0 for e in epochs)
+    batches = [e for e in events if isinstance(e, BatchProgress)]
+    assert batches and batches[0].batches == 27 // 8
+    done = events[-1]
+    assert done.reason == "completed" and len(done.history) == 3
+    assert not Path(str(tmp_path / "model.pt") + ".resume").exists()
+    loaded = load_model(tmp_path / "model.pt")
+    assert loaded.info.arch == "resnet18" and loaded.info.num_classes == 3
+
+
+def test_cancel_mid_epoch_keeps_the_last_good_checkpoint(tmp_path):
+    data = make_labeled(tmp_path / "data")
+    seen = []
+
+    def stop():
+        # cancel during the second epoch, after one of its batches
+        return sum(1 for e in seen if isinstance(e, BatchProgress) and e.epoch == 2) >= 1
+
+    events = []
+    for event in fine_tune(small_cfg(tmp_path, data, epochs=5), stop):
+        seen.append(event)
+        events.append(event)
+    done = events[-1]
+    assert done.reason == "cancelled"
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
+    assert done.checkpoint == str(tmp_path / "model.pt")
+    loaded = load_model(done.checkpoint)
+    assert loaded.info.training["best_epoch"] == 1
+    assert not list(tmp_path.glob(".model.pt.*.tmp"))  # no temp files left behind
+
+
+def test_cancel_before_any_epoch_saves_nothing_and_keeps_old_file(tmp_path):
+    data = make_labeled(tmp_path / "data")
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"previous model")
+    events = run(small_cfg(tmp_path, data), stop=lambda: True)
+    assert events[-1].reason == "cancelled" and events[-1].checkpoint is None
+    assert out.read_bytes() == b"previous model"
+
+
+def test_resume_continues_after_the_last_epoch(tmp_path):
+    data = make_labeled(tmp_path / "data")
+    seen = []
+    for event in fine_tune(small_cfg(tmp_path, data, epochs=3),
+                           lambda: any(isinstance(e, EpochEnd) and e.epoch == 2 for e in seen)):
+        seen.append(event)
+    assert seen[-1].reason == "cancelled"
+    events = run(small_cfg(tmp_path, data, epochs=3, resume=True))
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [3]
+    done = events[-1]
+    assert done.reason == "completed" and [h["epoch"] for h in done.history] == [1, 2, 3]
+
+
+def test_nan_loss_stops_and_keeps_last_good_model(tmp_path):
+    import torch
+
+    data = make_labeled(tmp_path / "data")
+    good = run(small_cfg(tmp_path, data, epochs=1))[-1]
+    before = Path(good.checkpoint).read_bytes()
+    # starting weights full of NaN make the very first loss NaN
+    poisoned = tmp_path / "nan.pth"
+    import torchvision
+
+    state = torchvision.models.resnet18(num_classes=3).state_dict()
+    state["fc.weight"].fill_(float("nan"))
+    torch.save(state, poisoned)
+    done = run(small_cfg(tmp_path, data, start=str(poisoned), mode="full"))[-1]
+    assert done.reason == "nan" and "nan" in done.message.lower()
+    assert Path(good.checkpoint).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "layout, expected",
+    [
+        ({}, "no images found"),
+        ({"only": 5}, "need at least 2 classes"),
+        ({"a": 5, "b": 1, "c": 0}, "too few in: b/ (1), c/ (0)"),
+    ],
+)
+def test_bad_folders_are_refused_with_the_offending_folders(tmp_path, layout, expected):
+    from PIL import Image
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name, count in layout.items():
+        (root / name).mkdir()
+        for i in range(count):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(root / name / f"{i}.png")
+    with pytest.raises(TrainingError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        run(small_cfg(tmp_path, root))
+
+
+def test_unreadable_images_are_skipped_and_counted(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=8, classes=("red", "blue"))
+    (data / "red" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (data / "blue" / "empty.png").write_bytes(b"")
+    events = run(small_cfg(tmp_path, data, epochs=1))
+    ready = next(e for e in events if isinstance(e, DataReady))
+    assert sorted(Path(p).name for p, _ in ready.skipped) == ["broken.jpg", "empty.png"]
+    assert "skipped 2 unreadable" in ready.message
+    assert events[-1].reason == "completed"
+
+
+def test_existing_train_and_val_folders_are_used(tmp_path):
+    make_labeled(tmp_path / "data" / "train", per_class=6, classes=("red", "blue"))
+    make_labeled(tmp_path / "data" / "val", per_class=3, classes=("red", "blue"))
+    events = run(small_cfg(tmp_path, tmp_path / "data", epochs=1))
+    ready = next(e for e in events if isinstance(e, DataReady))
+    assert ready.train_counts == [6, 6] and ready.val_counts == [3, 3]
+    assert ready.split_from == "train/val folders"
+
+
+def test_imbalance_is_reported_and_weighted(tmp_path):
+    make_labeled(tmp_path / "data", per_class=12, classes=("red",))
+    make_labeled(tmp_path / "data", per_class=4, classes=("blue",))
+    events = run(small_cfg(tmp_path, tmp_path / "data", epochs=1))
+    ready = next(e for e in events if isinstance(e, DataReady))
+    assert ready.imbalance == pytest.approx(3.0) and ready.weighted_loss
+    assert "imbalanced (3.0x)" in ready.message
+
+
+def test_cli_train_then_classify_with_the_new_model(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=6, classes=("red", "blue"))
+    out = tmp_path / "cli.pt"
+    train = subprocess.run(
+        [sys.executable, "-m", "resnet_gui", "train", str(data), "--out", str(out), "--from", "scratch",
+         "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--val-split", "0.34"],
+        capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    assert "epoch   1/1" in train.stdout and "saved to" in train.stdout
+    classify = subprocess.run(
+        [sys.executable, "-m", "resnet_gui", "classify", "--weights", str(out), "--json", "--topk", "2",
+         str(data / "red")], capture_output=True, text=True, timeout=300)
+    assert classify.returncode == 0, classify.stderr
+    rows = [json.loads(line) for line in classify.stdout.splitlines()]
+    assert len(rows) == 6
+    assert all({label for label, _ in row["topk"]} == {"red", "blue"} for row in rows)
+
+
+def test_cli_train_refuses_bad_folder_with_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(tmp_path / "empty"), "--out",
+                             str(tmp_path / "x.pt")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: no images found")
+    assert len(result.stderr.strip().splitlines()) == 1
