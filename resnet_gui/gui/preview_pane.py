@@ -1,0 +1,113 @@
+"""The selected image shown large, with its top-k bar chart."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+
+from .image_loader import ImageLoader
+from .topk_chart import TopKChart
+from .workers import ResultItem
+
+PREVIEW_SIZE = 900  # longest side decoded for the large view
+
+
+class ScaledImage(QLabel):
+    """A picture that keeps its aspect ratio as the label is resized."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._pixmap: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_pixmap(self, pixmap: QPixmap | None, text: str = "") -> None:
+        self._pixmap = pixmap
+        if pixmap is None:
+            self.setPixmap(QPixmap())
+            self.setText(text)
+        else:
+            self._rescale()
+
+    def has_picture(self) -> bool:
+        return self._pixmap is not None
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is not None:
+            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 320)
+
+
+class PreviewPane(QWidget):
+    """``show_item(item, k)``: big picture, file name, top-1 and the top-k chart."""
+
+    def __init__(self, loader: ImageLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._item: ResultItem | None = None
+        self._k = 5
+        self.low_threshold = 0.5
+        loader.loaded.connect(self._on_image)
+        self.title = QLabel()
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setStyleSheet("font-size: 14px;")
+        self.title.setWordWrap(True)
+        self.image = ScaledImage()
+        self.chart = TopKChart()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.image)
+        splitter.addWidget(self.chart)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([380, 280])
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(splitter, 1)
+        self.show_item(None)
+
+    def set_k(self, k: int) -> None:
+        self._k = k
+        self._refresh_chart()
+
+    def show_item(self, item: ResultItem | None) -> None:
+        self._item = item
+        if item is None:
+            self.title.setText("<span style='color: gray'>No image selected</span>")
+            self.image.set_pixmap(None, "")
+        else:
+            low = "" if item.topk and item.confidence >= self.low_threshold else " <span style='color:#b35c00'>⚠ low confidence</span>"
+            self.title.setText(f"<b>{_escape(os.path.basename(item.path))}</b> — {_escape(item.label)} "
+                               f"{item.confidence:.1%}{low}")
+            self.title.setToolTip(item.path)
+            self.image.set_pixmap(None, "Loading…")
+            self._loader.request(item.path, PREVIEW_SIZE)
+        self._refresh_chart()
+
+    def _refresh_chart(self) -> None:
+        self.chart.set_predictions(self._item.topk[: self._k] if self._item else [])
+
+    def _on_image(self, path: str, size: int, image: QImage) -> None:
+        if size != PREVIEW_SIZE or self._item is None or path != self._item.path:
+            return
+        if image.isNull():
+            self.image.set_pixmap(None, "Cannot show this image")
+        else:
+            self.image.set_pixmap(QPixmap.fromImage(image))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

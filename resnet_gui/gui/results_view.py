@@ -1,0 +1,339 @@
+"""The results table (thumbnail, top-1 label, confidence) with filtering and sorting,
+and the list of skipped files with their reasons."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
+                               QStackedWidget, QStyle, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from .image_loader import ImageLoader
+from .workers import ResultItem, SkippedItem
+
+THUMB_SIZE = 56
+THUMB_CACHE = 3000  # pixmaps kept; older ones are decoded again if scrolled back to
+LOW_CONFIDENCE = 0.5  # top-1 below this is marked
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+LOW_BACKGROUND = QColor(255, 170, 40, 60)
+LOW_TEXT = QColor("#b35c00")
+COL_IMAGE, COL_LABEL, COL_CONFIDENCE = range(3)
+LIVE_SORT_LIMIT = 5000  # above this many rows, a sorted view is re-sorted when the run ends
+
+
+class ResultsModel(QAbstractTableModel):
+    """Rows of :class:`ResultItem`, appended in batches; thumbnails requested lazily."""
+
+    HEADERS = ("Image", "Top-1 label", "Confidence")
+
+    def __init__(self, loader: ImageLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._items: list[ResultItem] = []
+        self._rows_by_path: dict[str, int] = {}
+        self._loader = loader
+        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
+        self._no_thumb: set[str] = set()
+        self.low_threshold = LOW_CONFIDENCE
+        loader.loaded.connect(self._on_image)
+        self._warn_icon = None
+
+    # ------------------------------------------------------------ content
+
+    def append(self, items: list[ResultItem]) -> None:
+        if not items:
+            return
+        first = len(self._items)
+        self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+        for offset, item in enumerate(items):
+            self._rows_by_path.setdefault(item.path, first + offset)
+        self._items.extend(items)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._items.clear()
+        self._rows_by_path.clear()
+        self.endResetModel()
+
+    def items(self) -> list[ResultItem]:
+        return list(self._items)
+
+    def item(self, row: int) -> ResultItem:
+        return self._items[row]
+
+    def set_low_threshold(self, value: float) -> None:
+        self.low_threshold = value
+        if self._items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, COL_CONFIDENCE))
+
+    def is_low(self, item: ResultItem) -> bool:
+        return item.confidence < self.low_threshold
+
+    def thumbnail(self, path: str) -> QPixmap | None:
+        return self._thumbs.get(path)
+
+    # ------------------------------------------------------------ Qt model
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        col = index.column()
+        low = self.is_low(item)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_IMAGE:
+                return os.path.basename(item.path)
+            if col == COL_LABEL:
+                return item.label
+            return f"{item.confidence:.1%}"
+        if role == SORT_ROLE:
+            if col == COL_IMAGE:
+                return os.path.basename(item.path).lower()
+            if col == COL_LABEL:
+                return item.label.lower()
+            return item.confidence
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col == COL_IMAGE:
+                return self._thumb_for(item.path)
+            if col == COL_CONFIDENCE and low:
+                return self._warning_icon()
+        if role == Qt.ItemDataRole.BackgroundRole and low:
+            return QBrush(LOW_BACKGROUND)
+        if role == Qt.ItemDataRole.ForegroundRole and low and col != COL_IMAGE:
+            return QBrush(LOW_TEXT)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            guesses = "\n".join(f"{label}: {prob:.1%}" for label, prob in item.topk[:5])
+            mark = f"\nLow confidence (top-1 below {self.low_threshold:.0%})" if low else ""
+            return f"{item.path}\n{guesses}{mark}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_CONFIDENCE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _warning_icon(self):
+        if self._warn_icon is None:
+            from PySide6.QtWidgets import QApplication
+
+            icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            self._warn_icon = icon.pixmap(16, 16)
+        return self._warn_icon
+
+    def _thumb_for(self, path: str):
+        pixmap = self._thumbs.get(path)
+        if pixmap is not None:
+            self._thumbs.move_to_end(path)
+            return pixmap
+        if path not in self._no_thumb:
+            self._loader.request(path, THUMB_SIZE)
+        return None
+
+    def _on_image(self, path: str, size: int, image: QImage) -> None:
+        if size != THUMB_SIZE:
+            return
+        if image.isNull():
+            self._no_thumb.add(path)
+            return
+        self._thumbs[path] = QPixmap.fromImage(image)
+        while len(self._thumbs) > THUMB_CACHE:
+            self._thumbs.popitem(last=False)
+        row = self._rows_by_path.get(path)
+        if row is not None and row < len(self._items):
+            index = self.index(row, COL_IMAGE)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    """Filter by label text (top-1, or any of the kept guesses) and by confidence."""
+
+    SHOW_ALL, SHOW_LOW, SHOW_CONFIDENT = range(3)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._mode = self.SHOW_ALL
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)  # re-sorting 100k rows on every batch would stall
+
+    def set_text(self, text: str) -> None:
+        self.change_filter(lambda: setattr(self, "_text", text.strip().lower()))
+
+    def set_mode(self, mode: int) -> None:
+        self.change_filter(lambda: setattr(self, "_mode", mode))
+
+    def change_filter(self, apply) -> None:
+        """Run ``apply()`` (which changes what passes the filter), then re-filter."""
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            apply()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            apply()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        model: ResultsModel = self.sourceModel()
+        item = model.item(source_row)
+        if self._text and self._text not in item.label.lower():
+            return False
+        if self._mode == self.SHOW_LOW and not model.is_low(item):
+            return False
+        if self._mode == self.SHOW_CONFIDENT and model.is_low(item):
+            return False
+        return True
+
+
+class ResultsPanel(QWidget):
+    """Filter bar + table; shows a hint instead while empty. ``current_changed(item)``."""
+
+    current_changed = Signal(object)  # ResultItem or None
+
+    def __init__(self, loader: ImageLoader, parent=None) -> None:
+        super().__init__(parent)
+        self.model = ResultsModel(loader, self)
+        self.proxy = ResultsFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_edit = QLineEdit(placeholderText="Filter by label…", clearButtonEnabled=True)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.show_combo = QComboBox()
+        self.show_combo.addItems(["All results", "Low confidence only", "Confident only"])
+        self.show_combo.currentIndexChanged.connect(self.proxy.set_mode)
+        self.low_spin = QSpinBox(prefix="Mark below ", suffix=" %", minimum=0, maximum=100, value=50)
+        self.low_spin.setToolTip("Results whose top-1 confidence is below this are marked in orange")
+        self.low_spin.valueChanged.connect(self._on_low_changed)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.show_combo)
+        bar.addWidget(self.low_spin)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        # input order until a header is clicked
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(self._thumb_qsize())
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_IMAGE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_LABEL, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_CONFIDENCE, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(COL_LABEL, 150)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+        self.hint = QLabel("Drop images or folders here\nor choose Open folder… / Open images…")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("color: palette(mid); font-size: 15px; border: 2px dashed palette(mid);"
+                                "border-radius: 10px; padding: 24px;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.hint)
+        self.stack.addWidget(self.table)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+
+    @staticmethod
+    def _thumb_qsize():
+        from PySide6.QtCore import QSize
+
+        return QSize(THUMB_SIZE, THUMB_SIZE)
+
+    def append(self, items: list[ResultItem]) -> None:
+        self.model.append(items)
+        if items:
+            self.stack.setCurrentWidget(self.table)
+            if self.model.rowCount() <= LIVE_SORT_LIMIT:
+                self.resort()
+            if not self.table.currentIndex().isValid():
+                self.table.selectRow(0)
+
+    def _on_low_changed(self, percent: int) -> None:
+        self.proxy.change_filter(lambda: self.model.set_low_threshold(percent / 100.0))
+
+    def resort(self) -> None:
+        """Apply the chosen sort to rows that arrived since (sorting is not live for big runs)."""
+        if self.proxy.sortColumn() >= 0:
+            self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.stack.setCurrentWidget(self.hint)
+        self.current_changed.emit(None)
+
+    def visible_items(self) -> list[ResultItem]:
+        """The rows as shown: filtered and sorted."""
+        return [self.model.item(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
+                for r in range(self.proxy.rowCount())]
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+
+    def current_item(self) -> ResultItem | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.item(self.proxy.mapToSource(index).row())
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.current_changed.emit(None)
+            return
+        self.current_changed.emit(self.model.item(self.proxy.mapToSource(current).row()))
+
+
+class SkippedTable(QTableWidget):
+    """Files that could not be classified, with the reason."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, 2, parent)
+        self.setHorizontalHeaderLabels(["File", "Reason"])
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().resizeSection(0, 220)
+        self.setWordWrap(False)
+
+    def append(self, items: list[SkippedItem]) -> None:
+        for item in items:
+            row = self.rowCount()
+            self.insertRow(row)
+            name = QTableWidgetItem(os.path.basename(item.path))
+            name.setToolTip(item.path)
+            name.setData(Qt.ItemDataRole.UserRole, item.path)
+            reason = QTableWidgetItem(item.reason)
+            reason.setToolTip(item.reason)
+            self.setItem(row, 0, name)
+            self.setItem(row, 1, reason)
+
+    def clear_rows(self) -> None:
+        self.setRowCount(0)
+
+    def entries(self) -> list[tuple[str, str]]:
+        return [(self.item(r, 0).data(Qt.ItemDataRole.UserRole), self.item(r, 1).text())
+                for r in range(self.rowCount())]

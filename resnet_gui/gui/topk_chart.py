@@ -1,0 +1,94 @@
+"""A horizontal bar chart of one image's top-k guesses (QtCharts), best at the top."""
+
+from __future__ import annotations
+
+from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QValueAxis
+from PySide6.QtCore import QMargins, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+
+BAR_COLOUR = QColor("#3d7bd9")
+
+
+class TopKChart(QChartView):
+    """``set_predictions([(label, prob), ...])`` draws them; ``bars()`` reads them back."""
+
+    def __init__(self, parent=None) -> None:
+        self._chart = QChart()
+        super().__init__(self._chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(180)
+        chart = self._chart
+        chart.legend().hide()
+        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        chart.setMargins(QMargins(4, 4, 12, 4))
+        chart.setBackgroundRoundness(0)
+        self._series = QHorizontalBarSeries()
+        self._series.setLabelsVisible(True)
+        self._series.setLabelsFormat("@value %")
+        self._series.setLabelsPrecision(3)
+        self._series.setLabelsPosition(QHorizontalBarSeries.LabelsPosition.LabelsOutsideEnd)
+        self._series.setBarWidth(0.7)
+        chart.addSeries(self._series)
+        self._axis_y = QBarCategoryAxis()
+        self._axis_y.setGridLineVisible(False)
+        self._axis_y.setTruncateLabels(False)  # class names matter more than bar length
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() + 0.5)
+        self._axis_y.setLabelsFont(font)
+        self._axis_x = QValueAxis()
+        self._axis_x.setRange(0, 100)
+        self._axis_x.setLabelFormat("%d%%")
+        self._axis_x.setTickCount(6)
+        chart.addAxis(self._axis_y, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(self._axis_x, Qt.AlignmentFlag.AlignBottom)
+        self._series.attachAxis(self._axis_y)
+        self._series.attachAxis(self._axis_x)
+        self._predictions: list[tuple[str, float]] = []
+        self.set_predictions([])
+
+    def set_predictions(self, predictions: list[tuple[str, float]]) -> None:
+        """Show [(label, probability in 0..1), ...], best first."""
+        self._predictions = [(str(label), float(prob)) for label, prob in predictions]
+        self._series.clear()
+        shown = list(reversed(self._predictions))  # horizontal bars grow upwards: best on top
+        bar_set = QBarSet("probability")
+        bar_set.setColor(BAR_COLOUR)
+        bar_set.setBorderColor(BAR_COLOUR)
+        bar_set.setLabelColor(self.palette().text().color())
+        for _, prob in shown:
+            bar_set.append(prob * 100.0)
+        self._axis_y.clear()
+        self._axis_y.append(_unique_labels([label for label, _ in shown]))
+        if shown:
+            self._series.append(bar_set)
+            top = max(p for _, p in shown) * 100.0
+            # room on the right for the value label of the longest bar
+            self._axis_x.setRange(0, 100 if top > 80 else max(10.0, min(100.0, top * 1.25)))
+            self._axis_x.applyNiceNumbers()
+            if self._axis_x.max() > 100:
+                self._axis_x.setRange(0, 100)
+                self._axis_x.setTickCount(6)
+        self._chart.setTitle(f"Top {len(shown)} guesses" if shown else "Select an image to see its top guesses")
+
+    def bars(self) -> list[tuple[str, float]]:
+        """What is drawn, best first, as (category label, probability 0..1)."""
+        sets = self._series.barSets()
+        if not sets:
+            return []
+        categories = self._axis_y.categories()
+        values = [sets[0].at(i) / 100.0 for i in range(sets[0].count())]
+        return list(reversed(list(zip(categories, values))))
+
+    def predictions(self) -> list[tuple[str, float]]:
+        return list(self._predictions)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """A category axis needs distinct names; repeat labels get an invisible suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        n = seen.get(label, 0)
+        seen[label] = n + 1
+        out.append(label + "\u200b" * n)
+    return out

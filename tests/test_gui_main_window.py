@@ -1,0 +1,347 @@
+"""The main window on real widgets (offscreen): the real worker thread and the real core."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+
+from resnet_gui.gui.main_window import MainWindow  # noqa: E402
+from resnet_gui.gui.results_view import COL_CONFIDENCE, COL_IMAGE  # noqa: E402
+from resnet_gui.gui.settings import AppSettings  # noqa: E402
+from resnet_gui.gui.workers import KEEP_TOPK  # noqa: E402
+
+WAIT = 60_000
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    assert win.service.thread.isFinished()
+
+
+@pytest.fixture
+def loaded(window, qtbot, tiny_weights):
+    with qtbot.waitSignal(window.service.model_loaded, timeout=WAIT):
+        window.use_model(tiny_weights)
+    return window
+
+
+@pytest.fixture(scope="session")
+def core_results(tiny_weights):
+    """Core's own answers for a list of files: {path: topk}."""
+
+    def run(files) -> dict[str, list]:
+        from resnet_gui.core.checkpoint import load_model
+        from resnet_gui.core.inference import Classifier, classify_files
+
+        classifier = Classifier(load_model(tiny_weights), "cpu")
+        return {p.path: p.topk for p in classify_files(classifier, [str(f) for f in files], topk=KEEP_TOPK)}
+
+    return run
+
+
+def classify_and_wait(qtbot, window, paths, timeout=WAIT):
+    with qtbot.waitSignal(window.run_finished, timeout=timeout) as blocker:
+        window.classify([str(p) for p in paths])
+    return blocker.args[0]
+
+
+def test_importing_the_window_does_not_import_torch():
+    code = ("import sys, resnet_gui.gui.main_window, resnet_gui.gui.app; "
+            "bad = [m for m in ('torch', 'torchvision', 'resnet_gui.core.checkpoint', 'resnet_gui.core.inference') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_loading_weights_shows_what_was_loaded(loaded, tiny_weights, settings):
+    assert loaded.model.arch == "resnet18"
+    assert loaded.model.class_names == ["red", "green", "blue"]
+    text = loaded.model_bar.text.text()
+    assert "resnet18" in text and "3 classes" in text and "tiny.pth" in text
+    assert settings.weights == str(tiny_weights.resolve())
+    assert settings.recent_weights[0] == str(tiny_weights.resolve())
+
+
+def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, tmp_path):
+    files = make_images(5)
+    bad = files[0].parent / "broken.jpg"
+    bad.write_text("not an image")
+    summary = classify_and_wait(qtbot, loaded, [files[0].parent])
+    assert (summary.classified, summary.skipped, summary.cancelled) == (5, 1, False)
+
+    expected = core_results(files)
+    items = loaded.result_items()
+    assert [i.path for i in items] == [str(f) for f in files]
+    for item in items:
+        assert [label for label, _ in item.topk] == [label for label, _ in expected[item.path]]
+        assert [p for _, p in item.topk] == pytest.approx([p for _, p in expected[item.path]], abs=1e-6)
+    # the table shows the top-1 label and confidence
+    model = loaded.results.model
+    assert model.data(model.index(2, 1)) == expected[str(files[2])][0][0]
+    assert model.data(model.index(2, COL_CONFIDENCE)) == f"{expected[str(files[2])][0][1]:.1%}"
+    # skipped files are listed with their reason
+    assert loaded.skipped.entries() == [(str(bad), "not an image Pillow can read")]
+    assert loaded.lists.tabText(1) == "Skipped (1)"
+
+    # selecting an image: its top-k as bars, values equal to the core's
+    loaded.results.select_row(3)
+    want = expected[str(files[3])][:5]
+    bars = loaded.preview.chart.bars()
+    assert [label for label, _ in bars] == [label for label, _ in want]
+    assert [v for _, v in bars] == pytest.approx([p for _, p in want], abs=1e-6)
+    loaded.topk_spin.setValue(2)
+    assert [v for _, v in loaded.preview.chart.bars()] == pytest.approx([p for _, p in want[:2]], abs=1e-6)
+
+    # thumbnails and the large preview arrive from the loader thread
+    qtbot.waitUntil(lambda: model.thumbnail(str(files[0])) is not None, timeout=10_000)
+    qtbot.waitUntil(loaded.preview.image.has_picture, timeout=10_000)
+
+    # export: path, top-k labels and probabilities, skipped with their error
+    out = loaded.export_csv(tmp_path / "out.csv")
+    rows = list(csv.DictReader(out.open()))
+    assert [r["path"] for r in rows] == [str(f) for f in files] + [str(bad)]
+    assert rows[1]["label_1"] == expected[str(files[1])][0][0]
+    assert float(rows[1]["prob_2"]) == pytest.approx(expected[str(files[1])][1][1], abs=1e-6)
+    assert "label_3" not in rows[0] and rows[-1]["error"] == "not an image Pillow can read"
+
+
+def test_filter_sort_and_low_confidence_marks(loaded, qtbot, make_images):
+    classify_and_wait(qtbot, loaded, make_images(6))
+    panel = loaded.results
+    items = loaded.result_items()
+    label = items[0].label
+    panel.filter_edit.setText(label)
+    assert panel.visible_items() and all(i.label == label for i in panel.visible_items())
+    panel.filter_edit.clear()
+    panel.table.sortByColumn(COL_CONFIDENCE, Qt.SortOrder.DescendingOrder)
+    shown = [i.confidence for i in panel.visible_items()]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 6
+    # a 3-class random model is never 100% sure: everything is marked at 100 %, nothing at 0 %
+    model = panel.model
+    panel.low_spin.setValue(100)
+    assert all(model.data(model.index(r, COL_IMAGE), Qt.ItemDataRole.BackgroundRole) is not None for r in range(6))
+    panel.show_combo.setCurrentIndex(2)  # confident only
+    assert panel.visible_items() == []
+    panel.low_spin.setValue(0)
+    assert len(panel.visible_items()) == 6
+    assert all(model.data(model.index(r, COL_IMAGE), Qt.ItemDataRole.BackgroundRole) is None for r in range(6))
+
+
+def _drop(window, paths):
+    """What the platform delivers during a drag: DragEnter, then Drop. (QApplication.sendEvent
+    will not deliver a Drop without a real drag in progress, so the handlers are called.)"""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(20, 20), *args)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(20, 20), *args)
+    window.dropEvent(drop)
+    assert drop.isAccepted()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's QPoint constructor
+def test_dropping_weights_and_images(window, qtbot, tiny_weights, make_images):
+    files = make_images(3)
+    with qtbot.waitSignal(window.run_finished, timeout=WAIT) as blocker:
+        _drop(window, [tiny_weights, *files])
+    assert blocker.args[0].classified == 3
+    assert window.model.source == str(tiny_weights.resolve())
+    assert [i.path for i in window.result_items()] == [str(f) for f in files]
+
+
+def test_cancel_and_replace(loaded, qtbot, make_images, tmp_path):
+    many = make_images(80, size=(32, 32), folder=tmp_path / "many")
+    few = make_images(3, folder=tmp_path / "few")
+    # a new request while one runs replaces it: only the new run's results are shown
+    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
+        loaded.classify([tmp_path / "many"])
+    summary = classify_and_wait(qtbot, loaded, few)
+    assert summary.total == 3 and not summary.cancelled
+    assert [i.path for i in loaded.result_items()] == [str(f) for f in few]
+
+    # cancel: fewer results, the run ends and the worker takes the next request
+    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
+        loaded.classify(many)
+    with qtbot.waitSignal(loaded.run_finished, timeout=WAIT) as blocker:
+        loaded.cancel_button.click()
+    assert blocker.args[0].cancelled
+    assert 0 < len(loaded.result_items()) < len(many)
+    assert not loaded.service.running and not loaded.cancel_button.isVisible()
+    assert classify_and_wait(qtbot, loaded, few[:1]).classified == 1
+
+
+def test_closing_mid_run_cancels_and_joins(loaded, qtbot, make_images, tmp_path):
+    make_images(60, size=(32, 32), folder=tmp_path / "many")
+    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
+        loaded.classify([tmp_path / "many"])
+    assert loaded.service.running
+    loaded.close()
+    assert loaded.service.thread.isFinished() and not loaded.service.thread.isRunning()
+
+
+def test_bad_weights_are_reported_in_the_window(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"this is not a checkpoint")
+    with qtbot.waitSignal(window.service.model_failed, timeout=WAIT):
+        window.use_model(bad)
+    assert "broken.pth" in window.last_error
+    assert window.error_box is not None and window.error_box.isVisible()
+    assert window.model_bar.state == "error"
+    assert "broken.pth" in window.statusBar().currentMessage()
+
+
+def test_without_weights_it_says_what_to_do(window, qtbot, make_images, tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_GUI_WEIGHTS_DIR", str(tmp_path / "empty"))
+    window.start(None, [str(p) for p in make_images(2)])
+    assert window.model_bar.state == "none"
+    assert "Open a weights file" in window.model_bar.text.text()
+    assert window.model_bar.download_button.isVisible()
+    assert "Choose a model first" in window.statusBar().currentMessage()
+    assert window.result_items() == []
+
+
+def test_settings_round_trip(qtbot, settings, tiny_weights, make_images):
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    with qtbot.waitSignal(first.service.model_loaded, timeout=WAIT):
+        first.use_model(tiny_weights)
+    classify_and_wait(qtbot, first, [make_images(1)[0].parent])
+    first.resize(700, 520)  # the offscreen screen is 800x600
+    first.topk_spin.setValue(7)
+    first.device_combo.setCurrentIndex(first.device_combo.findData("cpu"))
+    first.results.low_spin.setValue(35)
+    folder = settings.image_folder
+    first.close()
+
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    assert second.topk_spin.value() == 7
+    assert second.device() == "cpu"
+    assert second.results.low_spin.value() == 35
+    assert (second.width(), second.height()) == (700, 520)
+    assert settings.image_folder == folder and folder
+    assert settings.weights == str(tiny_weights.resolve())
+    with qtbot.waitSignal(second.service.model_loaded, timeout=WAIT):
+        second.start()  # no weights given: the last ones are used
+    assert second.model.source == str(tiny_weights.resolve())
+    second.close()
+
+
+def test_gpu_out_of_memory_falls_back_to_cpu(loaded, qtbot, make_images, monkeypatch, core_results):
+    """A fake GPU classifier that runs out of memory: the run continues on the CPU."""
+    import torch
+
+    from resnet_gui.core import inference
+
+    class FakeGpuClassifier(inference.Classifier):
+        def __init__(self, loaded_model, device="auto", precision="fp32"):
+            super().__init__(loaded_model, "cpu", precision)
+            if device == "cuda":
+                self.device = torch.device("cuda")
+
+        def predict_batch(self, batch, topk):
+            if self.device.type == "cuda":
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().predict_batch(batch, topk)
+
+    monkeypatch.setattr(inference, "Classifier", FakeGpuClassifier)
+    with qtbot.waitSignal(loaded.service.model_loaded, timeout=WAIT) as blocker:
+        loaded.service.load(loaded.model.source, "cuda")
+    assert blocker.args[0].device == "cuda"
+    files = make_images(3)
+    with qtbot.waitSignal(loaded.service.notice, timeout=WAIT,
+                          check_params_cb=lambda text: "Out of memory" in text):
+        summary = classify_and_wait(qtbot, loaded, files)
+    assert (summary.classified, summary.device) == (3, "cpu")
+    expected = core_results(files)
+    for item in loaded.result_items():
+        assert [p for _, p in item.topk] == pytest.approx([p for _, p in expected[item.path]], abs=1e-6)
+
+
+def test_self_test_command(tiny_weights, make_images, tmp_path):
+    files = make_images(2)
+    shot = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-m", "resnet_gui", "--self-test", "--weights", str(tiny_weights),
+                           *map(str, files), "--screenshot", str(shot)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed while thread" not in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(f) for f in files]
+    assert all(len(line["topk"]) == 3 for line in lines)  # 3 classes, k=5 asks for at most 3
+    assert shot.stat().st_size > 10_000
+
+
+def test_worker_errors_reach_the_window(loaded, qtbot, make_images, monkeypatch):
+    from resnet_gui.core import inference
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in the worker")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(inference, "classify_files", broken)
+    summary = classify_and_wait(qtbot, loaded, make_images(2))
+    assert summary.failed and summary.classified == 0
+    assert "boom in the worker" in loaded.last_error
+    assert loaded.error_box is not None and loaded.error_box.isVisible()
+    assert "boom in the worker" in loaded.error_box.detailedText()  # the traceback
+    assert "boom in the worker" in loaded.statusBar().currentMessage()
+
+
+def test_switching_device_reloads_and_reruns(loaded, qtbot, make_images, tmp_path):
+    make_images(40, size=(32, 32), folder=tmp_path / "many")
+    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
+        loaded.classify([tmp_path / "many"])
+    # switching mid-run: the run is cancelled, the model moves, the same images run again
+    finished = []
+    loaded.run_finished.connect(finished.append)
+    with qtbot.waitSignal(loaded.service.model_loaded, timeout=WAIT) as blocker:
+        loaded.set_device("cpu")
+    assert blocker.args[0].device == "cpu" and loaded.settings.device == "cpu"
+    qtbot.waitUntil(lambda: finished and not finished[-1].cancelled, timeout=WAIT)
+    assert finished[0].cancelled and finished[-1].classified == 40
+    assert len(loaded.result_items()) == 40
+
+
+def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeypatch):
+    from resnet_gui.core import download
+
+    seen = []
+
+    def fake_download(arch, progress=None, *, should_stop=None, **kwargs):
+        for done in (0, 50, 100):
+            progress(done, 100)
+        return tiny_weights
+
+    monkeypatch.setattr(download, "download_imagenet_weights", fake_download)
+    window.service.download_progress.connect(lambda done, total: seen.append((done, total)))
+    with qtbot.waitSignal(window.service.model_loaded, timeout=WAIT):
+        window.download_imagenet("resnet18")
+    assert seen and seen[-1] == (100, 100)
+    assert window.model.source == str(tiny_weights)
