@@ -21,6 +21,16 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _resolve_weights(weights: str | None) -> Path | None:
     if weights:
         return Path(weights)
@@ -56,6 +66,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     for note in loaded.info.notes:
         print(f"note: {note}", file=sys.stderr)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        return _fail(f"cannot write {args.csv}: its folder does not exist")
     files = list(iter_image_files(args.paths))
     if not files:
         return _fail("no image files found in " + ", ".join(args.paths))
@@ -113,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", help="image files and/or folders (searched recursively)")
     c.add_argument("--weights", help="weights file (.pt/.pth/.safetensors); default: the model in weights/")
     c.add_argument("--arch", choices=ARCH_NAMES, help="architecture, if it cannot be inferred")
-    c.add_argument("--topk", type=int, default=5)
+    c.add_argument("--topk", type=_positive_int, default=5)
     c.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     c.add_argument("--precision", choices=("fp32", "fast"), default="fp32",
                    help="fast: bf16/fp16 autocast, quicker, probabilities differ by ~1e-2")
-    c.add_argument("--batch-size", type=int, default=32)
-    c.add_argument("--workers", type=int, default=None, help="image decoding threads")
+    c.add_argument("--batch-size", type=_positive_int, default=32)
+    c.add_argument("--workers", type=_positive_int, default=None, help="image decoding threads")
     out = c.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image")
     out.add_argument("--csv", metavar="OUT", help="write results to a CSV file")

@@ -86,7 +86,10 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
     return tensors, meta
 
 
-_GLOBAL_IN_MESSAGE = re.compile(r"(?:GLOBAL|global) ([\w.]+)")
+_GLOBAL_IN_MESSAGE = re.compile(r"GLOBAL ([\w.]+)")
+# What torch's weights-only unpickler says when a pickle asks to import or call Python
+# (as opposed to data that is simply not a pickle: "Unsupported operand", ...).
+_CODE_IN_MESSAGE = re.compile(r"GLOBAL|new object|call reduce|Can only build|Unsupported operand (105|111)\b")
 
 
 def _torch_load(path: Path) -> Any:
@@ -98,7 +101,7 @@ def _torch_load(path: Path) -> Any:
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
-        if "Weights only load failed" in text or "GLOBAL" in text:
+        if _CODE_IN_MESSAGE.search(text):
             found = _GLOBAL_IN_MESSAGE.search(text)
             what = f" ({found.group(1)})" if found else ""
             raise WeightsError(
@@ -106,11 +109,15 @@ def _torch_load(path: Path) -> Any:
                 "loaded; only plain weights (a state_dict or this app's checkpoint) are accepted. "
                 "If it is a whole pickled model, re-save it with torch.save(model.state_dict(), ...)."
             ) from None
+        if "Weights only load failed" in text:  # torch wraps every unpickling error in this
+            text = "unrecognised content"
         raise WeightsError(f"{path.name}: not a PyTorch weights file ({_first_line(text)})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError) as exc:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, IndexError) as exc:
         text = _first_line(str(exc)) or type(exc).__name__
         if isinstance(exc, (EOFError, OSError)) or "central directory" in text or "truncated" in text.lower():
             raise WeightsError(f"{path.name}: the file is truncated or damaged ({text})") from None
+        if isinstance(exc, KeyError):  # the legacy loader's first byte lookup: "KeyError: 101"
+            text = "unrecognised content"
         raise WeightsError(f"{path.name}: not a PyTorch weights file ({text})") from None
 
 
@@ -181,7 +188,9 @@ def _parse_sidecar(path: Path) -> list[str] | None:
         try:  # {"0": "daisy", "1": "dandelion", ...}
             items = sorted((int(k), str(v)) for k, v in data.items())
         except (TypeError, ValueError):
-            return None
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
+                return None
+            items = sorted((v, str(k)) for k, v in data.items())  # ImageFolder's class_to_idx
         if [i for i, _ in items] == list(range(len(items))):
             return [v for _, v in items]
     return None
@@ -250,8 +259,11 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
     if arch is not None and arch not in ARCH_NAMES:
         raise WeightsError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCH_NAMES)}")
 
-    with open(path, "rb") as handle:
-        head = handle.read(16)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise WeightsError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
     is_safetensors = path.suffix == ".safetensors" or (len(head) > 9 and head[8:9] == b"{")
     if is_safetensors:
         raw, meta = _read_safetensors(path)
@@ -324,7 +336,7 @@ def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool =
     return {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),  # a TorchVersion object would not load with weights_only
         **meta,
         "state_dict": tensors,
     }
@@ -343,6 +355,7 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -351,6 +364,12 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             pass
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInfo, half: bool = False) -> Path:

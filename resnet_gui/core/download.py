@@ -8,6 +8,7 @@ renamed, so an interrupted download never leaves a half file in the cache.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import tempfile
@@ -80,6 +81,8 @@ def download_imagenet_weights(
         except (urllib.error.URLError, OSError, ValueError) as exc:
             os.close(fd)
             reason = getattr(exc, "reason", exc)
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
             raise DownloadError(
                 f"could not download {arch} ImageNet weights from {source}: {reason}. "
                 "Check the internet connection, or download the file elsewhere and open it as a weights file."
@@ -92,8 +95,8 @@ def download_imagenet_weights(
                     raise DownloadCancelled("download cancelled")
                 try:
                     chunk = response.read(1 << 16)
-                except OSError as exc:
-                    raise DownloadError(f"download of {arch} weights interrupted: {exc}") from None
+                except (OSError, http.client.HTTPException) as exc:
+                    raise DownloadError(f"download of {arch} weights interrupted: {exc!r}") from None
                 if not chunk:
                     break
                 out.write(chunk)

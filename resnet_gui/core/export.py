@@ -17,16 +17,20 @@ def write_predictions_csv(path: str | os.PathLike, predictions: Iterable, topk: 
     for i in range(1, topk + 1):
         header += [f"label_{i}", f"prob_{i}"]
     header.append("error")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for pred in predictions:
-            row = [pred.path]
-            pairs = list(pred.topk)[:topk]
-            for label, prob in pairs:
-                row += [label, f"{prob:.6f}"]
-            row += ["", ""] * (topk - len(pairs))
-            row.append(pred.error or "")
-            writer.writerow(row)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for pred in predictions:
+                row = [pred.path]
+                pairs = list(pred.topk)[:topk]
+                for label, prob in pairs:
+                    row += [label, f"{prob:.6f}"]
+                row += ["", ""] * (topk - len(pairs))
+                row.append(pred.error or "")
+                writer.writerow(row)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave a half-written temp file behind
+        raise
     return path

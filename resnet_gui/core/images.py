@@ -19,6 +19,12 @@ IMAGE_EXTENSIONS = frozenset(
 # Keep Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS) as it is: an image
 # above twice that limit is refused by Pillow and reported as skipped here.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own warnings (corrupt EXIF, palette transparency, the decompression-bomb warning
+# between 1x and 2x the limit) are noise to a user; real problems raise. Filtered here, once,
+# and only for warnings issued by Pillow: warnings.catch_warnings() is not thread-safe, and
+# load_image runs in several decoding threads at once (concurrent catch_warnings blocks can
+# leave every warning in the process silenced).
+warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
 class ImageError(Exception):
@@ -65,19 +71,17 @@ def load_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Im
     try:
         if path.stat().st_size == 0:
             raise ImageError("empty file")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # EXIF/ICC noise; real problems raise below
-            with Image.open(path) as img:
-                if getattr(img, "n_frames", 1) > 1:
-                    img.seek(0)  # animated or multi-page: the first frame
-                if min_side and img.format == "JPEG":
-                    img.draft("RGB", (min_side, min_side))
-                img.load()
-                try:
-                    img = ImageOps.exif_transpose(img) or img
-                except Exception:  # a broken EXIF block must not lose the picture
-                    pass
-                return _to_rgb(img)
+        with Image.open(path) as img:
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)  # animated or multi-page: the first frame
+            if min_side and img.format == "JPEG":
+                img.draft("RGB", (min_side, min_side))
+            img.load()
+            try:
+                img = ImageOps.exif_transpose(img) or img
+            except Exception:  # a broken EXIF block must not lose the picture
+                pass
+            return _to_rgb(img)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:

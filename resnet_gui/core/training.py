@@ -385,7 +385,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
                      mean=IMAGENET_MEAN, std=IMAGENET_STD)
     train_config = {k: v for k, v in asdict(cfg).items() if v is not None}
     augment = _augmenter(cfg)
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = torch.Generator()
 
     def evaluate():
         if cfg.mode == "head":
@@ -423,6 +423,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         model.train()
         if cfg.mode == "head":
             model.eval()  # BatchNorm statistics stay frozen; only fc learns
+        generator.manual_seed(cfg.seed * 100_003 + epoch)  # per-epoch order, reproducible on resume
         order = torch.randperm(n_train, generator=generator).tolist()
         seen, loss_sum, correct, window_start, window_images = 0, 0.0, 0, time.perf_counter(), 0
         for b in range(steps_per_epoch):
