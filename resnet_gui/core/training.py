@@ -444,7 +444,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
             loss = criterion(logits, y)
             if not torch.isfinite(loss):
                 stopped = "nan"
-                message = (f"the loss became {float(loss)} at epoch {epoch}, batch {b + 1}; stopped. "
+                message = (f"the loss became {float(loss.detach())} at epoch {epoch}, batch {b + 1}; stopped. "
                            "Try a lower learning rate. The last good model is kept.")
                 break
             optimizer.zero_grad(set_to_none=True)
@@ -458,7 +458,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
             elapsed = time.perf_counter() - window_start
             rate = window_images / elapsed if elapsed > 0 else 0.0
             remaining = (steps_per_epoch - b - 1) * cfg.batch_size + (cfg.epochs - epoch) * steps_per_epoch * cfg.batch_size
-            yield BatchProgress(epoch, cfg.epochs, b + 1, steps_per_epoch, float(loss), rate,
+            yield BatchProgress(epoch, cfg.epochs, b + 1, steps_per_epoch, float(loss.detach()), rate,
                                 remaining / rate if rate > 0 else float("nan"))
         if stopped != "completed":
             break
