@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build the one-folder, windowed app into dist/ResNetClassifier/ (work files in build/pyinstaller/).
+#
+#   packaging/build.sh              # default: with the CUDA libraries (GPU users need them)
+#   packaging/build.sh --cpu-only   # into dist/cpu-only/ResNetClassifier/, without nvidia/* and
+#                                   # libtorch_cuda*: only works with a CPU build of torch
+#   PYTHON=/path/to/python packaging/build.sh   # another environment (default: .venv/bin/python)
+#
+# Installs PyInstaller into that environment if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+DIST=dist
+WORK=build/pyinstaller
+if [[ "${1:-}" == "--cpu-only" ]]; then
+  export RESNET_GUI_CPU_ONLY=1
+  DIST=dist/cpu-only
+  WORK=build/pyinstaller-cpu-only
+elif [[ -n "${1:-}" ]]; then
+  echo "usage: $0 [--cpu-only]" >&2
+  exit 2
+fi
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+  echo "installing PyInstaller into $PYTHON's environment" >&2
+  "$PYTHON" -m pip install -q "pyinstaller>=6.10"
+fi
+start=$(date +%s)
+"$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath "$DIST" --workpath "$WORK" packaging/resnet_gui.spec
+echo "built $DIST/ResNetClassifier in $(( $(date +%s) - start )) s; size: $(du -sh "$DIST/ResNetClassifier" | cut -f1)" >&2
