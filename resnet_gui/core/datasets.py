@@ -153,6 +153,10 @@ def decode_all(
     should_stop: Callable[[], bool] | None = None,
 ) -> DecodedSet:
     """Decode every image once, in parallel; unreadable files are skipped and listed."""
+    # Import torchvision here, once, before the threads: two threads importing it for the
+    # first time at once can see a half-initialised module (ImportError on InterpolationMode).
+    import torchvision.transforms.functional  # noqa: F401
+
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     out = DecodedSet([], [], [])
 

@@ -126,6 +126,7 @@ def classify_files(
     Stops early (between images) when ``should_stop()`` turns true.
     """
     import torch
+    import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
 
     should_stop = should_stop or (lambda: False)
     workers = workers or default_workers()

@@ -23,6 +23,7 @@ from .model_bar import ModelBar
 from .preview_pane import PreviewPane
 from .results_view import ResultsPanel, SkippedTable
 from .settings import AppSettings
+from .train_panel import TrainPanel
 from .workers import KEEP_TOPK, ClassifierService, ModelSummary, ResultItem, RunSummary, SkippedItem
 
 WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")
@@ -55,6 +56,12 @@ class MainWindow(QMainWindow):
         self.service = ClassifierService(self)
         self._build_ui()
         self._connect()
+        self.train_panel = TrainPanel(self.settings)
+        self.train_panel.device_provider = self.device
+        self.train_panel.use_model_requested.connect(self.use_model)
+        self.train_panel.use_model_requested.connect(lambda _: self.tabs.setCurrentWidget(self.classify_page))
+        self.service.model_loaded.connect(self.train_panel.set_current_model)
+        self.add_tab(self.train_panel, "Fine-tune")
         self._restore_settings()
         QApplication.instance().aboutToQuit.connect(self._shutdown)
 
@@ -557,8 +564,21 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.service.shutdown()
         self.loader.shutdown()
+        self.train_panel.shutdown()
+
+    def confirm_stop_training(self) -> bool:
+        """Asked when the window closes during a fine-tune (tests replace it)."""
+        answer = QMessageBox.question(self, "Fine-tuning", "Training is running. Cancel it and close?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.train_panel.running:
+            if not self.confirm_stop_training():
+                event.ignore()
+                return
+            self.statusBar().showMessage("Stopping the training (the best model so far is kept)…")
         if self.service.running:
             self.statusBar().showMessage("Stopping…")
         self.save_settings()

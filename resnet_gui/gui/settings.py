@@ -87,6 +87,15 @@ class AppSettings:
         self.qs.setValue("paths/export_folder", str(value))
 
     @property
+    def train_folder(self) -> str:
+        """Where the Fine-tune panel's folder dialog opens."""
+        return self._str("paths/train_folder")
+
+    @train_folder.setter
+    def train_folder(self, value: str) -> None:
+        self.qs.setValue("paths/train_folder", str(value))
+
+    @property
     def weights(self) -> str:
         """The weights file last loaded ('' if none)."""
         return self._str("model/weights")

@@ -1,0 +1,150 @@
+"""Views of a fine-tune: per-epoch curves (QtCharts) and the confusion matrix.
+
+Each has a small setter (``add_epoch``, ``set_confusion``) and a getter the tests read back.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+TRAIN_COLOUR = QColor("#3d7bd9")
+VAL_COLOUR = QColor("#e07b39")
+
+
+class CurveChart(QChartView):
+    """Train vs validation values per epoch. ``percent``: values in 0..1 shown as 0..100 %."""
+
+    def __init__(self, title: str, percent: bool = False, parent=None) -> None:
+        self._chart = QChart()
+        super().__init__(self._chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(150)
+        self.setMinimumWidth(160)
+        self._percent = percent
+        self._title = title
+        chart = self._chart
+        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        chart.setMargins(QMargins(4, 4, 8, 4))
+        chart.setBackgroundRoundness(0)
+        chart.setTitle(title)
+        font = QFont(self.font())
+        font.setBold(True)
+        chart.setTitleFont(font)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        self.series: dict[str, QLineSeries] = {}
+        for name, label, colour in (("train", "train", TRAIN_COLOUR), ("val", "validation", VAL_COLOUR)):
+            s = QLineSeries()
+            s.setName(label)
+            pen = QPen(colour)
+            pen.setWidthF(2.2)
+            s.setPen(pen)
+            s.setPointsVisible(True)
+            s.setMarkerSize(7)
+            chart.addSeries(s)
+            self.series[name] = s
+        self._x = QValueAxis()
+        self._x.setTitleText("epoch")
+        self._x.setLabelFormat("%d")
+        self._y = QValueAxis()
+        self._y.setLabelFormat("%d%%" if percent else "%.2f")
+        chart.addAxis(self._x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self._y, Qt.AlignmentFlag.AlignLeft)
+        for s in self.series.values():
+            s.attachAxis(self._x)
+            s.attachAxis(self._y)
+        self.clear()
+
+    def clear(self, epochs: int = 0) -> None:
+        for s in self.series.values():
+            s.clear()
+        self._epochs = max(1, epochs)
+        self._rescale()
+
+    def add_epoch(self, epoch: int, train: float, val: float) -> None:
+        """One point per series; accuracy in 0..1 (drawn as percent)."""
+        scale = 100.0 if self._percent else 1.0
+        for name, value in (("train", train), ("val", val)):
+            if math.isfinite(value):
+                self.series[name].append(QPointF(epoch, value * scale))
+        self._epochs = max(self._epochs, epoch)
+        self._rescale()
+
+    def points(self) -> dict[str, list[tuple[float, float]]]:
+        """{"train": [(epoch, value), ...], "val": [...]} in the units given to add_epoch."""
+        scale = 100.0 if self._percent else 1.0
+        return {name: [(p.x(), p.y() / scale) for p in s.points()] for name, s in self.series.items()}
+
+    def _rescale(self) -> None:
+        n = self._epochs
+        self._x.setRange(1, max(2, n))
+        self._x.setTickCount(min(max(2, n), 11) if n <= 10 else 6)
+        if self._percent:
+            self._y.setRange(0, 100)
+            self._y.setTickCount(6)
+            return
+        values = [p.y() for s in self.series.values() for p in s.points()]
+        top = max(values) if values else 1.0
+        self._y.setRange(0, max(0.1, top * 1.1))
+        self._y.applyNiceNumbers()
+
+
+class ConfusionMatrixView(QTableWidget):
+    """Rows: true class; columns: predicted class, then the class's accuracy. Cells are
+    shaded by their share of the row (blue on the diagonal, red off it)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setWordWrap(False)
+        self._matrix: list[list[int]] = []
+        self._classes: list[str] = []
+
+    def set_confusion(self, classes: list[str], matrix: list[list[int]], per_class_acc: dict[str, float]) -> None:
+        self._classes, self._matrix = list(classes), [list(map(int, row)) for row in matrix]
+        n = len(classes)
+        self.clear()
+        self.setRowCount(n)
+        self.setColumnCount(n + 1 if n else 0)
+        self.setHorizontalHeaderLabels([f"→ {c}" for c in classes] + ["accuracy"])
+        self.setVerticalHeaderLabels(list(classes))
+        self.horizontalHeaderItem(n).setToolTip("Per-class accuracy on the validation images (recall)") if n else None
+        for r, row in enumerate(self._matrix):
+            total = sum(row)
+            for c, value in enumerate(row):
+                item = QTableWidgetItem(str(value))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                share = value / total if total else 0.0
+                base = (61, 123, 217) if r == c else (214, 64, 64)
+                alpha = int(235 * share) if value else 0
+                item.setBackground(QBrush(QColor(*base, alpha)))
+                if share > 0.55:
+                    item.setForeground(QBrush(QColor("white")))
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                item.setToolTip(f"true {classes[r]}, predicted {classes[c]}: {value} of {total}")
+                self.setItem(r, c, item)
+            acc = per_class_acc.get(classes[r], float("nan"))
+            text = f"{acc:.0%}" if isinstance(acc, float) and math.isfinite(acc) else "–"
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+            self.setItem(r, n, item)
+
+    def matrix(self) -> list[list[int]]:
+        return [list(row) for row in self._matrix]
+
+    def accuracies(self) -> dict[str, str]:
+        n = len(self._classes)
+        return {c: self.item(r, n).text() for r, c in enumerate(self._classes)}
