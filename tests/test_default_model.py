@@ -1,0 +1,62 @@
+"""The model shipped in weights/ (trained by this app on flowers-224, see weights/README.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resnet_gui.core.checkpoint import load_model
+from resnet_gui.core.inference import Classifier, classify_files
+from resnet_gui.paths import default_weights
+
+FLOWERS = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    path = default_weights()
+    assert path is not None and path.name == "default.pt", "weights/default.pt is missing"
+    return load_model(path)
+
+
+def test_shipped_model_loads_with_the_five_flower_names(shipped):
+    info = shipped.info
+    assert info.class_names == FLOWERS
+    assert info.class_names_from == "checkpoint"
+    assert info.arch == "resnet18"
+    training = info.training
+    assert training["config"]["start"] == "scratch"
+    assert set(training["per_class_acc"]) == set(FLOWERS)
+
+
+def held_out(shared_data: Path, per_class: int) -> list[tuple[Path, str]]:
+    rows = list(csv.DictReader(open(shared_data / "flowers-224-split.csv", newline="")))
+    picked = []
+    for name in FLOWERS:
+        val = sorted(r["file"] for r in rows if r["split"] == "val" and r["class"] == name)[:per_class]
+        picked += [(shared_data / "flowers-224" / name / f, name) for f in val]
+    return picked
+
+
+def test_shipped_model_classifies_held_out_val_photos(shipped, shared_data):
+    photos = held_out(shared_data, per_class=10)
+    preds = list(classify_files(Classifier(shipped, "cpu"), [p for p, _ in photos], topk=1))
+    correct = [pred.topk[0][0] == truth for pred, (_, truth) in zip(preds, photos)]
+    # 50 photos the model never saw in training; its full val accuracy is in weights/README.md
+    assert sum(correct) >= 40, f"only {sum(correct)}/50 correct"
+    for name in FLOWERS:  # every class is recognised, not just the majority ones
+        assert any(ok for ok, (_, truth) in zip(correct, photos) if truth == name), name
+
+
+def test_classify_without_weights_uses_the_shipped_model(shared_data):
+    photo = held_out(shared_data, per_class=1)[0][0]
+    result = subprocess.run([sys.executable, "-m", "resnet_gui", "classify", "--json", str(photo)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert {label for label, _ in row["topk"]} <= set(FLOWERS) and len(row["topk"]) == 5
