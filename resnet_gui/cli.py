@@ -118,7 +118,10 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resnet-gui", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="resnet-gui",
+        description="Classify photos with a ResNet or fine-tune one on your own labeled photos. "
+                    "Without a subcommand it opens the window.")
     sub = parser.add_subparsers(dest="command")
 
     c = sub.add_parser("classify", help="classify images and folders")
