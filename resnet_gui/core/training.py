@@ -201,7 +201,9 @@ def _augmenter(cfg: TrainConfig):
         ops = [v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True), v2.RandomHorizontalFlip(),
                v2.TrivialAugmentWide()]
     elif cfg.augment == "none":
-        ops = [v2.Resize(size, antialias=True), v2.CenterCrop(size)]
+        # images are stored with their shorter side at the eval resize, so a center crop is
+        # exactly the eval transform (the same framing the validation images get)
+        ops = [v2.CenterCrop(size)]
     else:
         ops = [v2.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True), v2.RandomHorizontalFlip()]
     return v2.Compose(ops)
