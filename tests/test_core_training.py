@@ -66,7 +66,7 @@ def test_full_mode_trains_and_reports_every_epoch(tmp_path):
     assert [e.epoch for e in epochs] == [1, 2, 3]
     assert all(0.0 <= e.val_acc <= 1.0 and e.train_loss > 0 for e in epochs)
     batches = [e for e in events if isinstance(e, BatchProgress)]
-    assert batches and batches[0].batches == 27 // 8
+    assert batches and batches[0].batches == 4  # 27 training images in batches of 8: 8+8+8+3
     done = events[-1]
     assert done.reason == "completed" and len(done.history) == 3
     assert not Path(str(tmp_path / "model.pt") + ".resume").exists()

@@ -32,7 +32,7 @@ class TrainConfig:
     mode: str | None = None  # "head": frozen backbone, cached features; "full": whole network. None: head if pretrained
     epochs: int | None = None  # None: 30 for head (seconds each), 15 fine-tuning, 60 from scratch
     image_size: int | None = None  # crop fed to the network; None: 224 pretrained, 160 from scratch
-    batch_size: int | None = None  # None: 32 full, 256 head
+    batch_size: int | None = None  # None: 32 full, 64 head
     val_split: float | None = None  # fraction held out when the folder has no val/; None: 0.2
     lr: float | None = None  # peak learning rate; None: chosen by mode/optimizer
     optimizer: str | None = None  # "adamw" | "sgd"; None: adamw
@@ -66,7 +66,7 @@ class TrainConfig:
             raise TrainingError(f"mode must be 'head' or 'full', not {c.mode!r}")
         c.epochs = c.epochs or (30 if c.mode == "head" else 15 if pretrained else 60)
         c.image_size = c.image_size or (224 if pretrained else 160)
-        c.batch_size = c.batch_size or (256 if c.mode == "head" else 32)
+        c.batch_size = c.batch_size or (64 if c.mode == "head" else 32)
         c.val_split = 0.2 if c.val_split is None else c.val_split
         c.optimizer = c.optimizer or "adamw"
         if c.lr is None:
@@ -364,7 +364,9 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
     else:
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-    steps_per_epoch = max(1, n_train // cfg.batch_size)
+    # A last partial batch is kept unless it holds a single image (BatchNorm cannot train on one):
+    # small folders still get several optimizer steps per epoch.
+    steps_per_epoch = max(1, n_train // cfg.batch_size + (1 if n_train % cfg.batch_size >= 2 else 0))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _cosine_lambda(steps_per_epoch * cfg.epochs, int(steps_per_epoch * cfg.warmup_epochs)))
 
