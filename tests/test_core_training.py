@@ -210,3 +210,20 @@ def test_cli_train_refuses_bad_folder_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: no images found")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_fine_tuning_a_checkpoint_keeps_its_input_size_and_adapts_the_head(tmp_path):
+    first = make_labeled(tmp_path / "first", per_class=6, classes=("red", "blue"))
+    base = run(small_cfg(tmp_path, first, epochs=1, image_size=40, out=str(tmp_path / "base.pt")))[-1]
+    assert load_model(base.checkpoint).info.image_size == 40
+    second = make_labeled(tmp_path / "second", per_class=6, classes=("red", "green", "blue"))
+    cfg = small_cfg(tmp_path, second, epochs=2, image_size=None, start=base.checkpoint, mode="head",
+                    out=str(tmp_path / "tuned.pt"))
+    assert cfg.resolved().image_size is None  # decided from the start model
+    done = run(cfg)[-1]
+    tuned = load_model(done.checkpoint)
+    assert tuned.info.image_size == 40 and tuned.info.class_names == ["blue", "green", "red"]
+    # the backbone came from the start model: head mode leaves it exactly as it was
+    start = load_model(base.checkpoint).model.state_dict()
+    after = tuned.model.state_dict()
+    assert all((start[k] == after[k]).all() for k in start if k.startswith("layer4.") and "num_batches" not in k)

@@ -31,7 +31,7 @@ class TrainConfig:
     start: str | None = None  # weights file | "imagenet" | "scratch"; None: imagenet if cached else scratch
     mode: str | None = None  # "head": frozen backbone, cached features; "full": whole network. None: head if pretrained
     epochs: int | None = None  # None: 30 for head (seconds each), 15 fine-tuning, 60 from scratch
-    image_size: int | None = None  # crop fed to the network; None: 224 pretrained, 160 from scratch
+    image_size: int | None = None  # crop fed to the network; None: the start model's, 224 ImageNet, 160 scratch
     batch_size: int | None = None  # None: 32 full, 64 head
     val_split: float | None = None  # fraction held out when the folder has no val/; None: 0.2
     lr: float | None = None  # peak learning rate; None: chosen by mode/optimizer
@@ -65,7 +65,9 @@ class TrainConfig:
         if c.mode not in ("head", "full"):
             raise TrainingError(f"mode must be 'head' or 'full', not {c.mode!r}")
         c.epochs = c.epochs or (30 if c.mode == "head" else 15 if pretrained else 60)
-        c.image_size = c.image_size or (224 if pretrained else 160)
+        if c.image_size is None and c.start in ("imagenet", "scratch"):
+            c.image_size = 224 if pretrained else 160
+        # starting from a weights file, None stays: fine_tune takes that model's own input size
         c.batch_size = c.batch_size or (64 if c.mode == "head" else 32)
         c.val_split = 0.2 if c.val_split is None else c.val_split
         c.optimizer = c.optimizer or "adamw"
@@ -271,6 +273,10 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         train_items, val_items, split_from = data.train, data.val, data.split_from
     classes = data.classes
     device = resolve_device(cfg.device)
+    # Load the start weights before reading images: a bad weights file fails at once.
+    model, arch, start_label, start_info = _start_model(cfg, len(classes))
+    if cfg.image_size is None:
+        cfg.image_size = start_info.image_size if start_info else 224
 
     # Decode once into memory: later epochs cost no JPEG decoding at all.
     resize = round(cfg.image_size * 256 / 224)
@@ -297,7 +303,6 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         message += f"; imbalanced ({imbalance:.1f}x), " + ("using a class-weighted loss" if weighted else "unweighted")
     yield DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message)
 
-    model, arch, start_label, start_info = _start_model(cfg, len(classes))
     model = model.to(device).to(memory_format=torch.channels_last)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255

@@ -59,7 +59,7 @@ class TrainPanel(QWidget):
         self.service = TrainService(self)
         self.scanner = FolderScanner(self)
         self.scan: FolderScan | None = None
-        self.current_model: tuple[str, str] | None = None  # (path, arch) of the window's model
+        self.current_model: tuple[str, str, int] | None = None  # (path, arch, input size) of the window's model
         self.imagenet_cached: dict[str, bool] = {}
         self.classes: list[str] = []
         self.epochs_seen: list = []  # EpochEnd events of the current run
@@ -315,7 +315,7 @@ class TrainPanel(QWidget):
 
     def set_current_model(self, summary) -> None:
         """The window's loaded model (a ModelSummary) becomes a "Start from" choice."""
-        self.current_model = (summary.source, summary.arch) if summary is not None else None
+        self.current_model = (summary.source, summary.arch, summary.image_size) if summary is not None else None
         self._fill_start_combo()
 
     def config(self):
@@ -459,7 +459,8 @@ class TrainPanel(QWidget):
         c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode).resolved()
         self.mode_combo.setCurrentIndex(self.mode_combo.findData(c.mode))
         self.epochs_spin.setValue(c.epochs)
-        self.size_spin.setValue(c.image_size)
+        # from the window's model: its own input size (what TrainConfig does for a weights file)
+        self.size_spin.setValue(c.image_size or (self.current_model[2] if from_current and self.current_model else 224))
         self.batch_spin.setValue(c.batch_size)
         self.lr_spin.setValue(0.0)  # auto: c.lr for this mode
         self.lr_spin.setToolTip(f"Peak learning rate; auto = {c.lr:g} for this mode")
