@@ -198,3 +198,17 @@ def test_closing_mid_run_asks_then_cancels_and_joins(qtbot, tmp_path, monkeypatc
     qtbot.wait(50)
     assert not [r for r in qtlog.records if "Destroyed" in r.message]
 
+
+
+def test_the_window_model_becomes_the_default_start(window, qtbot, tiny_weights):
+    panel = window.train_panel
+    with qtbot.waitSignal(window.service.model_loaded, timeout=WAIT):
+        window.use_model(str(tiny_weights))
+    qtbot.waitUntil(lambda: panel.current_model is not None, timeout=10_000)
+    if panel.imagenet_cached.get("resnet18"):
+        pytest.skip("ImageNet weights are cached here: they are the default start")
+    assert panel.start_combo.currentData() == "current"
+    # fine-tune its last layer, at the model's own input size (tiny_weights: a 224 px resnet18)
+    assert panel.mode_combo.currentData() == "head" and panel.size_spin.value() == 224
+    assert panel.arch_combo.currentText() == "resnet18" and not panel.arch_combo.isEnabled()
+    assert panel.config().start == str(tiny_weights)

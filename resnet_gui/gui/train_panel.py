@@ -435,8 +435,8 @@ class TrainPanel(QWidget):
         self.start_combo.addItem("Random (from scratch)", "scratch")
         if self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0:
             wanted = previous
-        else:  # TrainConfig.resolved(): ImageNet if cached, else scratch
-            wanted = "imagenet" if cached else "scratch"
+        else:  # ImageNet if cached, else the window's model (its features beat random ones), else scratch
+            wanted = "imagenet" if cached else ("current" if self.current_model else "scratch")
         self.start_combo.setCurrentIndex(self.start_combo.findData(wanted))
         self._updating = False
         if self.start_combo.currentData() != previous:
