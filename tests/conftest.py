@@ -10,7 +10,8 @@ import pytest
 # Qt runs without a screen in tests; set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout, or wherever RESNET_GUI_SHARED_DATA points
+SHARED_DATA = Path(os.environ.get("RESNET_GUI_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
