@@ -12,12 +12,13 @@ import json
 import os
 import pickle
 import re
-import tempfile
+import secrets
 import warnings
 import zipfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .architectures import ARCH_NAMES, ArchitectureError, build_model, infer_architecture
 
@@ -342,34 +343,33 @@ def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool =
     }
 
 
-def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file beside ``path``, then ``os.replace``: a crash or kill
-    mid-write leaves the previous file intact."""
-    import torch
+@contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temp path beside ``path``; when the block succeeds it is ``os.replace``d
+    onto ``path``, otherwise removed. A crash or kill mid-write leaves the old file intact.
 
+    The temp file is created by the writer with an ordinary open(), so it gets the user's
+    umask (mkstemp would make it 0600, and changing the process umask is not thread-safe).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
+        yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temp file beside ``path``, then ``os.replace`` (see :func:`replacing`)."""
+    import torch
+
+    with replacing(path) as tmp, open(tmp, "xb") as handle:
+        torch.save(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)
 
 
 def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInfo, half: bool = False) -> Path:
@@ -379,18 +379,11 @@ def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInf
 
 def save_safetensors(path: str | os.PathLike, model_or_state: Any, info: ModelInfo) -> Path:
     """Write a ``.safetensors`` file with the app's metadata as a JSON string."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     meta = {k: v for k, v in checkpoint_dict(state, info).items() if k != "state_dict"}
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp,
-                  metadata={"resnet_gui": json.dumps(meta)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    data = save({k: v.detach().cpu().contiguous() for k, v in state.items()}, metadata={"resnet_gui": json.dumps(meta)})
+    with replacing(path) as tmp, open(tmp, "xb") as handle:  # save_file would make the file 0600
+        handle.write(data)
+    return Path(path)
