@@ -42,13 +42,6 @@ def _resolve_weights(weights: str | None) -> Path | None:
 # ---------------------------------------------------------------- classify
 
 
-def _write_csv(path: Path, predictions, topk: int) -> None:
-    """CSV with one row per image: path, top-k labels and probabilities, error."""
-    from .core.export import write_predictions_csv
-
-    write_predictions_csv(path, predictions, topk)
-
-
 def cmd_classify(args: argparse.Namespace) -> int:
     from .core.checkpoint import WeightsError, load_model
     from .core.devices import DeviceError
@@ -89,7 +82,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 shown = "  ".join(f"{label} {prob:6.1%}" for label, prob in pred.topk)
                 print(f"{pred.path}\t{shown}")
     if args.csv:
-        _write_csv(Path(args.csv), keep, args.topk)
+        from .core.export import write_predictions_csv
+
+        write_predictions_csv(Path(args.csv), keep, args.topk)
         print(f"wrote {args.csv}", file=sys.stderr)
     print(f"classified {len(files) - skipped} images, skipped {skipped}", file=sys.stderr)
     return 0

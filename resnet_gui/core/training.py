@@ -521,7 +521,7 @@ def _load_resume(resume_path: Path, out: Path, arch: str, classes: list[str]):
     if resume_path.is_file():
         try:
             return torch.load(resume_path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - fall back to the best checkpoint
+        except Exception as exc:  # noqa: BLE001 - a damaged resume file: say so, never guess
             raise TrainingError(f"cannot resume from {resume_path.name}: {exc}") from None
     if out.is_file():
         try:
