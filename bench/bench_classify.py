@@ -31,8 +31,9 @@ import torchvision
 from PIL import Image
 from torchvision import transforms
 
-from resnet_gui.core.checkpoint import load_model
-from resnet_gui.core.inference import Classifier, classify_files, default_workers
+from resnet_gui.core.model.loading import load_model
+from resnet_gui.core.data.decoded import default_workers
+from resnet_gui.core.infer import Classifier, classify_files
 
 FLOWERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "flowers-224"
 

@@ -1,6 +1,6 @@
 """Benchmark: fine-tuning throughput, head-only (cached features) vs full, and accuracy in a budget.
 
-All through the real core (``resnet_gui.core.training.fine_tune``), resnet18, on real photos
+All through the real core (``resnet_gui.core.train.fine_tune.fine_tune``), resnet18, on real photos
 from ../shared/data/flowers-224, side by side in one run:
 
 1. ``head``: the frozen backbone computes every image's features once (two views: plain and
@@ -30,7 +30,9 @@ from pathlib import Path
 
 import torch
 
-from resnet_gui.core.training import BatchProgress, DataReady, Done, EpochEnd, Stage, TrainConfig, fine_tune
+from resnet_gui.core.train.config import TrainConfig
+from resnet_gui.core.train.events import BatchProgress, DataReady, Done, EpochEnd, Stage
+from resnet_gui.core.train.fine_tune import fine_tune
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from resnet_gui.cli import build_parser
 from resnet_gui.core.export import write_predictions_csv
-from resnet_gui.core.inference import Prediction
+from resnet_gui.core.infer import Prediction
 
 
 def run_cli(*args, cwd=None, env_extra=None):

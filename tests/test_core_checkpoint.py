@@ -13,16 +13,10 @@ import pytest
 import torch
 import torchvision
 
-from resnet_gui.core.architectures import ARCH_NAMES, ArchitectureError, build_model, infer_architecture
-from resnet_gui.core.checkpoint import (
-    CHECKPOINT_FORMAT,
-    ModelInfo,
-    WeightsError,
-    imagenet_class_names,
-    load_model,
-    save_checkpoint,
-    save_safetensors,
-)
+from resnet_gui.core.model.architectures import ARCH_NAMES, ArchitectureError, build_model, infer_architecture
+from resnet_gui.core.model.checkpoint import CHECKPOINT_FORMAT, ModelInfo, WeightsError, save_checkpoint, save_safetensors
+from resnet_gui.core.model.class_names import imagenet_class_names
+from resnet_gui.core.model.loading import load_model
 
 
 @pytest.fixture(scope="module")
@@ -435,7 +429,7 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_unreadable_file(tmp_path, sd18, monkeypatch):
-    import resnet_gui.core.checkpoint as checkpoint
+    import resnet_gui.core.model.loading as loading
 
     path = tmp_path / "locked.pth"
     torch.save(sd18, path)
@@ -443,6 +437,6 @@ def test_unreadable_file(tmp_path, sd18, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(checkpoint, "open", denied, raising=False)  # works as root too
+    monkeypatch.setattr(loading, "open", denied, raising=False)  # works as root too
     with pytest.raises(WeightsError, match="cannot read the file"):
         load_model(path)

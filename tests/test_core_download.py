@@ -12,8 +12,8 @@ import pytest
 import torch
 import torchvision
 
-from resnet_gui.core.checkpoint import load_model
-from resnet_gui.core.download import (
+from resnet_gui.core.model.loading import load_model
+from resnet_gui.core.model.download import (
     DownloadCancelled,
     DownloadError,
     cache_dir,

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from resnet_gui.core import images
-from resnet_gui.core.images import ImageError, _to_rgb, is_image_path, iter_image_files, load_image
+from resnet_gui.core.data import images
+from resnet_gui.core.data.images import ImageError, _to_rgb, is_image_path, iter_image_files, load_image
 
 
 def px(img, xy):

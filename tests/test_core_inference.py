@@ -11,9 +11,10 @@ import torchvision
 from PIL import Image
 from torchvision import transforms
 
-from resnet_gui.core.checkpoint import ModelInfo, load_model, save_checkpoint
-from resnet_gui.core.devices import DeviceError, available_devices, resolve_device
-from resnet_gui.core.inference import Classifier, Prediction, Throughput, classify_files, classify_paths, preprocess
+from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
+from resnet_gui.core.model.loading import load_model
+from resnet_gui.core.model.devices import DeviceError, available_devices, resolve_device
+from resnet_gui.core.infer import Classifier, Prediction, Throughput, classify_files, classify_paths, preprocess
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from resnet_gui.core.checkpoint import load_model
-from resnet_gui.core.training import BatchProgress, DataReady, Done, EpochEnd, TrainConfig, TrainingError, fine_tune
+from resnet_gui.core.model.loading import load_model
+from resnet_gui.core.train.config import TrainConfig, TrainingError
+from resnet_gui.core.train.events import BatchProgress, DataReady, Done, EpochEnd
+from resnet_gui.core.train.fine_tune import fine_tune
 
 COLOURS = {"red": (200, 30, 30), "green": (30, 180, 40), "blue": (30, 40, 210)}
 
@@ -219,7 +221,7 @@ def test_fine_tuning_a_checkpoint_keeps_its_input_size_and_adapts_the_head(tmp_p
     second = make_labeled(tmp_path / "second", per_class=6, classes=("red", "green", "blue"))
     cfg = small_cfg(tmp_path, second, epochs=2, image_size=None, start=base.checkpoint, mode="head",
                     out=str(tmp_path / "tuned.pt"))
-    assert cfg.resolved().image_size is None  # decided from the start model
+    assert cfg.resolve().image_size is None  # decided from the start model
     done = run(cfg)[-1]
     tuned = load_model(done.checkpoint)
     assert tuned.info.image_size == 40 and tuned.info.class_names == ["blue", "green", "red"]

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .checkpoint import LoadedModel, ModelInfo
-from .images import ImageError, load_image
+from .data.decoded import default_workers
+from .data.images import ImageError
+from .data.transforms import decode_tensor
+from .model.checkpoint import LoadedModel, ModelInfo
 
 
 @dataclass
@@ -33,6 +35,14 @@ class Prediction:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def label(self) -> str:
+        return self.topk[0][0] if self.topk else ""
+
+    @property
+    def confidence(self) -> float:
+        return self.topk[0][1] if self.topk else 0.0
+
     def to_json(self) -> dict:
         if self.error is not None:
             return {"path": self.path, "error": self.error}
@@ -40,14 +50,8 @@ class Prediction:
 
 
 def preprocess(path: str | os.PathLike, info: ModelInfo):
-    """Decode, resize the shorter side, center-crop: a uint8 CHW tensor (torchvision's
-    classic eval transform, minus the normalisation, which is done per batch)."""
-    import torchvision.transforms.functional as TF
-
-    img = load_image(path, min_side=info.resize_size)
-    img = TF.resize(img, info.resize_size, interpolation=TF.InterpolationMode.BILINEAR)
-    img = TF.center_crop(img, info.image_size)
-    return TF.pil_to_tensor(img)
+    """The model's eval transform (resize, center crop) as a uint8 CHW tensor; normalised per batch."""
+    return decode_tensor(path, info.resize_size, info.image_size)
 
 
 def _decode(path: Path, info: ModelInfo):
@@ -68,7 +72,7 @@ class Classifier:
     def __init__(self, loaded: LoadedModel, device: str = "auto", precision: str = "fp32"):
         import torch
 
-        from .devices import resolve_device
+        from .model.devices import resolve_device
 
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
@@ -106,10 +110,6 @@ class Classifier:
             [(names[i], float(v)) for v, i in zip(row_v, row_i)]
             for row_v, row_i in zip(values.cpu().tolist(), indices.cpu().tolist())
         ]
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def classify_files(
@@ -193,7 +193,7 @@ def classify_paths(
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Prediction]:
     """Convenience: prepare ``loaded`` on ``device`` and classify files and folders."""
-    from .images import iter_image_files
+    from .data.images import iter_image_files
 
     classifier = Classifier(loaded, device, precision)
     yield from classify_files(

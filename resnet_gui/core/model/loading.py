@@ -1,4 +1,4 @@
-"""Safe loading and atomic saving of ResNet weights.
+"""Safe loading of ResNet weights from any of the usual containers.
 
 Every torch file is read with ``torch.load(weights_only=True)``: a pickle that would
 import or call arbitrary Python is refused before anything runs, and there is no
@@ -12,60 +12,14 @@ import json
 import os
 import pickle
 import re
-import secrets
 import warnings
 import zipfile
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from .architectures import ARCH_NAMES, ArchitectureError, build_model, infer_architecture
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CHECKPOINT_FORMAT = "resnet_gui.checkpoint"
-CHECKPOINT_VERSION = 1
-WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
-# Sidecar files that may carry class names for a plain state_dict, in the order tried.
-# ``class_indices.json`` is what the classic transfer-learning tutorial writes.
-_SIDECARS = ("{stem}.json", "class_indices.json", "classes.json", "labels.json", "{stem}.txt", "labels.txt", "classes.txt")
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be used; the message says why, in one line."""
-
-
-@dataclass
-class ModelInfo:
-    """Everything needed to rebuild and use a model, besides the tensors."""
-
-    arch: str
-    class_names: list[str]
-    image_size: int = 224  # center-crop size fed to the network
-    resize_size: int = 256  # shorter side before the crop
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    source: str = ""  # the file it came from
-    class_names_from: str = "generic"  # checkpoint | sidecar:<file> | imagenet | generic
-    training: dict[str, Any] | None = None  # history and metrics of a fine-tune, if any
-    notes: list[str] = field(default_factory=list)  # non-fatal remarks for the user
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def describe(self) -> str:
-        return f"{self.arch}, {self.num_classes} classes, {self.image_size}px input, from {self.source or 'memory'}"
-
-
-@dataclass
-class LoadedModel:
-    model: Any  # torch.nn.Module in eval mode, on the CPU until moved
-    info: ModelInfo
-
-
-# ---------------------------------------------------------------- reading the file
+from .checkpoint import CHECKPOINT_FORMAT, LoadedModel, WeightsError, info_from_meta
+from .class_names import find_class_names
 
 
 def _read_safetensors(path: Path) -> tuple[dict, dict]:
@@ -167,62 +121,6 @@ def clean_state_dict(state_dict: Mapping[str, Any]) -> dict:
     return cleaned
 
 
-# ---------------------------------------------------------------- class names
-
-
-def imagenet_class_names() -> list[str]:
-    from torchvision.models import ResNet18_Weights
-
-    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
-
-
-def _parse_sidecar(path: Path) -> list[str] | None:
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix == ".txt":
-        return [line.strip() for line in text.splitlines() if line.strip()]
-    data = json.loads(text)
-    if isinstance(data, list):
-        return [str(x) for x in data]
-    if isinstance(data, Mapping):
-        if "class_names" in data and isinstance(data["class_names"], list):
-            return [str(x) for x in data["class_names"]]
-        try:  # {"0": "daisy", "1": "dandelion", ...}
-            items = sorted((int(k), str(v)) for k, v in data.items())
-        except (TypeError, ValueError):
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
-                return None
-            items = sorted((v, str(k)) for k, v in data.items())  # ImageFolder's class_to_idx
-        if [i for i, _ in items] == list(range(len(items))):
-            return [v for _, v in items]
-    return None
-
-
-def find_class_names(weights_path: Path, num_classes: int) -> tuple[list[str], str, list[str]]:
-    """Class names for a plain state_dict: a sidecar file, ImageNet's, or ``class i``."""
-    notes: list[str] = []
-    for pattern in _SIDECARS:
-        candidate = weights_path.parent / pattern.format(stem=weights_path.stem)
-        if not candidate.is_file():
-            continue
-        try:
-            names = _parse_sidecar(candidate)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            notes.append(f"ignored {candidate.name}: unreadable ({exc})")
-            continue
-        if names is None:
-            notes.append(f"ignored {candidate.name}: not a list of class names")
-        elif len(names) != num_classes:
-            notes.append(f"ignored {candidate.name}: {len(names)} names but the model has {num_classes} outputs")
-        else:
-            return names, f"sidecar:{candidate.name}", notes
-    if num_classes == 1000:
-        return imagenet_class_names(), "imagenet", notes
-    return [f"class {i}" for i in range(num_classes)], "generic", notes
-
-
-# ---------------------------------------------------------------- loading
-
-
 def _check_compatible(model, state_dict: Mapping[str, Any], arch: str, path: Path) -> None:
     expected = model.state_dict()
     # BatchNorm fills in a missing num_batches_tracked itself (older torchvision files lack it).
@@ -302,88 +200,5 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
             notes.append(f"the checkpoint's {len(names)} class names do not match its {num_classes} outputs")
         class_names, names_from, more = find_class_names(path, num_classes)
         notes += more
-    info = ModelInfo(
-        arch=arch,
-        class_names=class_names,
-        image_size=int(meta.get("image_size", 224)),
-        resize_size=int(meta.get("resize_size", meta.get("image_size", 224) * 256 // 224)),
-        mean=tuple(float(x) for x in meta.get("mean", IMAGENET_MEAN)),
-        std=tuple(float(x) for x in meta.get("std", IMAGENET_STD)),
-        source=str(path),
-        class_names_from=names_from,
-        training=meta.get("training"),
-        notes=notes,
-    )
+    info = info_from_meta(meta, arch, class_names, source=str(path), class_names_from=names_from, notes=notes)
     return LoadedModel(model=model, info=info)
-
-
-# ---------------------------------------------------------------- saving
-
-
-def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool = False) -> dict:
-    """The app's checkpoint: plain containers and tensors only, so weights_only loads it."""
-    import torch
-
-    tensors = {}
-    for key, value in state_dict.items():
-        value = value.detach().cpu()
-        if half and value.is_floating_point():
-            value = value.half()
-        tensors[key] = value.contiguous()
-    meta = asdict(info)
-    for transient in ("source", "class_names_from", "notes"):
-        meta.pop(transient, None)
-    meta["mean"], meta["std"] = list(info.mean), list(info.std)
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "torch_version": str(torch.__version__),  # a TorchVersion object would not load with weights_only
-        **meta,
-        "state_dict": tensors,
-    }
-
-
-@contextmanager
-def replacing(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a fresh temp path beside ``path``; when the block succeeds it is ``os.replace``d
-    onto ``path``, otherwise removed. A crash or kill mid-write leaves the old file intact.
-
-    The temp file is created by the writer with an ordinary open(), so it gets the user's
-    umask (mkstemp would make it 0600, and changing the process umask is not thread-safe).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file beside ``path``, then ``os.replace`` (see :func:`replacing`)."""
-    import torch
-
-    with replacing(path) as tmp, open(tmp, "xb") as handle:
-        torch.save(obj, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return Path(path)
-
-
-def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInfo, half: bool = False) -> Path:
-    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    return atomic_save(checkpoint_dict(state, info, half=half), path)
-
-
-def save_safetensors(path: str | os.PathLike, model_or_state: Any, info: ModelInfo) -> Path:
-    """Write a ``.safetensors`` file with the app's metadata as a JSON string."""
-    from safetensors.torch import save
-
-    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    meta = {k: v for k, v in checkpoint_dict(state, info).items() if k != "state_dict"}
-    data = save({k: v.detach().cpu().contiguous() for k, v in state.items()}, metadata={"resnet_gui": json.dumps(meta)})
-    with replacing(path) as tmp, open(tmp, "xb") as handle:  # save_file would make the file 0600
-        handle.write(data)
-    return Path(path)

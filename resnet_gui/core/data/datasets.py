@@ -1,4 +1,4 @@
-"""Labeled folders (one subfolder per class), stratified splits, and in-memory image caches."""
+"""Labeled folders (one subfolder per class, or train/ and val/ folders) and their splits."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import csv
 import os
 import random
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-from .images import ImageError, iter_image_files, load_image
+from .images import iter_image_files
 
 _SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation")}
 
@@ -120,65 +119,3 @@ def split_from_csv(data: LabeledFolder, csv_path: str | os.PathLike) -> LabeledF
     if not train or not val:
         raise DatasetError(f"{csv_path}: the split matches no train or no val images of {data.root}")
     return LabeledFolder(data.root, data.classes, train, val, "csv")
-
-
-# ---------------------------------------------------------------- decoding into memory
-
-
-def decode_resized(path: Path, short_side: int, crop: int | None = None):
-    """uint8 CHW tensor with the shorter side resized to ``short_side`` (center-cropped to ``crop``)."""
-    import torchvision.transforms.functional as TF
-
-    img = load_image(path, min_side=short_side)
-    img = TF.resize(img, short_side, interpolation=TF.InterpolationMode.BILINEAR)
-    if crop:
-        img = TF.center_crop(img, crop)
-    return TF.pil_to_tensor(img)
-
-
-@dataclass
-class DecodedSet:
-    images: list  # uint8 CHW tensors
-    labels: list[int]
-    paths: list[Path]
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-
-
-def decode_all(
-    items: Sequence[tuple[Path, int]],
-    short_side: int,
-    crop: int | None = None,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> DecodedSet:
-    """Decode every image once, in parallel; unreadable files are skipped and listed."""
-    # Import torchvision here, once, before the threads: two threads importing it for the
-    # first time at once can see a half-initialised module (ImportError on InterpolationMode).
-    import torchvision.transforms.functional  # noqa: F401
-
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
-    out = DecodedSet([], [], [])
-
-    def job(item):
-        try:
-            return decode_resized(item[0], short_side, crop), None
-        except ImageError as exc:
-            return None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops training
-            return None, f"{type(exc).__name__}: {exc}"
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        for done, (item, (tensor, error)) in enumerate(zip(items, pool.map(job, items)), 1):
-            if should_stop and should_stop():
-                pool.shutdown(wait=True, cancel_futures=True)
-                break
-            if error is None:
-                out.images.append(tensor)
-                out.labels.append(item[1])
-                out.paths.append(item[0])
-            else:
-                out.skipped.append((str(item[0]), error))
-            if progress and (done % 64 == 0 or done == len(items)):
-                progress(done, len(items))
-    return out

@@ -1,0 +1,82 @@
+"""``resnet-gui classify PATHS...``: a table, JSON lines or a CSV of top-k guesses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..constants import DEVICE_CHOICES
+from ..core.model.architectures import ARCH_NAMES
+from .common import fail, positive_int
+
+
+def add_parser(sub) -> None:
+    c = sub.add_parser("classify", help="classify images and folders")
+    c.add_argument("paths", nargs="+", help="image files and/or folders (searched recursively)")
+    c.add_argument("--weights", help="weights file (.pt/.pth/.safetensors); default: the shipped model")
+    c.add_argument("--arch", choices=ARCH_NAMES, help="architecture, if it cannot be inferred")
+    c.add_argument("--topk", type=positive_int, default=5)
+    c.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    c.add_argument("--precision", choices=("fp32", "fast"), default="fp32",
+                   help="fast: bf16/fp16 autocast, quicker, probabilities differ by ~1e-2")
+    c.add_argument("--batch-size", type=positive_int, default=32)
+    c.add_argument("--workers", type=positive_int, default=None, help="image decoding threads")
+    out = c.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per image")
+    out.add_argument("--csv", metavar="OUT", help="write results to a CSV file")
+    c.add_argument("-v", "--verbose", action="store_true")
+    c.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.data.images import iter_image_files
+    from ..core.infer import Classifier, classify_files
+    from ..core.model.checkpoint import WeightsError
+    from ..core.model.devices import DeviceError
+    from ..core.model.loading import load_model
+    from ..resources import default_weights
+
+    weights = Path(args.weights) if args.weights else default_weights()
+    if weights is None:
+        return fail("no weights given and no shipped default model: pass --weights FILE "
+                    "(or run 'resnet-gui download resnet50' where there is internet)")
+    try:
+        loaded = load_model(weights, arch=args.arch)
+        classifier = Classifier(loaded, args.device, args.precision)
+    except (WeightsError, DeviceError) as exc:
+        return fail(str(exc))
+    for note in loaded.info.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        return fail(f"cannot write {args.csv}: its folder does not exist")
+    files = list(iter_image_files(args.paths))
+    if not files:
+        return fail("no image files found in " + ", ".join(args.paths))
+    print(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", file=sys.stderr)
+
+    keep = []
+    skipped = 0
+    for pred in classify_files(classifier, files, topk=args.topk, batch_size=args.batch_size, workers=args.workers):
+        if args.csv:
+            keep.append(pred)
+        skipped += bool(pred.error)
+        if args.json:
+            print(json.dumps(pred.to_json()), flush=True)
+        elif not args.csv or args.verbose:
+            _print_row(pred)
+    if args.csv:
+        from ..core.export import write_predictions_csv
+
+        write_predictions_csv(Path(args.csv), keep, args.topk)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    print(f"classified {len(files) - skipped} images, skipped {skipped}", file=sys.stderr)
+    return 0
+
+
+def _print_row(pred) -> None:
+    if pred.error:
+        print(f"{pred.path}\tSKIPPED: {pred.error}")
+    else:
+        print(f"{pred.path}\t" + "  ".join(f"{label} {prob:6.1%}" for label, prob in pred.topk))

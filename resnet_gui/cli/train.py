@@ -1,0 +1,100 @@
+"""``resnet-gui train DATA --out MODEL.pt``: the fine-tuning core with a text progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ..constants import DEVICE_CHOICES
+from ..core.model.architectures import ARCH_NAMES
+from .common import fail
+
+BAR_WIDTH = 30
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="fine-tune a ResNet on a folder with one subfolder per class")
+    t.add_argument("data_dir", help="folder with one subfolder per class (or train/ and val/ subfolders)")
+    t.add_argument("--out", required=True, help="checkpoint to write (updated atomically after each improvement)")
+    t.add_argument("--arch", choices=ARCH_NAMES, default=None, help="default: that of --from, else resnet18")
+    t.add_argument("--from", dest="start", default=None,
+                   help="weights file, 'imagenet' or 'scratch' (default: imagenet if cached, else scratch)")
+    t.add_argument("--mode", choices=("head", "full"), default=None, help="default: head from pretrained weights, full from scratch")
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--image-size", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--val-split", type=float, default=None)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--optimizer", choices=("adamw", "sgd"), default=None)
+    t.add_argument("--patience", type=int, default=None, help="early stopping: epochs without improvement")
+    t.add_argument("--split-csv", default=None, help="CSV with split,class,file rows fixing the train/val split")
+    t.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    t.add_argument("--half", action="store_true", help="store the weights as fp16")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    t.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.model.checkpoint import WeightsError
+    from ..core.model.devices import DeviceError
+    from ..core.model.download import DownloadError
+    from ..core.train.config import TrainConfig, TrainingError
+    from ..core.train.events import Done
+    from ..core.train.fine_tune import fine_tune
+
+    cfg = TrainConfig(
+        data_dir=args.data_dir, out=args.out, arch=args.arch, start=args.start, mode=args.mode, epochs=args.epochs,
+        image_size=args.image_size, batch_size=args.batch_size, val_split=args.val_split, lr=args.lr,
+        optimizer=args.optimizer, patience=args.patience, split_csv=args.split_csv, resume=args.resume,
+        half=args.half, seed=args.seed, device=args.device)
+    printer = _Printer(sys.stdout, sys.stderr)
+    done = None
+    try:
+        for event in fine_tune(cfg):
+            printer.show(event)
+            if isinstance(event, Done):
+                done = event
+    except KeyboardInterrupt:
+        print("\ninterrupted; the last saved model (if any) is intact", file=sys.stderr)
+        return 130
+    except (TrainingError, WeightsError, DeviceError, DownloadError) as exc:
+        return fail(str(exc))
+    if done is None:
+        return 1
+    print(done.message)
+    if done.per_class_acc:
+        print("per-class validation accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in done.per_class_acc.items()))
+    return 0 if done.reason in ("completed", "early_stopping") else 1
+
+
+class _Printer:
+    """Epochs and data on stdout; stages, skipped files and a live bar (terminals only) on stderr."""
+
+    def __init__(self, stdout, stderr) -> None:
+        self.out, self.err = stdout, stderr
+        self.interactive = hasattr(stderr, "isatty") and stderr.isatty()
+
+    def show(self, event) -> None:
+        from ..core.train.events import BatchProgress, DataReady, EpochEnd, Stage, format_duration
+
+        if isinstance(event, BatchProgress) and self.interactive:
+            filled = int(BAR_WIDTH * event.batch / event.batches)
+            eta = "" if math.isnan(event.eta_seconds) else f" ETA {format_duration(event.eta_seconds)}"
+            print(f"\repoch {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
+                  f"loss {event.loss:.3f} {event.images_per_second:.0f} img/s{eta}   ", end="", file=self.err, flush=True)
+        elif isinstance(event, EpochEnd):
+            if self.interactive:
+                print("\r" + " " * 100 + "\r", end="", file=self.err)
+            mark = " *saved" if event.improved else ""
+            print(f"epoch {event.epoch:3d}/{event.epochs}  train loss {event.train_loss:.3f} acc {event.train_acc:6.1%}"
+                  f"  val loss {event.val_loss:.3f} acc {event.val_acc:6.1%}  lr {event.lr:.2e}"
+                  f"  {event.seconds:.0f}s{mark}", file=self.out, flush=True)
+        elif isinstance(event, DataReady):
+            print(event.message, file=self.out, flush=True)
+            for path, reason in event.skipped[:20]:
+                print(f"  skipped {path}: {reason}", file=self.err)
+        elif isinstance(event, Stage):
+            print(event.message, file=self.err, flush=True)
+

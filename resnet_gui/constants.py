@@ -1,0 +1,7 @@
+"""Names and fixed choices used across the app: one place, no imports (the PyInstaller spec,
+the CLI, the core and the window all read them)."""
+
+APP_ID = "ResNetClassifier"  # folder names: app data, the bundle, QSettings' organisation
+APP_TITLE = "ResNet Classifier"  # what the user sees: window title, QSettings' application
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")  # what the file dialog and drops accept

@@ -1,0 +1,1 @@
+"""Models: torchvision ResNets by name, safe loading and saving, class names, devices, downloads."""

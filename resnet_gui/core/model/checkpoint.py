@@ -1,0 +1,119 @@
+"""What a model file holds besides its tensors (:class:`ModelInfo`), and saving checkpoints.
+
+The app's checkpoint is plain containers and tensors, so ``torch.load(weights_only=True)``
+reads it; every file is written through :func:`~resnet_gui.core.atomic.atomic_write`.
+Loading lives in :mod:`.loading`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..atomic import atomic_write
+from ..data.transforms import resize_for
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CHECKPOINT_FORMAT = "resnet_gui.checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used; the message says why, in one line."""
+
+
+@dataclass
+class ModelInfo:
+    """Everything needed to rebuild and use a model, besides the tensors."""
+
+    arch: str
+    class_names: list[str]
+    image_size: int = 224  # center-crop size fed to the network
+    resize_size: int = 256  # shorter side before the crop (resize_for(image_size) unless stored)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    source: str = ""  # the file it came from
+    class_names_from: str = "generic"  # checkpoint | sidecar:<file> | imagenet | generic
+    training: dict[str, Any] | None = None  # history and metrics of a fine-tune, if any
+    notes: list[str] = field(default_factory=list)  # non-fatal remarks for the user
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def describe(self) -> str:
+        return f"{self.arch}, {self.num_classes} classes, {self.image_size}px input, from {self.source or 'memory'}"
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # torch.nn.Module in eval mode, on the CPU until moved
+    info: ModelInfo
+
+
+def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], **extra) -> ModelInfo:
+    """A :class:`ModelInfo` from a checkpoint's metadata; absent sizes follow the one resize rule."""
+    image_size = int(meta.get("image_size", 224))
+    return ModelInfo(
+        arch=arch,
+        class_names=class_names,
+        image_size=image_size,
+        resize_size=int(meta.get("resize_size", resize_for(image_size))),
+        mean=tuple(float(x) for x in meta.get("mean", IMAGENET_MEAN)),
+        std=tuple(float(x) for x in meta.get("std", IMAGENET_STD)),
+        training=meta.get("training"),
+        **extra,
+    )
+
+
+def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool = False) -> dict:
+    """The app's checkpoint: plain containers and tensors only, so weights_only loads it."""
+    import torch
+
+    tensors = {}
+    for key, value in state_dict.items():
+        value = value.detach().cpu()
+        if half and value.is_floating_point():
+            value = value.half()
+        tensors[key] = value.contiguous()
+    meta = asdict(info)
+    for transient in ("source", "class_names_from", "notes"):
+        meta.pop(transient, None)
+    meta["mean"], meta["std"] = list(info.mean), list(info.std)
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "torch_version": str(torch.__version__),  # a TorchVersion object would not load with weights_only
+        **meta,
+        "state_dict": tensors,
+    }
+
+
+def save_torch(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` all or nothing (see :func:`~resnet_gui.core.atomic.atomic_write`)."""
+    import torch
+
+    with atomic_write(path) as handle:
+        torch.save(obj, handle)
+    return Path(path)
+
+
+def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInfo, half: bool = False) -> Path:
+    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
+    return save_torch(checkpoint_dict(state, info, half=half), path)
+
+
+def save_safetensors(path: str | os.PathLike, model_or_state: Any, info: ModelInfo) -> Path:
+    """Write a ``.safetensors`` file with the app's metadata as a JSON string."""
+    from safetensors.torch import save
+
+    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
+    meta = {k: v for k, v in checkpoint_dict(state, info).items() if k != "state_dict"}
+    data = save({k: v.detach().cpu().contiguous() for k, v in state.items()}, metadata={"resnet_gui": json.dumps(meta)})
+    with atomic_write(path) as handle:
+        handle.write(data)
+    return Path(path)

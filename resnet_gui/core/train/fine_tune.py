@@ -1,0 +1,190 @@
+"""Fine-tuning a ResNet on a labeled folder, as a generator of plain events.
+
+``for event in fine_tune(config, should_stop): ...`` drives the whole job: the CLI prints
+the events, the window's task runner turns them into signals. ``should_stop()`` is
+checked between batches; the best model so far is written atomically after every
+improvement, so cancel, crash or kill never leaves a broken or missing model.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
+from .config import TrainConfig, TrainingError
+from .events import DataReady, Done, EpochEnd, Stage
+from .state import Best, load_resume, resume_path, save_resume
+
+IMBALANCE_WEIGHTED = 1.5  # largest / smallest class above which the loss is class-weighted
+
+
+def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -> Iterator[object]:
+    """Run the fine-tune described by ``cfg``, yielding events; see the module docstring."""
+    import torch
+    import torch.nn as nn
+
+    from ..data.decoded import decode_all
+    from ..data.transforms import resize_for
+    from ..model.devices import resolve_device
+    from .setup import amp_dtype, augmenter, optimizer_and_schedule, random_erase, start_model, steps_per_epoch
+    from .steps import Compute, FeatureBatches, ImageBatches, evaluate, train_one_epoch
+
+    should_stop = should_stop or (lambda: False)
+    cfg = cfg.resolve()
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+
+    data, train_items, val_items, split_from = _load_split(cfg)
+    classes = data.classes
+    device = resolve_device(cfg.device)
+    # Load the start weights before reading images: a bad weights file fails at once.
+    start = start_model(cfg, len(classes))
+    if cfg.image_size is None:
+        cfg.image_size = start.info.image_size if start.info else 224
+    resize = resize_for(cfg.image_size)
+
+    # Decode once into memory: later epochs cost no JPEG decoding at all.
+    yield Stage(f"reading {len(train_items) + len(val_items)} images", 0, len(train_items) + len(val_items))
+    train_set = decode_all(train_items, resize, None, cfg.workers, should_stop=should_stop)
+    val_set = decode_all(val_items, resize, cfg.image_size, cfg.workers, should_stop=should_stop)
+    if should_stop():
+        yield Done("cancelled", "cancelled while reading images; nothing was saved", None, 0, 0.0)
+        return
+    ready = _data_ready(cfg, classes, train_set, val_set, split_from)
+    yield ready
+
+    model = start.model.to(device).to(memory_format=torch.channels_last)
+    compute = Compute(device, amp_dtype(cfg, device))
+    class_weight = None
+    if ready.weighted_loss:
+        counts = torch.tensor(ready.train_counts, dtype=torch.float32)
+        class_weight = (counts.sum() / (len(classes) * counts)).to(device)
+    criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
+
+    if cfg.mode == "head":
+        yield Stage("computing features with the frozen backbone", 0, len(train_set.images) + len(val_set.images))
+        batches = FeatureBatches.compute_features(model, compute, train_set, val_set,
+                                                  augmenter(cfg.image_size, "none"), should_stop)
+        if batches is None:
+            yield Done("cancelled", "cancelled while computing features; nothing was saved", None, 0, 0.0)
+            return
+        trainable = list(model.fc.parameters())
+    else:
+        erase = random_erase if cfg.augment == "strong" else None
+        batches = ImageBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), erase)
+        trainable = list(model.parameters())
+    steps = steps_per_epoch(batches.n_train, cfg.batch_size)
+    optimizer, scheduler = optimizer_and_schedule(trainable, cfg, steps)
+
+    history: list[dict] = []
+    best = Best()
+    first_epoch = 1
+    resumed = load_resume(out, start.arch, classes) if cfg.resume else None
+    if resumed is not None:
+        model.load_state_dict(resumed.model)
+        if resumed.optimizer is not None and cfg.mode == resumed.mode:
+            optimizer.load_state_dict(resumed.optimizer)
+            scheduler.load_state_dict(resumed.scheduler)
+        history, best, first_epoch = list(resumed.history), resumed.best, resumed.epoch + 1
+        yield Stage(f"resumed after epoch {resumed.epoch} (best val acc {best.val_acc:.1%})")
+
+    info = ModelInfo(arch=start.arch, class_names=list(classes), image_size=cfg.image_size, resize_size=resize,
+                     mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    generator = torch.Generator()
+    stopped, message, bad_epochs = "completed", "", 0
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        if cfg.mode == "head":
+            model.eval()  # BatchNorm statistics stay frozen; only fc learns
+        generator.manual_seed(cfg.seed * 100_003 + epoch)  # per-epoch order, reproducible on resume
+        order = torch.randperm(batches.n_train, generator=generator).tolist()
+        result = yield from train_one_epoch(model, batches, criterion, optimizer, scheduler, order, cfg.batch_size,
+                                            steps, epoch, cfg.epochs, should_stop)
+        if result.stopped:
+            stopped, message = result.stopped, result.message
+            break
+        ev = evaluate(model, batches, val_set.labels, len(classes))
+        if not math.isfinite(ev.loss):
+            stopped, message = "nan", f"the validation loss became {ev.loss} at epoch {epoch}; stopped, the last good model is kept."
+            break
+        record = {"epoch": epoch, "train_loss": result.loss, "train_acc": result.accuracy, "val_loss": ev.loss,
+                  "val_acc": ev.accuracy, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started}
+        history.append(record)
+        improved = best.beaten_by(ev.accuracy, ev.loss)
+        if improved:
+            best = Best(epoch, ev.accuracy, ev.loss, ev.confusion, ev.per_class(classes))
+            info.training = _training_record(cfg, start.label, history, best, ready)
+            save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out)
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        save_resume(out, model, optimizer, scheduler, epoch, history, best, cfg.mode)
+        yield EpochEnd(epoch, cfg.epochs, result.loss, result.accuracy, ev.loss, ev.accuracy, record["lr"],
+                       record["seconds"], improved, str(out) if improved else None)
+        if bad_epochs >= cfg.patience and epoch < cfg.epochs:
+            stopped, message = "early_stopping", f"stopped early: no improvement for {cfg.patience} epochs"
+            break
+    yield _done(cfg, out, stopped, message, best, history)
+
+
+def _load_split(cfg: TrainConfig):
+    """The labeled folder and its train/val split (folders, a CSV, or stratified at random)."""
+    from ..data.datasets import DatasetError, scan_labeled_folder, split_from_csv, stratified_split
+
+    try:
+        data = scan_labeled_folder(cfg.data_dir)
+        if cfg.split_csv:
+            data = split_from_csv(data, cfg.split_csv)
+        if data.val is not None:
+            return data, data.train, data.val, data.split_from
+        train, val = stratified_split(data.train, cfg.val_split, cfg.seed)
+    except DatasetError as exc:
+        raise TrainingError(str(exc)) from None
+    return data, train, val, f"stratified {1 - cfg.val_split:.0%}/{cfg.val_split:.0%} split (seed {cfg.seed})"
+
+
+def _data_ready(cfg: TrainConfig, classes: list[str], train_set, val_set, split_from: str) -> DataReady:
+    skipped = train_set.skipped + val_set.skipped
+    train_counts = [train_set.labels.count(i) for i in range(len(classes))]
+    val_counts = [val_set.labels.count(i) for i in range(len(classes))]
+    empty = [c for c, n in zip(classes, train_counts) if n == 0]
+    if empty or not val_set.labels:
+        raise TrainingError("after skipping unreadable images, no training images are left for: "
+                            + ", ".join(empty or ["validation"]))
+    imbalance = max(train_counts) / max(1, min(train_counts))
+    weighted = cfg.balance and imbalance > IMBALANCE_WEIGHTED
+    message = (f"{len(classes)} classes, {sum(train_counts)} training / {sum(val_counts)} validation images "
+               f"({split_from})")
+    if skipped:
+        message += f"; skipped {len(skipped)} unreadable"
+    if imbalance > IMBALANCE_WEIGHTED:
+        message += f"; imbalanced ({imbalance:.1f}x), " + ("using a class-weighted loss" if weighted else "unweighted")
+    return DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message)
+
+
+def _training_record(cfg: TrainConfig, start_label: str, history: list, best: Best, ready: DataReady) -> dict:
+    """What the checkpoint says about its training (no folder paths: see TrainConfig.for_checkpoint)."""
+    return {"config": cfg.for_checkpoint(), "start": start_label, "history": history, "best_epoch": best.epoch,
+            "val_acc": best.val_acc, "val_loss": best.val_loss, "per_class_acc": best.per_class,
+            "confusion": best.confusion, "train_counts": ready.train_counts, "val_counts": ready.val_counts,
+            "skipped": len(ready.skipped), "split": ready.split_from}
+
+
+def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, history: list) -> Done:
+    saved = out.is_file() and best.epoch > 0
+    if stopped == "completed":
+        message = f"finished {cfg.epochs} epochs"
+        resume_path(out).unlink(missing_ok=True)  # nothing left to resume
+    elif stopped == "cancelled":
+        message = "cancelled" + (f"; the best model so far (epoch {best.epoch}) is saved" if saved
+                                 else "; no epoch finished, nothing was saved")
+    if saved:
+        message += f". Best validation accuracy {best.val_acc:.1%} at epoch {best.epoch}, saved to {out}"
+    return Done(stopped, message, str(out) if saved else None, best.epoch, max(0.0, best.val_acc),
+                best.per_class, best.confusion, history)

@@ -1,0 +1,185 @@
+"""One epoch of training and one evaluation, over either cached backbone features (head
+mode) or augmented images held in memory (full mode)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
+from .events import BatchProgress
+
+FEATURE_CHUNK = 64  # images per forward pass when computing features or evaluating
+
+
+class Compute:
+    """Where and how the network runs: device, per-batch normalisation, optional autocast."""
+
+    def __init__(self, device, amp_dtype=None) -> None:
+        import torch
+
+        self.device, self.amp_dtype = device, amp_dtype
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
+
+    def normalise(self, batch_uint8):
+        import torch
+
+        x = batch_uint8.to(self.device, non_blocking=True).float()
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+
+    def forward(self, net, x):
+        import torch
+
+        if self.amp_dtype is not None:
+            with torch.autocast(self.device.type, dtype=self.amp_dtype):
+                return net(x).float()
+        return net(x)
+
+    def logits(self, net, images) -> "object":
+        """Logits of a list of uint8 tensors, in chunks, without gradients."""
+        import torch
+
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(images), FEATURE_CHUNK):
+                outs.append(self.forward(net, self.normalise(torch.stack(images[i:i + FEATURE_CHUNK]))).float())
+        return torch.cat(outs)
+
+
+class ImageBatches:
+    """Full mode: augmented images in, the whole network trains."""
+
+    def __init__(self, compute: Compute, train_set, val_set, augment, erase: Callable | None) -> None:
+        self.compute, self.train_set, self.val_set = compute, train_set, val_set
+        self.augment, self.erase = augment, erase
+        self.n_train = len(train_set.images)
+
+    def batch(self, net, idx: list[int]):
+        import torch
+
+        x = self.compute.normalise(torch.stack([self.augment(self.train_set.images[i]) for i in idx]))
+        if self.erase is not None:
+            x = self.erase(x)
+        y = torch.tensor([self.train_set.labels[i] for i in idx], device=self.compute.device)
+        return self.compute.forward(net, x), y
+
+    def val_logits(self, net):
+        net.eval()
+        return self.compute.logits(net, self.val_set.images)
+
+
+class FeatureBatches:
+    """Head mode: the frozen backbone ran once (plus a flipped copy of the training images);
+    only ``fc`` trains, on cached features, in seconds."""
+
+    def __init__(self, compute: Compute, train_features, train_labels, val_features) -> None:
+        self.compute = compute
+        self.features, self.labels, self.val_features = train_features, train_labels, val_features
+        self.n_train = len(train_labels)
+
+    @classmethod
+    def compute_features(cls, net, compute: Compute, train_set, val_set, center, should_stop) -> "FeatureBatches | None":
+        """Run the backbone over every image once; None if ``should_stop()`` turned true."""
+        import torch
+        import torch.nn as nn
+
+        fc, net.fc = net.fc, nn.Identity()
+        net.eval()
+        try:
+            chunks = {"train": [], "flip": [], "val": []}
+            sources = (("train", train_set.images, False), ("flip", train_set.images, True), ("val", val_set.images, False))
+            with torch.inference_mode():
+                for name, images, flip in sources:
+                    for i in range(0, len(images), FEATURE_CHUNK):
+                        x = torch.stack([center(t) for t in images[i:i + FEATURE_CHUNK]])
+                        x = x.flip(-1) if flip else x
+                        chunks[name].append(compute.forward(net, compute.normalise(x)).float().cpu())
+                        if should_stop():
+                            return None
+        finally:
+            net.fc = fc
+        labels = torch.tensor(train_set.labels)
+        train = torch.cat(chunks["train"] + chunks["flip"])
+        return cls(compute, train, torch.cat([labels, labels]), torch.cat(chunks["val"]))
+
+    def batch(self, net, idx: list[int]):
+        return net.fc(self.features[idx].to(self.compute.device)), self.labels[idx].to(self.compute.device)
+
+    def val_logits(self, net):
+        import torch
+
+        with torch.inference_mode():
+            return net.fc(self.val_features.to(self.compute.device)).float()
+
+
+@dataclass
+class EpochResult:
+    loss: float = 0.0  # mean training loss over the images seen
+    accuracy: float = 0.0
+    stopped: str = ""  # "" | "cancelled" | "nan"
+    message: str = ""
+
+
+def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[int], batch_size: int, steps: int,
+                    epoch: int, epochs: int, should_stop: Callable[[], bool]) -> Iterator[BatchProgress]:
+    """Yield a :class:`BatchProgress` per step; ``return`` (``yield from``'s value) an :class:`EpochResult`."""
+    seen, loss_sum, correct, started = 0, 0.0, 0, time.perf_counter()
+    result = EpochResult()
+    for b in range(steps):
+        if should_stop():
+            result.stopped = "cancelled"
+            break
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        logits, y = batches.batch(net, idx)
+        loss = criterion(logits, y)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            result.stopped = "nan"
+            result.message = (f"the loss became {value} at epoch {epoch}, batch {b + 1}; stopped. "
+                              "Try a lower learning rate. The last good model is kept.")
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        seen += len(idx)
+        loss_sum += value * len(idx)
+        correct += int((logits.argmax(1) == y).sum())
+        elapsed = time.perf_counter() - started
+        rate = seen / elapsed if elapsed > 0 else 0.0
+        remaining = (steps - b - 1) * batch_size + (epochs - epoch) * steps * batch_size
+        yield BatchProgress(epoch, epochs, b + 1, steps, value, rate, remaining / rate if rate > 0 else float("nan"))
+    result.loss, result.accuracy = loss_sum / max(1, seen), correct / max(1, seen)
+    return result
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    confusion: list[list[int]] = field(default_factory=list)  # rows: true class, columns: predicted
+
+    def per_class(self, classes: list[str]) -> dict[str, float]:
+        """Recall per class (NaN for a class without validation images)."""
+        out = {}
+        for i, name in enumerate(classes):
+            total = sum(self.confusion[i])
+            out[name] = self.confusion[i][i] / total if total else float("nan")
+        return out
+
+
+def evaluate(net, batches, val_labels: list[int], num_classes: int) -> Evaluation:
+    """Plain (unweighted, unsmoothed) cross-entropy, accuracy and confusion on the validation set."""
+    import torch
+    import torch.nn.functional as F
+
+    logits = batches.val_logits(net)
+    labels = torch.tensor(val_labels, device=logits.device)
+    pred = logits.argmax(1)
+    confusion = [[0] * num_classes for _ in range(num_classes)]
+    for t, p in zip(labels.tolist(), pred.tolist()):
+        confusion[t][p] += 1
+    return Evaluation(float(F.cross_entropy(logits, labels)), float((pred == labels).float().mean()), confusion)
