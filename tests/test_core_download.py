@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import hashlib
 import http.server
 import threading
@@ -46,7 +47,8 @@ def served(tmp_path_factory):
 
 
 def _leftovers(folder: Path):
-    return [p.name for p in folder.iterdir() if p.name.endswith(".part")] if folder.exists() else []
+    """Temp files of an unfinished download (atomic_write names them .<name>.<random>.tmp)."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")] if folder.exists() else []
 
 
 def test_torchvision_weights_api():
@@ -96,6 +98,7 @@ def test_download_over_local_http(served, tmp_path):
                                          destination=tmp_path / "dl" / served.name)
         assert path.read_bytes() == served.read_bytes()
         assert totals == {served.stat().st_size}  # Content-Length known
+        assert path.stat().st_mode & 0o044 == 0o044 or os.umask(os.umask(0)) & 0o044  # not 0600 like mkstemp
         with pytest.raises(DownloadError, match="HTTP 404"):
             download_imagenet_weights("resnet18", url=url + ".missing", destination=tmp_path / "dl" / "x.pth")
     finally:

@@ -97,6 +97,19 @@ def test_checkpoint_mean_std_and_sizes_are_used(tmp_path, tiny_weights):
         assert dict(pred.topk)["x"] == pytest.approx(float(ref[0]), abs=1e-4)
 
 
+def test_one_resize_rule_for_training_and_for_checkpoints_that_omit_it(tmp_path):
+    from resnet_gui.core.data.transforms import resize_for
+    from resnet_gui.core.model.checkpoint import checkpoint_dict
+
+    assert [resize_for(s) for s in (224, 160, 128, 299)] == [256, 183, 146, 342]
+    net = torchvision.models.resnet18(num_classes=2)
+    raw = checkpoint_dict(net.state_dict(), ModelInfo(arch="resnet18", class_names=["x", "y"], image_size=160))
+    del raw["resize_size"]  # e.g. written by another tool that only states the input size
+    torch.save(raw, tmp_path / "c.pt")
+    info = load_model(tmp_path / "c.pt").info
+    assert (info.image_size, info.resize_size) == (160, 183)  # what fine_tune uses for 160 px
+
+
 def test_probabilities_sum_to_one(tmp_path, classifier):
     files = _varied_images(tmp_path / "s")
     for pred in classify_files(classifier, files, topk=3, batch_size=2):

@@ -229,3 +229,49 @@ def test_fine_tuning_a_checkpoint_keeps_its_input_size_and_adapts_the_head(tmp_p
     start = load_model(base.checkpoint).model.state_dict()
     after = tuned.model.state_dict()
     assert all((start[k] == after[k]).all() for k in start if k.startswith("layer4.") and "num_batches" not in k)
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_a_saved_model_names_its_folders_but_never_reveals_their_paths(tmp_path):
+    import torch
+
+    data = make_labeled(tmp_path / "holiday photos", per_class=6, classes=("red", "blue"))
+    split = tmp_path / "split.csv"
+    split.write_text("split,class,file\n" + "".join(
+        f"{'val' if i < 2 else 'train'},{c},{c}_{i:02d}.png\n" for c in ("red", "blue") for i in range(6)))
+    start = run(small_cfg(tmp_path, data, epochs=1, out=str(tmp_path / "start.pt")))[-1].checkpoint
+    done = run(small_cfg(tmp_path, data, epochs=1, start=start, split_csv=str(split),
+                         out=str(tmp_path / "models" / "mine.pt")))[-1]
+    raw = torch.load(done.checkpoint, map_location="cpu", weights_only=True)
+    config = raw["training"]["config"]
+    assert (config["data_dir"], config["out"], config["split_csv"], config["start"]) == (
+        "holiday photos", "mine.pt", "split.csv", "start.pt")
+    assert not [s for s in _strings({k: v for k, v in raw.items() if k != "state_dict"}) if str(tmp_path) in s]
+
+
+def test_defaults_come_from_one_resolve(tmp_path, monkeypatch):
+    import resnet_gui.core.train.config as config
+
+    monkeypatch.setattr(config, "imagenet_cached", lambda arch: False)
+    scratch = TrainConfig(data_dir="d", out="o.pt").resolve()
+    assert (scratch.start, scratch.mode, scratch.epochs, scratch.image_size, scratch.augment) == (
+        "scratch", "full", 60, 160, "strong")
+    # the window offers its loaded model: features beat random ones
+    mine = TrainConfig(data_dir="d", out="o.pt").resolve(fallback_start="/models/mine.pt")
+    assert (mine.start, mine.mode, mine.epochs, mine.image_size) == ("/models/mine.pt", "head", 30, None)
+    monkeypatch.setattr(config, "imagenet_cached", lambda arch: True)
+    imagenet = TrainConfig(data_dir="d", out="o.pt").resolve(fallback_start="/models/mine.pt")
+    assert (imagenet.start, imagenet.mode, imagenet.image_size, imagenet.lr) == ("imagenet", "head", 224, 1e-3)
+    with pytest.raises(TrainingError, match="mode"):
+        TrainConfig(data_dir="d", out="o.pt", mode="half").resolve()
