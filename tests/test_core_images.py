@@ -412,3 +412,104 @@ def test_matches_imageops_for_all_orientations(tmp_path):
         expected = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
         out = load_image(path)
         assert out.size == expected.size and np.array_equal(np.asarray(out), np.asarray(expected)), orientation
+
+
+# ---------------------------------------------------------------- hostile shapes and folders
+
+
+@pytest.mark.parametrize("size", [(150_000, 10), (10, 150_000), (1_000_000, 1)])
+def test_extreme_strips_are_refused_from_the_header_before_decoding(tmp_path, size):
+    path = tmp_path / "strip.png"
+    Image.new("L", size).save(path)
+    with pytest.raises(ImageError, match=r"too elongated to classify \(more than 20:1\)"):
+        load_image(path)
+
+
+def test_a_wide_panorama_is_still_read_and_its_work_is_bounded(tmp_path):
+    from resnet_gui.core.data.transforms import decode_tensor
+
+    path = tmp_path / "pano.jpg"
+    Image.new("RGB", (8000, 1000), (30, 90, 160)).save(path)  # 8:1, like a phone panorama
+    tensor = decode_tensor(path, 256)  # training keeps the whole resized picture
+    assert tuple(tensor.shape) == (3, 256, 2048)
+    assert tuple(decode_tensor(path, 256, 224).shape) == (3, 224, 224)
+
+
+def test_peak_memory_of_the_strip_from_the_issue_stays_small(tmp_path):
+    """The issue's 4 KB PNG peaked at 4.9 GB; now it is refused from its header."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.png"
+    Image.new("RGB", (150_000, 10)).save(path)
+    code = ("import resource, sys\n"
+            "from resnet_gui.core.data.transforms import decode_tensor\n"
+            "from resnet_gui.core.data.images import ImageError\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            f"try:\n    decode_tensor({str(path)!r}, 146, 128)\nexcept ImageError as e:\n    print('refused:', e)\n"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split("\n")
+    assert out[0].startswith("refused: 150000x10 pixels")
+    assert int(out[1]) < 100  # MB of extra peak memory
+
+
+def test_unreadable_folders_are_reported_not_fatal_and_not_silent(tmp_path, monkeypatch):
+    album = tmp_path / "album"
+    (album / "private").mkdir(parents=True)
+    (album / "public").mkdir()
+    Image.new("RGB", (8, 8)).save(album / "public" / "a.png")
+    Image.new("RGB", (8, 8)).save(album / "private" / "b.png")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("private"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # as root, chmod 000 would not deny anything
+    found = list(iter_image_files([album]))
+    assert found == [album / "private", album / "public" / "a.png"]
+    with pytest.raises(ImageError, match="permission denied"):
+        load_image(album / "private")
+
+
+def test_a_given_path_whose_parent_cannot_be_read(tmp_path, monkeypatch):
+    inside = tmp_path / "locked" / "photo.jpg"
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if "locked" in str(self):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    assert list(iter_image_files([inside])) == [inside]  # no traceback: reported later
+    with pytest.raises(ImageError, match="permission denied"):
+        load_image(inside)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_real_unreadable_folder(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    Image.new("RGB", (8, 8)).save(locked / "x.png")
+    locked.chmod(0)
+    try:
+        assert list(iter_image_files([tmp_path])) == [locked]
+        with pytest.raises(ImageError, match="permission denied"):
+            load_image(locked)
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_phone_formats_are_found_in_folders_and_decoded(tmp_path, suffix):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(folder / f"IMG_0001{suffix}")
+    found = list(iter_image_files([folder]))
+    assert found == [folder / f"IMG_0001{suffix}"]
+    img = load_image(found[0])
+    assert img.size == (64, 48) and img.mode == "RGB"
+    r, g, b = img.getpixel((32, 24))
+    assert r > 150 and g < 80 and b < 80

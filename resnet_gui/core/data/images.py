@@ -11,11 +11,33 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError, features
+
+
+def _phone_formats() -> set[str]:
+    """HEIC/HEIF (iPhones, many Androids) through pillow-heif, AVIF through Pillow itself,
+    each only when its decoder is really there: a folder scan lists exactly what can be read."""
+    found = set()
+    try:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        found |= {".heic", ".heif", ".hif"}
+    except ImportError:  # an install without pillow-heif: HEIC files are not listed, not half-read
+        pass
+    if features.check("avif"):
+        found |= {".avif", ".avifs"}
+    return found
+
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"}
+    | _phone_formats()
 )
+# Beyond this aspect ratio a picture is a strip, not a photo: resizing its shorter side to the
+# model's size would make the longer side (and the memory) explode (150000x10 px -> 5 GB).
+# Phone panoramas stay well below it (about 8:1).
+MAX_ASPECT_RATIO = 20
 # Keep Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS) as it is: an image
 # above twice that limit is refused by Pillow and reported as skipped here.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -71,7 +93,11 @@ def load_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Im
     try:
         if path.stat().st_size == 0:
             raise ImageError("empty file")
+        if path.is_dir():
+            os.scandir(path).close()  # a folder reaches here only when it could not be listed
+            raise ImageError("a folder, not an image")
         with Image.open(path) as img:
+            _check_shape(img.size)  # from the header: refused before anything is decoded
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated or multi-page: the first frame
             if min_side and img.format == "JPEG":
@@ -99,18 +125,31 @@ def load_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Im
         raise ImageError(f"cannot decode: {text}") from None
 
 
+def _check_shape(size: tuple[int, int]) -> None:
+    width, height = size
+    if min(width, height) < 1:
+        raise ImageError(f"empty picture ({width}x{height} pixels)")
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageError(f"{width}x{height} pixels: too elongated to classify (more than {MAX_ASPECT_RATIO}:1)")
+
+
 def iter_image_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
     """Yield image files from files and folders, in a stable (sorted) order.
 
     Folders are walked recursively; hidden files and folders are skipped, only image
     extensions are taken, and symlinked folders are followed at most once each, so a
     link loop cannot recurse forever. A file named directly is always yielded, so a
-    dropped non-image gets reported instead of silently ignored.
+    dropped non-image gets reported instead of silently ignored; so is a folder that
+    cannot be listed (no permission), which :func:`load_image` then reports as skipped.
     """
     seen_dirs: set[tuple[int, int]] = set()
     for given in paths:
         root = Path(given)
-        if root.is_dir():
+        try:
+            is_dir = root.is_dir()
+        except OSError:  # e.g. PermissionError from a parent folder: load_image says why
+            is_dir = False
+        if is_dir:
             yield from _walk(root, seen_dirs)
         else:
             yield root
@@ -126,8 +165,10 @@ def _walk(folder: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path]:
         return
     seen_dirs.add(key)
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError:
+        yield folder  # reported as skipped ("permission denied"), never silently left out
         return
     subdirs = []
     for entry in entries:
@@ -139,6 +180,6 @@ def _walk(folder: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path]:
             elif entry.is_file() and is_image_path(entry.name):
                 yield Path(entry.path)
         except OSError:
-            continue
+            yield Path(entry.path)
     for sub in subdirs:
         yield from _walk(sub, seen_dirs)
