@@ -440,3 +440,84 @@ def test_unreadable_file(tmp_path, sd18, monkeypatch):
     monkeypatch.setattr(loading, "open", denied, raising=False)  # works as root too
     with pytest.raises(WeightsError, match="cannot read the file"):
         load_model(path)
+
+
+# ---------------------------------------------------------------- crafted metadata (issue 11, items 5 and 6)
+
+
+def _crafted(tmp_path, sd18, name="crafted.pt", state=None, **meta):
+    from resnet_gui.core.model.checkpoint import checkpoint_dict
+
+    raw = checkpoint_dict(state if state is not None else sd18, _info())
+    raw.update(meta)
+    path = tmp_path / name
+    torch.save(raw, path)
+    return path
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ({"image_size": "big"}, "image_size must be a whole number of pixels, not 'big'"),
+    ({"image_size": 0}, "image_size 0 is outside 16..2048"),
+    ({"image_size": -5}, "image_size -5 is outside"),
+    ({"image_size": 10**9}, "image_size 1000000000 is outside"),
+    ({"image_size": True}, "image_size must be a whole number"),
+    ({"image_size": float("nan")}, "image_size must be a whole number"),
+    ({"resize_size": 8}, "resize_size 8 is outside"),
+    ({"mean": [0.5, 0.5]}, "mean must be 3 finite numbers"),
+    ({"mean": "rgb"}, "mean must be 3 finite numbers"),
+    ({"std": [0.2, 0.0, 0.2]}, "std must be above 0"),
+    ({"std": [0.2, float("inf"), 0.2]}, "std must be 3 finite numbers"),
+])
+def test_crafted_metadata_is_refused_in_one_line(tmp_path, sd18, meta, expected):
+    path = _crafted(tmp_path, sd18, **meta)
+    with pytest.raises(WeightsError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert message.startswith("crafted.pt: ") and expected in message and "\n" not in message
+
+
+def test_class_names_that_are_not_a_list_fall_back_with_a_note(tmp_path, sd18):
+    loaded = load_model(_crafted(tmp_path, sd18, class_names=5))
+    assert loaded.info.class_names == [f"class {i}" for i in range(4)]
+    assert any("not a list" in n for n in loaded.info.notes)
+
+
+def test_training_metadata_that_is_not_a_dict_is_dropped(tmp_path, sd18):
+    assert load_model(_crafted(tmp_path, sd18, training=["x"])).info.training is None
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_nan_or_inf_weights_are_refused(tmp_path, sd18, value):
+    state = {k: v.clone() for k, v in sd18.items()}
+    state["layer2.0.conv1.weight"][0, 0, 0, 0] = value
+    with pytest.raises(WeightsError, match=r"NaN or infinite values in 1 tensors \(layer2.0.conv1.weight\)"):
+        load_model(_crafted(tmp_path, sd18, state=state))
+
+
+def test_a_model_without_outputs_is_refused(tmp_path, sd18):
+    state = dict(sd18, **{"fc.weight": torch.zeros(0, 512), "fc.bias": torch.zeros(0)})
+    path = tmp_path / "empty_fc.pth"
+    torch.save(state, path)
+    with pytest.raises(WeightsError, match="no outputs"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("metadata, expected", [("[1, 2]", "not a JSON object"), ("{" * 5 + "oops", "not readable JSON"),
+                                                ("[" * 100_000 + "]" * 100_000, "not readable JSON"),
+                                                ('{"image_size": "big"}', "image_size must be a whole number")])
+def test_crafted_safetensors_metadata(tmp_path, sd18, metadata, expected):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "w.safetensors"
+    save_file({k: v.contiguous() for k, v in sd18.items()}, str(path), metadata={"resnet_gui": metadata})
+    with pytest.raises(WeightsError, match=expected):
+        load_model(path)
+
+
+def test_a_deeply_nested_sidecar_is_ignored_with_a_note(tmp_path, sd18):
+    path = tmp_path / "plain.pth"
+    torch.save(sd18, path)
+    (tmp_path / "class_indices.json").write_text("[" * 100_000 + "]" * 100_000)
+    loaded = load_model(path)
+    assert loaded.info.class_names == [f"class {i}" for i in range(4)]
+    assert any(n.startswith("ignored class_indices.json: unreadable") for n in loaded.info.notes)

@@ -8,6 +8,7 @@ Loading lives in :mod:`.loading`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,19 +56,47 @@ class LoadedModel:
     info: ModelInfo
 
 
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 2048  # ResNets downsample 32x; beyond 2048 px nothing is a "photo model"
+
+
 def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], **extra) -> ModelInfo:
-    """A :class:`ModelInfo` from a checkpoint's metadata; absent sizes follow the one resize rule."""
-    image_size = int(meta.get("image_size", 224))
-    return ModelInfo(
-        arch=arch,
-        class_names=class_names,
-        image_size=image_size,
-        resize_size=int(meta.get("resize_size", resize_for(image_size))),
-        mean=tuple(float(x) for x in meta.get("mean", IMAGENET_MEAN)),
-        std=tuple(float(x) for x in meta.get("std", IMAGENET_STD)),
-        training=meta.get("training"),
-        **extra,
-    )
+    """A :class:`ModelInfo` from a checkpoint's metadata, checked: sizes and normalisation a
+    model can really work with, else :class:`WeightsError`. Absent sizes follow the one resize rule."""
+    image_size = _whole_number(meta.get("image_size", 224), "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
+    resize_size = _whole_number(meta.get("resize_size", resize_for(image_size)), "resize_size",
+                                image_size, 4 * MAX_IMAGE_SIZE)
+    mean = _three_numbers(meta.get("mean", IMAGENET_MEAN), "mean")
+    std = _three_numbers(meta.get("std", IMAGENET_STD), "std")
+    if min(std) <= 0:
+        raise WeightsError(f"std must be above 0, not {list(std)}")
+    training = meta.get("training")
+    return ModelInfo(arch=arch, class_names=class_names, image_size=image_size, resize_size=resize_size, mean=mean,
+                     std=std, training=training if isinstance(training, dict) else None, **extra)
+
+
+def _whole_number(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)  # JSON (safetensors metadata) may say 224.0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WeightsError(f"{name} must be a whole number of pixels, not {_shown(value)}")
+    if not low <= value <= high:
+        raise WeightsError(f"{name} {value} is outside {low}..{high} pixels")
+    return value
+
+
+def _three_numbers(value: Any, name: str) -> tuple[float, float, float]:
+    try:
+        numbers = tuple(float(x) for x in value) if isinstance(value, (list, tuple)) else ()
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != 3 or not all(math.isfinite(x) for x in numbers):
+        raise WeightsError(f"{name} must be 3 finite numbers (one per colour), not {_shown(value)}")
+    return numbers  # type: ignore[return-value]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool = False) -> dict:

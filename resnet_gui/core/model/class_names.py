@@ -8,6 +8,7 @@ from typing import Mapping
 
 # Sidecar files that may carry class names for a plain state_dict, in the order tried.
 # ``class_indices.json`` is what the classic transfer-learning tutorial writes.
+MAX_SIDECAR_BYTES = 10_000_000  # 20,000 class names fit in well under 1 MB
 _SIDECARS = ("{stem}.json", "class_indices.json", "classes.json", "labels.json", "{stem}.txt", "labels.txt", "classes.txt")
 
 
@@ -45,9 +46,12 @@ def find_class_names(weights_path: Path, num_classes: int) -> tuple[list[str], s
         candidate = weights_path.parent / pattern.format(stem=weights_path.stem)
         if not candidate.is_file():
             continue
+        if candidate.stat().st_size > MAX_SIDECAR_BYTES:
+            notes.append(f"ignored {candidate.name}: larger than {MAX_SIDECAR_BYTES // 1_000_000} MB")
+            continue
         try:
             names = _parse_sidecar(candidate)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
             notes.append(f"ignored {candidate.name}: unreadable ({exc})")
             continue
         if names is None:

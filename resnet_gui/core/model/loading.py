@@ -32,12 +32,14 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path.name}: not a readable safetensors file ({exc})") from None
-    meta: dict = {}
+    meta: Any = {}
     if "resnet_gui" in metadata:
         try:
             meta = json.loads(metadata["resnet_gui"])
-        except json.JSONDecodeError:
-            meta = {}
+        except (json.JSONDecodeError, RecursionError):
+            raise WeightsError(f"{path.name}: its resnet_gui metadata is not readable JSON") from None
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{path.name}: its resnet_gui metadata is not a JSON object")
     return tensors, meta
 
 
@@ -176,6 +178,12 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
         inferred_arch, num_classes = infer_architecture(state_dict)
     except ArchitectureError as exc:
         raise WeightsError(f"{path.name}: {exc}") from None
+    if num_classes < 1:
+        raise WeightsError(f"{path.name}: the model has no outputs (fc.weight has 0 rows)")
+    broken = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise WeightsError(f"{path.name}: NaN or infinite values in {len(broken)} tensors ({', '.join(broken[:3])}); "
+                           "a model trained past a diverging loss cannot classify")
     stated = meta.get("arch")
     if arch and arch != inferred_arch:
         raise WeightsError(f"{path.name}: you chose {arch}, but these weights are a {inferred_arch}")
@@ -196,9 +204,14 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
     if isinstance(names, (list, tuple)) and len(names) == num_classes:
         class_names, names_from = [str(n) for n in names], "checkpoint"
     else:
-        if names is not None:
+        if isinstance(names, (list, tuple)):
             notes.append(f"the checkpoint's {len(names)} class names do not match its {num_classes} outputs")
+        elif names is not None:
+            notes.append("the checkpoint's class names are not a list; ignored")
         class_names, names_from, more = find_class_names(path, num_classes)
         notes += more
-    info = info_from_meta(meta, arch, class_names, source=str(path), class_names_from=names_from, notes=notes)
+    try:
+        info = info_from_meta(meta, arch, class_names, source=str(path), class_names_from=names_from, notes=notes)
+    except WeightsError as exc:
+        raise WeightsError(f"{path.name}: {exc}") from None
     return LoadedModel(model=model, info=info)
