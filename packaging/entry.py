@@ -21,7 +21,7 @@ def _log_file():
     import time
 
     try:
-        from resnet_gui.paths import user_data_dir
+        from resnet_gui.resources import user_data_dir
 
         folder = user_data_dir() / "logs"
         folder.mkdir(parents=True, exist_ok=True)

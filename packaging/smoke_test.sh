@@ -3,7 +3,9 @@
 #   1. `train`: 1 epoch of resnet18 from scratch on a tiny folder (3 classes x 6 images);
 #   2. `--self-test` offscreen on a few real photos: the real window and worker, JSON lines
 #      on stdout (with weights/default.pt if the bundle has one, else the model from step 1);
-#   3. `classify --json` with the model from step 1.
+#   3. `classify --json` with the model from step 1;
+#   4. `classify --json` without --weights when the bundle has a model (resnet_gui/weights/ in
+#      _internal/): the CLI finds it the way resnet_gui.resources does in a wheel.
 # Every JSON line is checked (path + topk, probabilities sum to ~1). Exits non-zero on any
 # failure. Run it whenever packaging/, the dependencies or the entry point change.
 #
@@ -112,7 +114,7 @@ tail -n 2 "$TMP/train.out" >&2 || true
 
 # ---- 2. the real window, offscreen
 shopt -s nullglob
-bundled=("$(dirname "$APP")"/_internal/weights/*.{pt,pth,safetensors})
+bundled=("$(dirname "$APP")"/_internal/resnet_gui/weights/*.{pt,pth,safetensors})
 shopt -u nullglob
 bundled_default="${bundled[0]:-}"
 WEIGHTS_ARGS=(--weights "$TMP/tiny.pt") SELFTEST_CLASSES=3  # the window shows the top 5 by default
@@ -127,6 +129,13 @@ check_json "$TMP/selftest.out" "$n_photos" "$SELFTEST_CLASSES"
 step "classify --json with the fine-tuned model"
 run_app classify classify --weights "$TMP/tiny.pt" --json --topk 3 "$TMP/photos"
 check_json "$TMP/classify.out" "$n_photos" 3
+
+# ---- 4. classify with the bundled model, as a user without a model of their own gets it
+if [[ -n "$bundled_default" ]]; then
+  step "classify --json without --weights (bundled $(basename "$bundled_default"))"
+  run_app classify_default classify --json "$TMP/photos"
+  check_json "$TMP/classify_default.out" "$n_photos" any
+fi
 
 # ---- no log file full of errors, no leftover child processes
 t_end=$(date +%s)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from resnet_gui.core.checkpoint import load_model
-from resnet_gui.core.inference import Classifier, classify_files
-from resnet_gui.paths import default_weights
+from resnet_gui.core.infer import Classifier, classify_files
+from resnet_gui.core.model.loading import load_model
+from resnet_gui.resources import default_weights
 
 FLOWERS = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
 
@@ -32,6 +33,40 @@ def test_shipped_model_loads_with_the_five_flower_names(shipped):
     training = info.training
     assert training["config"]["start"] == "scratch"
     assert set(training["per_class_acc"]) == set(FLOWERS)
+
+
+def _strings(obj, where: str = "checkpoint"):
+    """Every string in a checkpoint (dict keys included), with where it sits."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _strings(key, f"{where} key")
+            yield from _strings(value, f"{where}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _strings(value, f"{where}[{i}]")
+    elif isinstance(obj, str):
+        yield where, obj
+
+
+ABSOLUTE = re.compile(r"^(/|~|\\\\|[A-Za-z]:[\\/])")  # /x, ~/x, \\server\x, C:\x or C:/x
+
+
+def test_shipped_model_holds_no_absolute_paths():
+    """Folder and file names only: the trainer's folders say nothing to a user (and leak)."""
+    import torch
+
+    checkpoint = torch.load(default_weights(), map_location="cpu", weights_only=True)
+    strings = list(_strings(checkpoint))
+    assert len(strings) > 20  # the walk reached the metadata (class names, training config...)
+    bad = [(where, text) for where, text in strings if ABSOLUTE.match(text)]
+    assert bad == []
+    config = checkpoint["training"]["config"]
+    assert (config["data_dir"], config["out"]) == ("flowers-train", "flowers-resnet18.pt")
+
+
+@pytest.mark.parametrize("text", ["/tmp/flowers-train", "~/data", "C:\\data", "c:/data", "\\\\server\\share"])
+def test_absolute_path_pattern(text):
+    assert ABSOLUTE.match(text) and not ABSOLUTE.match("flowers-train")
 
 
 def held_out(shared_data: Path, per_class: int) -> list[tuple[Path, str]]:

@@ -14,13 +14,19 @@ from pathlib import Path
 
 import pytest
 
-PACKAGING = Path(__file__).resolve().parent.parent / "packaging"
+from resnet_gui.constants import APP_ID
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGING = ROOT / "packaging"
 
 
 def test_spec_parses_and_collects_torchvision_ops():
     source = (PACKAGING / "resnet_gui.spec").read_text(encoding="utf-8")
     ast.parse(source)
-    assert "console=False" in source and 'APP_NAME = "ResNetClassifier"' in source
+    assert "console=False" in source and "APP_NAME = APP_ID" in source
+    assert "from resnet_gui.constants import APP_ID" in source
+    assert "datas = shipped_files(ROOT)" in source
+    assert "resnet_gui.paths" not in source and "resource_root" not in source
     assert '"triton"' in source
     # the spec globs torchvision's folder for its compiled ops: they must be there
     import torchvision
@@ -28,6 +34,25 @@ def test_spec_parses_and_collects_torchvision_ops():
     folder = Path(torchvision.__file__).parent
     found = {p.name for p in folder.iterdir() if p.suffix in (".so", ".pyd")}
     assert {"_C_stable", "image_stable"} <= {name.split(".")[0] for name in found}, found
+
+
+def _shipped_files():
+    spec = importlib.util.spec_from_file_location("resnet_gui_shipped_files", PACKAGING / "shipped_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.shipped_files(ROOT)
+
+
+def test_bundle_data_sits_where_the_wheel_has_it():
+    """The spec's datas: the model and the icons below resnet_gui/, as in the wheel, where
+    resnet_gui.resources finds them (with each data package's __init__.py)."""
+    datas = _shipped_files()
+    bundled = {f"{dest}/{Path(src).name}" for src, dest in datas}
+    assert all(Path(src).is_file() for src, _ in datas)
+    assert {"resnet_gui/weights/__init__.py", "resnet_gui/weights/default.pt", "resnet_gui/assets/__init__.py",
+            "resnet_gui/assets/icon.png", "resnet_gui/assets/icon.ico"} <= bundled
+    assert {dest for _, dest in datas} == {"resnet_gui/weights", "resnet_gui/assets"}
+    assert not any("screenshot" in name or name.endswith("README.md") for name in bundled)
 
 
 def test_entry_point_calls_freeze_support_first():
@@ -47,9 +72,9 @@ def _load_entry():
 
 def test_entry_point_logs_to_app_data_without_streams(tmp_path, monkeypatch):
     entry = _load_entry()
-    import resnet_gui.paths
+    import resnet_gui.resources
 
-    monkeypatch.setattr(resnet_gui.paths, "user_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(resnet_gui.resources, "user_data_dir", lambda: tmp_path)
     monkeypatch.setattr(sys, "stdout", None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert entry._redirect_missing_streams() is True
@@ -79,9 +104,9 @@ def test_desktop_entry_has_required_keys():
     for key in ("Type", "Name", "Exec", "Icon", "Categories"):
         assert entry.get(key), key
     assert entry["Type"] == "Application" and entry["Terminal"] == "false"
-    assert entry["Exec"].split()[0].endswith("/ResNetClassifier")
-    assert entry["Icon"].endswith("/_internal/assets/icon.png")
-    assert (PACKAGING.parent / "assets" / "icon.png").is_file()
+    assert entry["Exec"].split()[0].endswith(f"/{APP_ID}")
+    assert entry["Icon"] == f"/opt/{APP_ID}/_internal/resnet_gui/assets/icon.png"  # where the spec puts it
+    assert ("resnet_gui/assets", str(ROOT / "assets" / "icon.png")) in {(d, s) for s, d in _shipped_files()}
     assert entry["Categories"].endswith(";")
 
 
@@ -97,4 +122,4 @@ def test_install_desktop_entry_rewrites_paths(tmp_path):
                    capture_output=True)
     entry = _desktop_entry(tmp_path / "data" / "applications" / "resnet-classifier.desktop")
     assert entry["Exec"] == f"{exe} %F"
-    assert entry["Icon"] == f"{bundle}/_internal/assets/icon.png"
+    assert entry["Icon"] == f"{bundle}/_internal/resnet_gui/assets/icon.png"
