@@ -521,3 +521,18 @@ def test_a_deeply_nested_sidecar_is_ignored_with_a_note(tmp_path, sd18):
     loaded = load_model(path)
     assert loaded.info.class_names == [f"class {i}" for i in range(4)]
     assert any(n.startswith("ignored class_indices.json: unreadable") for n in loaded.info.notes)
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_a_bare_malicious_pickle_of_any_protocol_is_refused_as_code(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps(Evil(), protocol=protocol))
+    with pytest.raises(WeightsError, match=r"refused, the file holds Python objects \(posix.system\) that could run code"):
+        load_model(path)
+    assert not marker.exists()

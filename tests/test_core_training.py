@@ -121,19 +121,24 @@ def test_resume_continues_after_the_last_epoch(tmp_path):
 
 def test_nan_loss_stops_and_keeps_last_good_model(tmp_path):
     import torch
+    import torchvision
+
+    from resnet_gui.core.model.checkpoint import WeightsError
 
     data = make_labeled(tmp_path / "data")
     good = run(small_cfg(tmp_path, data, epochs=1))[-1]
     before = Path(good.checkpoint).read_bytes()
-    # starting weights full of NaN make the very first loss NaN
+    # a learning rate this large makes the very first loss NaN
+    done = run(small_cfg(tmp_path, data, lr=1e6))[-1]
+    assert done.reason == "nan" and "nan" in done.message.lower()
+    assert Path(good.checkpoint).read_bytes() == before
+    # starting weights full of NaN are refused before anything runs
     poisoned = tmp_path / "nan.pth"
-    import torchvision
-
     state = torchvision.models.resnet18(num_classes=3).state_dict()
     state["fc.weight"].fill_(float("nan"))
     torch.save(state, poisoned)
-    done = run(small_cfg(tmp_path, data, start=str(poisoned), mode="full"))[-1]
-    assert done.reason == "nan" and "nan" in done.message.lower()
+    with pytest.raises(WeightsError, match="NaN or infinite"):
+        run(small_cfg(tmp_path, data, start=str(poisoned), mode="full"))
     assert Path(good.checkpoint).read_bytes() == before
 
 
@@ -275,3 +280,108 @@ def test_defaults_come_from_one_resolve(tmp_path, monkeypatch):
     assert (imagenet.start, imagenet.mode, imagenet.image_size, imagenet.lr) == ("imagenet", "head", 224, 1e-3)
     with pytest.raises(TrainingError, match="mode"):
         TrainConfig(data_dir="d", out="o.pt", mode="half").resolve()
+
+
+# ---------------------------------------------------------------- output problems (issue 11, items 2, 10, 12)
+
+
+def test_unusable_outputs_are_refused_before_any_image_is_read(tmp_path, monkeypatch):
+    import resnet_gui.core.data.decoded as decoded
+
+    data = make_labeled(tmp_path / "data", per_class=4, classes=("red", "blue"))
+    monkeypatch.setattr(decoded, "decode_all", lambda *a, **k: pytest.fail("images were read"))
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(TrainingError, match=r"a_folder is a folder; give a file name"):
+        run(small_cfg(tmp_path, data, out=str(tmp_path / "a_folder")))
+    with pytest.raises(TrainingError, match=r"cannot write .*a_file/model.pt"):
+        run(small_cfg(tmp_path, data, out=str(tmp_path / "a_file" / "model.pt")))
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 5_000_000, 5_000_000))
+    with pytest.raises(TrainingError, match=r"not enough free space for model.pt: 5 MB free .* about \d+ MB needed"):
+        run(small_cfg(tmp_path, data))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder", "data"]  # no probe litter
+
+
+def test_cli_refuses_a_folder_as_output_in_one_line(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=4, classes=("red", "blue"))
+    result = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {tmp_path} is a folder; give a file name, e.g. {tmp_path}/model.pt"]
+
+
+def test_a_disk_that_fills_mid_run_keeps_the_last_good_model(tmp_path, monkeypatch):
+    import torch
+
+    data = make_labeled(tmp_path / "data", per_class=6, classes=("red", "blue"))
+    real_save, calls = torch.save, []
+
+    def filling_save(obj, f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:  # epoch 1's model and resume file fit; then the disk is full
+            f.write(b"partial")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", filling_save)
+    cfg = small_cfg(tmp_path, data, epochs=3, augment="none", lr=1e-4)
+    events = []
+    with pytest.raises(TrainingError) as info:
+        for event in fine_tune(cfg):
+            events.append(event)
+    monkeypatch.setattr(torch, "save", real_save)
+    first = next(e for e in events if isinstance(e, EpochEnd))
+    assert first.improved
+    message = str(info.value)
+    assert message.startswith("could not save ") and "the disk is full" in message
+    assert message.endswith("The last good model (epoch 1) is kept.")
+    assert load_model(tmp_path / "model.pt").info.training["best_epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.pt", "model.pt.resume"]
+
+
+def test_stale_temps_of_a_killed_run_are_removed_and_only_those(tmp_path):
+    import os
+    import time
+
+    data = make_labeled(tmp_path / "data", per_class=4, classes=("red", "blue"))
+    old = time.time() - 3600
+    stale = [tmp_path / ".model.pt.0123456789ab.tmp", tmp_path / ".model.pt.resume.ba9876543210.tmp"]
+    kept = [tmp_path / ".model.pt.notours.tmp", tmp_path / ".other.pt.0123456789ab.tmp", tmp_path / "model.pt.tmp"]
+    for path in stale + kept:
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (old, old))
+    fresh = tmp_path / ".model.pt.fedcba987654.tmp"  # newer than this process: maybe another run's
+    fresh.write_bytes(b"x")
+    os.utime(fresh, (time.time() + 60, time.time() + 60))
+    run(small_cfg(tmp_path, data, epochs=1))
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in kept + [fresh])
+
+
+def test_resume_without_its_resume_file_continues_the_learning_rate_schedule(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=6, classes=("red", "blue"))
+    whole = run(small_cfg(tmp_path, data, epochs=4, patience=10, out=str(tmp_path / "whole.pt")))
+    lrs = [e.lr for e in whole if isinstance(e, EpochEnd)]
+
+    seen = []
+
+    def stop_after_two():
+        return len(seen) >= 2
+
+    cfg = small_cfg(tmp_path, data, epochs=4, patience=10)
+    for event in fine_tune(cfg, stop_after_two):
+        if isinstance(event, EpochEnd):
+            seen.append(event)
+    (tmp_path / "model.pt.resume").unlink()  # only the best checkpoint is left
+    resumed = [e for e in run(small_cfg(tmp_path, data, epochs=4, patience=10, resume=True)) if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in resumed] == [3, 4]
+    assert [e.lr for e in resumed] == pytest.approx(lrs[2:], rel=1e-6)  # not a fresh warm-up
+
+
+def test_a_diverging_first_epoch_says_nothing_was_saved(tmp_path):
+    data = make_labeled(tmp_path / "data", per_class=6, classes=("red", "blue"))
+    done = run(small_cfg(tmp_path, data, epochs=2, lr=1e6))[-1]
+    assert done.reason == "nan" and done.checkpoint is None
+    assert done.message.endswith("Nothing was saved.") and "kept" not in done.message

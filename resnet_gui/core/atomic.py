@@ -7,10 +7,15 @@ removes the temp file. Checkpoints, CSVs and downloads all go through here.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+_PROCESS_STARTED = time.time()  # temp files older than this are not ours (this module loads at start)
 
 
 @contextmanager
@@ -34,3 +39,52 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> It
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class OutputError(OSError):
+    """An output location that cannot be written; ``str()`` is one line saying why."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot write the output"
+
+
+def check_output_file(path: str | os.PathLike, need_bytes: int = 0) -> Path:
+    """Fail fast, before any work: ``path`` must be a file name (not a folder) in a folder we
+    can create and write, with ``need_bytes`` free. A probe file proves it (permission bits
+    say nothing for root, read-only mounts, or ACLs), and is removed at once."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name, e.g. {path / 'model.pt'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    free = shutil.disk_usage(path.parent).free
+    if free < need_bytes:
+        raise OutputError(f"not enough free space for {path.name}: {free / 1e6:.0f} MB free in {path.parent}, "
+                          f"about {need_bytes / 1e6:.0f} MB needed")
+    return path
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove temp files that a killed earlier run left beside ``path``: only names of
+    :func:`atomic_write`'s own pattern, and only files older than this process."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp$")
+    removed = []
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            if pattern.match(candidate.name) and candidate.stat().st_mtime < _PROCESS_STARTED:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed

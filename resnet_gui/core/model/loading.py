@@ -43,6 +43,9 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
     return tensors, meta
 
 
+# torch's notes on pickle protocols are noise to a user (a module-level filter: catch_warnings()
+# is not thread-safe and models load in worker threads).
+warnings.filterwarnings("ignore", module=r"torch\._weights_only_unpickler")
 _GLOBAL_IN_MESSAGE = re.compile(r"GLOBAL ([\w.]+)")
 # What torch's weights-only unpickler says when a pickle asks to import or call Python
 # (as opposed to data that is simply not a pickle: "Unsupported operand", ...).
@@ -53,14 +56,13 @@ def _torch_load(path: Path) -> Any:
     import torch
 
     try:
-        with warnings.catch_warnings():  # protocol warnings are noise to a user
-            warnings.simplefilter("ignore")
-            return torch.load(str(path), map_location="cpu", weights_only=True)
+        return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
-        if _CODE_IN_MESSAGE.search(text):
-            found = _GLOBAL_IN_MESSAGE.search(text)
-            what = f" ({found.group(1)})" if found else ""
+        code = _GLOBAL_IN_MESSAGE.search(text) if _CODE_IN_MESSAGE.search(text) else None
+        called = code.group(1) if code else _python_called_by_pickle(path)
+        if code or called:
+            what = f" ({called})" if called else ""
             raise WeightsError(
                 f"{path.name}: refused, the file holds Python objects{what} that could run code when "
                 "loaded; only plain weights (a state_dict or this app's checkpoint) are accepted. "
@@ -76,6 +78,33 @@ def _torch_load(path: Path) -> Any:
         if isinstance(exc, KeyError):  # the legacy loader's first byte lookup: "KeyError: 101"
             text = "unrecognised content"
         raise WeightsError(f"{path.name}: not a PyTorch weights file ({text})") from None
+
+
+# Opcodes that import or call Python: a plain pickle of weights needs none of them.
+_CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
+
+
+def _python_called_by_pickle(path: Path, limit: int = 1 << 20) -> str:
+    """If ``path`` is a bare pickle (not torch's zip) that imports or calls Python, what it
+    names ("posix.system"), else "". Only parses opcodes (pickletools), never executes them;
+    torch's own message for such a file is often just "Unsupported operand 149"."""
+    import io
+    import pickletools
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit)
+        strings: list[str] = []
+        for opcode, arg, _ in pickletools.genops(io.BytesIO(data)):
+            if isinstance(arg, str):
+                strings.append(arg)
+            if opcode.name == "GLOBAL":
+                return str(arg).replace(" ", ".")
+            if opcode.name in _CODE_OPCODES:
+                return ".".join(strings[-2:]) if opcode.name == "STACK_GLOBAL" and len(strings) >= 2 else "a call"
+    except Exception:  # noqa: BLE001 - not a readable pickle: nothing to report
+        return ""
+    return ""
 
 
 def _first_line(text: str) -> str:

@@ -8,12 +8,14 @@ improvement, so cancel, crash or kill never leaves a broken or missing model.
 
 from __future__ import annotations
 
+import errno
 import math
 import random
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..atomic import OutputError, check_output_file, remove_stale_temps
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
 from .config import TrainConfig, TrainingError
 from .events import DataReady, Done, EpochEnd, Stage
@@ -47,6 +49,8 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
     if cfg.image_size is None:
         cfg.image_size = start.info.image_size if start.info else 224
     resize = resize_for(cfg.image_size)
+    _prepare_output(out, start.model, cfg.half)
+    resumed = load_resume(out, start.arch, classes) if cfg.resume else None
 
     # Decode once into memory: later epochs cost no JPEG decoding at all.
     yield Stage(f"reading {len(train_items) + len(val_items)} images", 0, len(train_items) + len(val_items))
@@ -79,15 +83,16 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         batches = ImageBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), erase)
         trainable = list(model.parameters())
     steps = steps_per_epoch(batches.n_train, cfg.batch_size)
-    optimizer, scheduler = optimizer_and_schedule(trainable, cfg, steps)
+    with_state = resumed is not None and resumed.optimizer is not None and cfg.mode == resumed.mode
+    steps_done = resumed.epoch * steps if resumed is not None and not with_state else 0
+    optimizer, scheduler = optimizer_and_schedule(trainable, cfg, steps, steps_done)
 
     history: list[dict] = []
     best = Best()
     first_epoch = 1
-    resumed = load_resume(out, start.arch, classes) if cfg.resume else None
     if resumed is not None:
         model.load_state_dict(resumed.model)
-        if resumed.optimizer is not None and cfg.mode == resumed.mode:
+        if with_state:
             optimizer.load_state_dict(resumed.optimizer)
             scheduler.load_state_dict(resumed.scheduler)
         history, best, first_epoch = list(resumed.history), resumed.best, resumed.epoch + 1
@@ -108,29 +113,63 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
                                             steps, epoch, cfg.epochs, should_stop)
         if result.stopped:
             stopped, message = result.stopped, result.message
+            if stopped == "nan":
+                message += "; stopped. Try a lower learning rate. " + _kept(best)
             break
         ev = evaluate(model, batches, val_set.labels, len(classes))
         if not math.isfinite(ev.loss):
-            stopped, message = "nan", f"the validation loss became {ev.loss} at epoch {epoch}; stopped, the last good model is kept."
+            stopped, message = "nan", f"the validation loss became {ev.loss} at epoch {epoch}; stopped. " + _kept(best)
             break
         record = {"epoch": epoch, "train_loss": result.loss, "train_acc": result.accuracy, "val_loss": ev.loss,
                   "val_acc": ev.accuracy, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started}
         history.append(record)
         improved = best.beaten_by(ev.accuracy, ev.loss)
         if improved:
+            kept = _kept(best)
             best = Best(epoch, ev.accuracy, ev.loss, ev.confusion, ev.per_class(classes))
             info.training = _training_record(cfg, start.label, history, best, ready)
-            save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out)
+            _write(out, kept, lambda: save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out))
             bad_epochs = 0
         else:
             bad_epochs += 1
-        save_resume(out, model, optimizer, scheduler, epoch, history, best, cfg.mode)
+        _write(resume_path(out), _kept(best),
+               lambda: save_resume(out, model, optimizer, scheduler, epoch, history, best, cfg.mode))
         yield EpochEnd(epoch, cfg.epochs, result.loss, result.accuracy, ev.loss, ev.accuracy, record["lr"],
                        record["seconds"], improved, str(out) if improved else None)
         if bad_epochs >= cfg.patience and epoch < cfg.epochs:
             stopped, message = "early_stopping", f"stopped early: no improvement for {cfg.patience} epochs"
             break
     yield _done(cfg, out, stopped, message, best, history)
+
+
+def _prepare_output(out: Path, model, half: bool) -> None:
+    """Before any image is read: the output must be writable with room for the model, its
+    resume file (weights + optimizer moments) and a temp copy; stale temps of a killed run go."""
+    params = sum(p.numel() for p in model.parameters())
+    need = params * 4 * (4 + (0.5 if half else 1))
+    try:
+        check_output_file(out, int(need))
+        check_output_file(resume_path(out))
+    except OutputError as exc:
+        raise TrainingError(str(exc)) from None
+    remove_stale_temps(out)
+    remove_stale_temps(resume_path(out))
+
+
+def _kept(best: Best) -> str:
+    return f"The last good model (epoch {best.epoch}) is kept." if best.epoch > 0 else "Nothing was saved."
+
+
+def _write(path: Path, kept: str, save: Callable[[], object]) -> None:
+    """Save, or stop the run with one clear line (a full disk mid-run); atomic_write has
+    already removed its temp file and the previous file is untouched."""
+    try:
+        save()
+    except (OSError, RuntimeError) as exc:
+        text = str(exc)
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "enforce fail" in text or "No space" in text
+        reason = "the disk is full" if full else (getattr(exc, "strerror", None) or text.splitlines()[0][:200])
+        raise TrainingError(f"could not save {path.name}: {reason}. {kept}") from None
 
 
 def _load_split(cfg: TrainConfig):

@@ -102,9 +102,10 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return max(1, n_train // batch_size + (1 if n_train % batch_size >= 2 else 0))
 
 
-def optimizer_and_schedule(trainable: list, cfg: TrainConfig, steps: int):
+def optimizer_and_schedule(trainable: list, cfg: TrainConfig, steps: int, steps_done: int = 0):
     """AdamW or SGD (weight decay on weights only, not biases or BatchNorm), and a linear
-    warm-up then cosine decay to zero, stepped every batch."""
+    warm-up then cosine decay to zero, stepped every batch. ``steps_done``: a run resumed
+    without its optimizer state continues the schedule where it was, not from warm-up."""
     import torch
 
     decay = [p for p in trainable if p.ndim > 1]
@@ -122,4 +123,6 @@ def optimizer_and_schedule(trainable: list, cfg: TrainConfig, steps: int):
         progress = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])  # LambdaLR needs it to start past step 0
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=steps_done - 1)

@@ -138,8 +138,7 @@ def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[i
         value = float(loss.detach())
         if not math.isfinite(value):
             result.stopped = "nan"
-            result.message = (f"the loss became {value} at epoch {epoch}, batch {b + 1}; stopped. "
-                              "Try a lower learning rate. The last good model is kept.")
+            result.message = f"the loss became {value} at epoch {epoch}, batch {b + 1}"
             break
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
