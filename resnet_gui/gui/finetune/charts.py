@@ -1,4 +1,4 @@
-"""Views of a fine-tune: per-epoch curves (QtCharts) and the confusion matrix.
+"""The Fine-tune page's charts: per-epoch curves (QtCharts) and the confusion matrix.
 
 Each has a small setter (``add_epoch``, ``set_confusion``) and a getter the tests read back.
 """
@@ -11,6 +11,8 @@ from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from ..styles import plain_tooltip
 
 TRAIN_COLOUR = QColor("#3d7bd9")
 VAL_COLOUR = QColor("#e07b39")
@@ -131,7 +133,7 @@ class ConfusionMatrixView(QTableWidget):
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
-                item.setToolTip(f"true {classes[r]}, predicted {classes[c]}: {value} of {total}")
+                item.setToolTip(plain_tooltip(f"true {classes[r]}, predicted {classes[c]}: {value} of {total}"))
                 self.setItem(r, c, item)
             acc = per_class_acc.get(classes[r], float("nan"))
             text = f"{acc:.0%}" if isinstance(acc, float) and math.isfinite(acc) else "–"

@@ -1,0 +1,106 @@
+"""The Fine-tune page's background jobs: plain functions that the page runs on its TaskRunners.
+
+No Qt here (they run in a worker thread and report plain dataclasses); torch and torchvision
+are imported inside them only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+EMIT_INTERVAL = 0.1  # seconds between BatchProgress events (~10/s at most)
+
+StopFlag = Callable[[], bool]
+
+
+@dataclass
+class FolderScan:
+    """What the page shows about a chosen folder before training (no image decoded)."""
+
+    path: str
+    classes: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)  # images per class (train + val folders)
+    split_from: str = "folder"  # "folder": split at random; "train/val folders"
+    error: str = ""  # why the folder cannot be trained on ("" when it can)
+
+    @property
+    def imbalance(self) -> float:
+        """Largest / smallest class (1.0 when balanced or unknown)."""
+        if not self.counts or min(self.counts) <= 0:
+            return 1.0
+        return max(self.counts) / min(self.counts)
+
+
+def scan_folder(path: str, *, should_stop: StopFlag) -> FolderScan:
+    """List the classes and image counts of ``path``; refusals become ``error``."""
+    from ...core.data.datasets import DatasetError, scan_labeled_folder
+
+    try:
+        data = scan_labeled_folder(path)
+    except DatasetError as exc:
+        return FolderScan(path, error=str(exc))
+    except OSError as exc:
+        return FolderScan(path, error=f"{path}: {exc.strerror or exc}")
+    counts = data.counts(data.train)
+    if data.val is not None:
+        counts = [a + b for a, b in zip(counts, data.counts(data.val))]
+    return FolderScan(path, list(data.classes), counts, data.split_from)
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_torchvision() -> None:
+    """The first import of torchvision, done by one thread at a time. Two threads importing it at
+    once (the ImageNet probe, the training job, the core's decoding threads) can see
+    ``torchvision.transforms`` half-initialised: "cannot import name 'InterpolationMode'"."""
+    with _IMPORT_LOCK:
+        import torchvision.models  # noqa: F401
+        import torchvision.transforms.functional  # noqa: F401
+
+
+def probe_imagenet(*, should_stop: StopFlag) -> dict[str, bool]:
+    """{arch: ImageNet weights already in torch's cache}; {} when torchvision cannot load."""
+    from ...core.model.architectures import ARCH_NAMES
+    from ...core.train.config import imagenet_cached
+
+    try:
+        import_torchvision()
+    except Exception:  # noqa: BLE001 - torchvision missing or broken: nothing is cached
+        return {}
+    return {arch: imagenet_cached(arch) for arch in ARCH_NAMES if not should_stop()}
+
+
+def train(config, *, should_stop: StopFlag) -> Iterator[object]:
+    """Run ``core fine_tune(config)``, yielding its events with BatchProgress thinned to ~10/s
+    (the last batch of each epoch always comes through); returns the Done event."""
+    from ...core.train.events import BatchProgress, Done
+
+    if should_stop():  # cancelled before it ran
+        return Done("cancelled", "cancelled before it started; nothing was saved", None, 0, 0.0)
+    import_torchvision()
+    from ...core.train.fine_tune import fine_tune
+
+    last_emit = 0.0
+    done = None
+    for event in fine_tune(config, should_stop):
+        if isinstance(event, Done):
+            done = event
+            continue
+        if isinstance(event, BatchProgress):
+            now = time.perf_counter()
+            if now - last_emit < EMIT_INTERVAL and event.batch < event.batches:
+                continue
+            last_emit = now
+        yield event
+    return done
+
+
+def error_message(exc: BaseException) -> str:
+    """What the result banner says about a failed run."""
+    from ...core.train.config import TrainingError
+
+    return str(exc) if isinstance(exc, TrainingError) else f"Training stopped: {type(exc).__name__}: {exc}"

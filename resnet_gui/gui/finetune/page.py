@@ -1,0 +1,185 @@
+"""The Fine-tune page: choose a labeled folder, see its classes, train, watch, use the model.
+
+Data flows one way: :class:`TrainForm` builds a ``TrainConfig`` -> the training runner runs
+``jobs.train`` (the core's ``fine_tune``) -> each event -> a :class:`RunView` setter. A second
+runner scans folders and probes the ImageNet cache, so a scan never waits behind a run.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QWidget
+
+from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, Stage
+from ..tasks import Task, TaskRunner
+from . import jobs
+from .form import TrainForm
+from .run_view import RunView
+
+
+class FinetunePage(QWidget):
+    """``set_folder(path)``, ``start()`` / ``cancel()``; ``training_finished(done)`` says a run
+    ended (Done, or None after an error); ``use_model_requested(path)`` asks the window to
+    classify with the new checkpoint."""
+
+    use_model_requested = Signal(str)
+    training_finished = Signal(object)  # Done, or None after an error
+    folder_scanned = Signal(object)  # jobs.FolderScan
+
+    def __init__(self, settings=None, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings  # AppSettings or None
+        self.device_provider = lambda: "auto"  # the window passes its device selector
+        self.train_runner = TaskRunner(self, name="fine-tune")
+        self.scan_runner = TaskRunner(self, name="folder scan")
+        self.last_error = ""
+        self._task: Task | None = None  # the training job until it has finished
+        self._scan_task: Task | None = None
+        self._probing = False  # an ImageNet-cache probe is on its way
+        self._done: Done | None = None
+
+        self.form = TrainForm(settings)
+        self.run_view = RunView()
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(250)
+        scroll.setMaximumWidth(430)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(scroll)
+        layout.addWidget(self.run_view, 1)
+        self.setAcceptDrops(True)
+
+        self.form.folder_chosen.connect(self.set_folder)
+        self.form.start_button.clicked.connect(self.start)
+        self.form.cancel_button.clicked.connect(self.cancel)
+        self.run_view.use_model_requested.connect(self.use_model_requested)
+        self._views = {Stage: self.run_view.show_stage, BatchProgress: self.run_view.show_progress,
+                       EpochEnd: self.run_view.show_epoch, DataReady: self._on_data_ready}
+
+    # ================================================================ public API
+
+    @property
+    def running(self) -> bool:
+        """A run was started and has not finished yet (also while it is cancelling)."""
+        return self._task is not None
+
+    def set_folder(self, path: str | os.PathLike) -> None:
+        """Scan ``path`` in the background; the class table and Start follow."""
+        path = str(path)
+        self.form.set_folder(path)
+        if self._scan_task is not None:
+            self._scan_task.detach()  # the latest folder wins
+            self._scan_task = None
+        if not path:
+            return
+        # not replace=True: that would also drop a probe still on its way
+        self._scan_task = self.scan_runner.start(jobs.scan_folder, path, replace=False)
+        self._scan_task.returned.connect(self._on_scanned)
+        if not self.form.imagenet_cached and not self._probing:
+            self._probing = True
+            probe = self.scan_runner.start(jobs.probe_imagenet, replace=False)
+            probe.returned.connect(self.form.set_imagenet_cached)
+            probe.finished.connect(lambda: setattr(self, "_probing", False))
+
+    def set_current_model(self, info) -> None:
+        """The window's loaded model (a core ModelInfo, or None) becomes a "Start from" choice."""
+        self.form.set_model(info)
+
+    def config(self):
+        """The TrainConfig the form describes (what Start runs)."""
+        return self.form.config(self.device_provider())
+
+    def start(self) -> bool:
+        """Start training with the chosen options; False (and nothing started) if it cannot."""
+        if self.running or not self.form.can_start:
+            return False
+        cfg = self.config()
+        self.last_error = ""
+        self._done = None
+        self.run_view.begin(self.form.scan.classes, cfg.epochs)
+        self._task = task = self.train_runner.start(jobs.train, cfg)
+        task.yielded.connect(self._on_event)
+        task.returned.connect(lambda done: setattr(self, "_done", done))
+        task.errored.connect(self._on_errored)
+        task.finished.connect(self._on_finished)
+        self.form.set_running(True)
+        return True
+
+    def cancel(self) -> None:
+        """Stop after the current batch; ``training_finished`` follows (the best model is kept)."""
+        if self._task is not None and not self._task.should_stop():
+            self._task.cancel()
+            self.form.cancel_button.setEnabled(False)
+            self.run_view.show_cancelling()
+
+    def shutdown(self) -> bool:
+        """Cancel any run and wait for the threads (the window calls this when closing)."""
+        self._task = None
+        ok = self.train_runner.shutdown()
+        return self.scan_runner.shutdown() and ok
+
+    # ================================================================ what the tests read
+
+    def points(self) -> dict[str, dict[str, list[tuple[float, float]]]]:
+        return self.run_view.points()
+
+    def class_counts(self) -> dict[str, int]:
+        return self.form.class_counts()
+
+    # ================================================================ job results
+
+    def _on_scanned(self, scan: jobs.FolderScan) -> None:
+        self._scan_task = None
+        self.form.show_scan(scan)
+        self.folder_scanned.emit(scan)
+
+    def _on_event(self, event) -> None:
+        view = self._views.get(type(event))
+        if view is not None:
+            view(event)
+
+    def _on_data_ready(self, event: DataReady) -> None:
+        self.form.show_split(event)
+        self.run_view.show_data(event)
+
+    def _on_errored(self, exc: BaseException, details: str) -> None:
+        self.last_error = jobs.error_message(exc)
+        self.run_view.show_error(self.last_error, details)
+
+    def _on_finished(self) -> None:
+        done, self._task = self._done, None
+        self.form.set_running(False)
+        self.run_view.show_done(done)
+        self.form.refresh_output()  # the next run does not replace this model
+        self.training_finished.emit(done)
+
+    # ================================================================ drops
+
+    def dragEnterEvent(self, event) -> None:
+        self._accept_folder(event)
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, event) -> None:
+        folder = self._accept_folder(event)
+        if folder:
+            self.set_folder(folder)
+
+    def _accept_folder(self, event) -> str:
+        """The one local folder being dropped (accepting the drop), else "" (ignoring it)."""
+        mime = event.mimeData()
+        urls = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        folder = urls[0].toLocalFile() if len(urls) == 1 and Path(urls[0].toLocalFile()).is_dir() else ""
+        if folder and not self.running:
+            event.acceptProposedAction()
+            return folder
+        event.ignore()
+        return ""

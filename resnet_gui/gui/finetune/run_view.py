@@ -1,0 +1,223 @@
+"""The Fine-tune page's right side: how a run goes and how it ended.
+
+:class:`RunView` has one setter per core event (``show_stage``, ``show_data``,
+``show_progress``, ``show_epoch``, ``show_done``) plus ``begin``, ``show_cancelling`` and
+``show_error``; the getters (``points``, ``epochs_seen``, ``confusion``) are what tests read.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QStyle, QVBoxLayout, QWidget
+
+from ...core.train.events import format_duration
+from ..styles import ERROR, MUTED_STYLE, OK, WARN, WARN_STYLE, box_style, plain_tooltip
+from .charts import ConfusionMatrixView, CurveChart
+
+MAX_SKIPPED_LISTED = 40
+
+BANNERS = {  # Done.reason -> (title, colours)
+    "completed": ("✔ Finished", OK),
+    "early_stopping": ("✔ Stopped early", OK),
+    "cancelled": ("■ Cancelled", WARN),
+    "nan": ("✖ Stopped: the loss became NaN", ERROR),
+    "error": ("✖ Training failed", ERROR),
+}
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+class RunView(QWidget):
+    """Progress, status, curves, the result banner, the confusion matrix and "Use this model".
+    ``use_model_requested(path)``: the user wants to classify with the run's checkpoint."""
+
+    use_model_requested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.classes: list[str] = []
+        self.epochs_seen: list = []  # EpochEnd events of the current run
+        self.last_done = None  # core Done of the last run
+        self.cancelling = False
+        self._build()
+        self.use_button.clicked.connect(self._use_model)
+        self._clear_results()
+
+    def _build(self) -> None:
+        SP = QStyle.StandardPixmap
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.rate_label = QLabel()
+        self.rate_label.setMinimumWidth(120)
+        self.rate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.rate_label)
+        self.status_label = QLabel("Not started.")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # core messages hold paths
+        self.status_label.setStyleSheet(MUTED_STYLE)
+        self.skipped_label = QLabel()
+        self.skipped_label.setStyleSheet(WARN_STYLE)
+
+        self.loss_chart = CurveChart("Loss")
+        self.acc_chart = CurveChart("Accuracy", percent=True)
+        charts = QWidget()
+        charts_layout = QHBoxLayout(charts)
+        charts_layout.setContentsMargins(0, 0, 0, 0)
+        charts_layout.addWidget(self.loss_chart)
+        charts_layout.addWidget(self.acc_chart)
+
+        self.result_label = QLabel()  # rich text: a bold title over the escaped message
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.confusion = ConfusionMatrixView()
+        self.confusion.setMinimumHeight(90)
+        confusion_title = QLabel("<b>Confusion matrix</b> on the validation images of the best epoch "
+                                 "<span style='color:gray'>(rows: true class · columns: predicted)</span>")
+        confusion_title.setWordWrap(True)
+        self.use_button = QPushButton(self.style().standardIcon(SP.SP_DialogApplyButton),
+                                      "Use this model for classification")
+        self.use_button.setToolTip("Load the trained model in the Classify tab")
+        use_row = QHBoxLayout()
+        use_row.addWidget(self.result_label, 1)
+        use_row.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignTop)
+        result = QWidget()
+        result_layout = QVBoxLayout(result)
+        result_layout.setContentsMargins(0, 0, 0, 0)
+        result_layout.addLayout(use_row)
+        result_layout.addWidget(confusion_title)
+        result_layout.addWidget(self.confusion, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(charts)
+        self.splitter.addWidget(result)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 0, 0)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.skipped_label)
+        layout.addWidget(self.splitter, 1)
+
+    # ================================================================ setters
+
+    def begin(self, classes: list[str], epochs: int) -> None:
+        """A run starts: clear the last one's results."""
+        self.classes = list(classes)
+        self.epochs_seen = []
+        self.last_done = None
+        self.cancelling = False
+        self._clear_results()
+        self.loss_chart.clear(epochs)
+        self.acc_chart.clear(epochs)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Starting…")
+        self.rate_label.clear()
+        self.status_label.setText("Starting (the first run also loads PyTorch)…")
+
+    def show_stage(self, event) -> None:
+        self.status_label.setText(_sentence(event.message) + "…")
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(event.message)
+
+    def show_data(self, event) -> None:
+        """DataReady: the split is made; unreadable images are listed."""
+        self.classes = list(event.classes)
+        self.status_label.setText(_sentence(event.message))
+        self.status_label.setToolTip(plain_tooltip(event.message))
+        if event.skipped:
+            n = len(event.skipped)
+            self.skipped_label.setText(f"⚠ Skipped {n} unreadable image{'s' if n != 1 else ''} "
+                                       "(hover for the list)")
+            listed = [f"{Path(p).name}: {reason}" for p, reason in event.skipped[:MAX_SKIPPED_LISTED]]
+            if n > MAX_SKIPPED_LISTED:
+                listed.append(f"… and {n - MAX_SKIPPED_LISTED} more")
+            self.skipped_label.setToolTip(plain_tooltip("\n".join(listed)))
+            self.skipped_label.show()
+
+    def show_progress(self, e) -> None:
+        """BatchProgress: the bar over all epochs, images/s and the ETA."""
+        self.progress.setRange(0, max(1, e.epochs * e.batches))
+        self.progress.setValue((e.epoch - 1) * e.batches + e.batch)
+        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} · batch {e.batch}/{e.batches}")
+        self.rate_label.setText(f"{e.images_per_second:.0f} images/s · ETA {format_duration(e.eta_seconds)}")
+        if not self.cancelling:
+            self.status_label.setText(f"Training: loss {e.loss:.3f}")
+
+    def show_epoch(self, e) -> None:
+        """EpochEnd: one more point on each curve."""
+        self.epochs_seen.append(e)
+        self.loss_chart.add_epoch(e.epoch, e.train_loss, e.val_loss)
+        self.acc_chart.add_epoch(e.epoch, e.train_acc, e.val_acc)
+        saved = " · best so far, saved" if e.improved else ""
+        if not self.cancelling:
+            self.status_label.setText(f"Epoch {e.epoch}/{e.epochs}: validation accuracy {e.val_acc:.1%}, "
+                                      f"loss {e.val_loss:.3f} ({e.seconds:.1f} s){saved}")
+
+    def show_cancelling(self) -> None:
+        self.cancelling = True
+        self.status_label.setText("Cancelling after the current batch… (the best model so far is kept)")
+
+    def show_error(self, message: str, details: str) -> None:
+        self._show_banner("error", message, details)
+
+    def show_done(self, done) -> None:
+        """The run ended: Done, or None after an error (whose banner is already shown)."""
+        self.rate_label.clear()
+        self.last_done = done
+        if done is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("Failed")
+            self.status_label.setText("Training failed.")
+            return
+        self.progress.setFormat(done.reason.replace("_", " ").capitalize())
+        if done.reason == "completed":
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+        self._show_banner(done.reason, done.message)
+        if done.confusion:
+            self.confusion.set_confusion(self.classes, done.confusion, done.per_class_acc)
+        self.use_button.setEnabled(bool(done.checkpoint))
+        self.use_button.setToolTip(plain_tooltip(done.checkpoint or "Nothing was saved"))
+        self.status_label.setText("Done." if done.checkpoint else "Done; no model was saved.")
+
+    # ================================================================ getters
+
+    def points(self) -> dict[str, dict[str, list[tuple[float, float]]]]:
+        """What the curves show: {"loss": {"train": [(epoch, v)], "val": [...]}, "accuracy": {...}}."""
+        return {"loss": self.loss_chart.points(), "accuracy": self.acc_chart.points()}
+
+    def banner_text(self) -> str:
+        """The result banner's text ("" while hidden)."""
+        return "" if self.result_label.isHidden() else self.result_label.text()
+
+    # ================================================================ internals
+
+    def _show_banner(self, reason: str, message: str, details: str = "") -> None:
+        title, colours = BANNERS.get(reason, BANNERS["error"])
+        self.result_label.setStyleSheet(box_style(colours, padding=6))
+        self.result_label.setText(f"<b>{html.escape(title)}</b><br>{html.escape(message)}")
+        self.result_label.setToolTip(plain_tooltip(details))
+        self.result_label.show()
+
+    def _clear_results(self) -> None:
+        self.result_label.hide()
+        self.result_label.clear()
+        self.skipped_label.hide()
+        self.confusion.set_confusion([], [], {})
+        self.use_button.setEnabled(False)
+
+    def _use_model(self) -> None:
+        if self.last_done is not None and self.last_done.checkpoint:
+            self.use_model_requested.emit(self.last_done.checkpoint)
