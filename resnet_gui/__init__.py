@@ -5,4 +5,3 @@ that need it (``resnet_gui.core.*``), so the window can appear before torch load
 """
 
 __version__ = "0.1.0"
-APP_NAME = "ResNetClassifier"
