@@ -1,4 +1,4 @@
-"""The main window on real widgets (offscreen): the real worker thread and the real core."""
+"""The main window and its Classify page on real widgets (offscreen): the real task runner and the real core."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,10 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 
+from resnet_gui.gui.classify.jobs import KEEP_TOPK  # noqa: E402
+from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_IMAGE  # noqa: E402
 from resnet_gui.gui.main_window import MainWindow  # noqa: E402
-from resnet_gui.gui.results_view import COL_CONFIDENCE, COL_IMAGE  # noqa: E402
 from resnet_gui.gui.settings import AppSettings  # noqa: E402
-from resnet_gui.gui.workers import KEEP_TOPK  # noqa: E402
 
 WAIT = 60_000
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +31,11 @@ def settings(tmp_path) -> AppSettings:
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
+def threads_ended(page) -> bool:
+    """Every thread of the page's runners has ended (shutdown had nothing left to wait for)."""
+    return page.runner.shutdown(0) and page.thumbnails.shutdown()
+
+
 @pytest.fixture
 def window(qtbot, settings):
     win = MainWindow(settings)
@@ -37,13 +43,13 @@ def window(qtbot, settings):
     win.show()
     yield win
     win.close()
-    assert win.service.thread.isFinished()
+    assert threads_ended(win.classify_page)
 
 
 @pytest.fixture
 def loaded(window, qtbot, tiny_weights):
-    with qtbot.waitSignal(window.service.model_loaded, timeout=WAIT):
-        window.use_model(tiny_weights)
+    with qtbot.waitSignal(window.classify_page.model_loaded, timeout=WAIT):
+        window.classify_page.use_model(tiny_weights)
     return window
 
 
@@ -52,8 +58,8 @@ def core_results(tiny_weights):
     """Core's own answers for a list of files: {path: topk}."""
 
     def run(files) -> dict[str, list]:
-        from resnet_gui.core.checkpoint import load_model
-        from resnet_gui.core.inference import Classifier, classify_files
+        from resnet_gui.core.infer import Classifier, classify_files
+        from resnet_gui.core.model.loading import load_model
 
         classifier = Classifier(load_model(tiny_weights), "cpu")
         return {p.path: p.topk for p in classify_files(classifier, [str(f) for f in files], topk=KEEP_TOPK)}
@@ -62,29 +68,33 @@ def core_results(tiny_weights):
 
 
 def classify_and_wait(qtbot, window, paths, timeout=WAIT):
-    with qtbot.waitSignal(window.run_finished, timeout=timeout) as blocker:
-        window.classify([str(p) for p in paths])
+    page = window.classify_page
+    with qtbot.waitSignal(page.run_finished, timeout=timeout) as blocker:
+        page.classify([str(p) for p in paths])
     return blocker.args[0]
 
 
 def test_importing_the_window_does_not_import_torch():
     code = ("import sys, resnet_gui.gui.main_window, resnet_gui.gui.app; "
-            "bad = [m for m in ('torch', 'torchvision', 'resnet_gui.core.checkpoint', 'resnet_gui.core.inference') "
-            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+            "bad = [m for m in ('torch', 'torchvision', 'resnet_gui.core.model.loading', 'resnet_gui.core.infer', "
+            "'resnet_gui.cli') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_loading_weights_shows_what_was_loaded(loaded, tiny_weights, settings):
-    assert loaded.model.arch == "resnet18"
-    assert loaded.model.class_names == ["red", "green", "blue"]
-    text = loaded.model_bar.text.text()
+    page = loaded.classify_page
+    assert page.model.arch == "resnet18"
+    assert page.model.class_names == ["red", "green", "blue"]
+    text = page.model_bar.text.text()
     assert "resnet18" in text and "3 classes" in text and "tiny.pth" in text
     assert settings.weights == str(tiny_weights.resolve())
     assert settings.recent_weights[0] == str(tiny_weights.resolve())
+    assert loaded.windowTitle().startswith("tiny.pth")
 
 
 def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, tmp_path):
+    page = loaded.classify_page
     files = make_images(5)
     bad = files[0].parent / "broken.jpg"
     bad.write_text("not an image")
@@ -92,34 +102,35 @@ def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, 
     assert (summary.classified, summary.skipped, summary.cancelled) == (5, 1, False)
 
     expected = core_results(files)
-    items = loaded.result_items()
+    items = page.result_items()
     assert [i.path for i in items] == [str(f) for f in files]
     for item in items:
         assert [label for label, _ in item.topk] == [label for label, _ in expected[item.path]]
         assert [p for _, p in item.topk] == pytest.approx([p for _, p in expected[item.path]], abs=1e-6)
     # the table shows the top-1 label and confidence
-    model = loaded.results.model
+    model = page.results.model
     assert model.data(model.index(2, 1)) == expected[str(files[2])][0][0]
     assert model.data(model.index(2, COL_CONFIDENCE)) == f"{expected[str(files[2])][0][1]:.1%}"
     # skipped files are listed with their reason
-    assert loaded.skipped.entries() == [(str(bad), "not an image Pillow can read")]
-    assert loaded.lists.tabText(1) == "Skipped (1)"
+    assert page.skipped.entries() == [(str(bad), "not an image Pillow can read")]
+    assert page.lists.tabText(1) == "Skipped (1)"
+    assert loaded.export_action.isEnabled()
 
     # selecting an image: its top-k as bars, values equal to the core's
-    loaded.results.select_row(3)
+    page.results.select_row(3)
     want = expected[str(files[3])][:5]
-    bars = loaded.preview.chart.bars()
+    bars = page.preview.chart.bars()
     assert [label for label, _ in bars] == [label for label, _ in want]
     assert [v for _, v in bars] == pytest.approx([p for _, p in want], abs=1e-6)
-    loaded.topk_spin.setValue(2)
-    assert [v for _, v in loaded.preview.chart.bars()] == pytest.approx([p for _, p in want[:2]], abs=1e-6)
+    page.topk_spin.setValue(2)
+    assert [v for _, v in page.preview.chart.bars()] == pytest.approx([p for _, p in want[:2]], abs=1e-6)
 
-    # thumbnails and the large preview arrive from the loader thread
+    # thumbnails and the large preview arrive from the thumbnail threads
     qtbot.waitUntil(lambda: model.thumbnail(str(files[0])) is not None, timeout=10_000)
-    qtbot.waitUntil(loaded.preview.image.has_picture, timeout=10_000)
+    qtbot.waitUntil(page.preview.image.has_picture, timeout=10_000)
 
     # export: path, top-k labels and probabilities, skipped with their error
-    out = loaded.export_csv(tmp_path / "out.csv")
+    out = page.export_csv(tmp_path / "out.csv")
     rows = list(csv.DictReader(out.open()))
     assert [r["path"] for r in rows] == [str(f) for f in files] + [str(bad)]
     assert rows[1]["label_1"] == expected[str(files[1])][0][0]
@@ -127,10 +138,28 @@ def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, 
     assert "label_3" not in rows[0] and rows[-1]["error"] == "not an image Pillow can read"
 
 
+def test_unreadable_files_get_a_null_image(qtbot, tmp_path, make_images):
+    from resnet_gui.gui.thumbnails import Thumbnails
+
+    good = make_images(1)[0]
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("not an image")
+    thumbnails = Thumbnails()
+    got = {}
+    thumbnails.loaded.connect(lambda path, size, image: got.setdefault(path, (size, image)))
+    thumbnails.request(str(good), 40)
+    thumbnails.request(str(bad), 40)
+    qtbot.waitUntil(lambda: len(got) == 2 and thumbnails.idle(), timeout=10_000)
+    size, image = got[str(good)]
+    assert size == 40 and max(image.width(), image.height()) == 40
+    assert got[str(bad)][1].isNull()
+    assert thumbnails.shutdown()
+
+
 def test_filter_sort_and_low_confidence_marks(loaded, qtbot, make_images):
     classify_and_wait(qtbot, loaded, make_images(6))
-    panel = loaded.results
-    items = loaded.result_items()
+    panel = loaded.classify_page.results
+    items = loaded.classify_page.result_items()
     label = items[0].label
     panel.filter_edit.setText(label)
     assert panel.visible_items() and all(i.label == label for i in panel.visible_items())
@@ -165,90 +194,111 @@ def _drop(window, paths):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's QPoint constructor
 def test_dropping_weights_and_images(window, qtbot, tiny_weights, make_images):
+    page = window.classify_page
     files = make_images(3)
-    with qtbot.waitSignal(window.run_finished, timeout=WAIT) as blocker:
+    with qtbot.waitSignal(page.run_finished, timeout=WAIT) as blocker:
         _drop(window, [tiny_weights, *files])
     assert blocker.args[0].classified == 3
-    assert window.model.source == str(tiny_weights.resolve())
-    assert [i.path for i in window.result_items()] == [str(f) for f in files]
+    assert page.model.source == str(tiny_weights.resolve())
+    assert [i.path for i in page.result_items()] == [str(f) for f in files]
 
 
 def test_cancel_and_replace(loaded, qtbot, make_images, tmp_path):
+    page = loaded.classify_page
     many = make_images(80, size=(32, 32), folder=tmp_path / "many")
     few = make_images(3, folder=tmp_path / "few")
     # a new request while one runs replaces it: only the new run's results are shown
-    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
-        loaded.classify([tmp_path / "many"])
+    with qtbot.waitSignal(page.results_arrived, timeout=WAIT):
+        page.classify([tmp_path / "many"])
     summary = classify_and_wait(qtbot, loaded, few)
     assert summary.total == 3 and not summary.cancelled
-    assert [i.path for i in loaded.result_items()] == [str(f) for f in few]
+    assert [i.path for i in page.result_items()] == [str(f) for f in few]
 
-    # cancel: fewer results, the run ends and the worker takes the next request
-    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
-        loaded.classify(many)
-    with qtbot.waitSignal(loaded.run_finished, timeout=WAIT) as blocker:
-        loaded.cancel_button.click()
+    # cancel: fewer results, the run ends and the runner takes the next request
+    with qtbot.waitSignal(page.results_arrived, timeout=WAIT):
+        page.classify(many)
+    cancel_button = page.run_status.cancel_button
+    assert cancel_button.isVisible()
+    with qtbot.waitSignal(page.run_finished, timeout=WAIT) as blocker:
+        cancel_button.click()
     assert blocker.args[0].cancelled
-    assert 0 < len(loaded.result_items()) < len(many)
-    assert not loaded.service.running and not loaded.cancel_button.isVisible()
+    assert 0 < len(page.result_items()) < len(many)
+    assert not page.running and not cancel_button.isVisible()
     assert classify_and_wait(qtbot, loaded, few[:1]).classified == 1
 
 
 def test_closing_mid_run_cancels_and_joins(loaded, qtbot, make_images, tmp_path):
+    page = loaded.classify_page
     make_images(60, size=(32, 32), folder=tmp_path / "many")
-    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
-        loaded.classify([tmp_path / "many"])
-    assert loaded.service.running
+    with qtbot.waitSignal(page.results_arrived, timeout=WAIT):
+        page.classify([tmp_path / "many"])
+    assert page.running and page.runner.busy
     loaded.close()
-    assert loaded.service.thread.isFinished() and not loaded.service.thread.isRunning()
+    assert not page.runner.busy and threads_ended(page)
 
 
 def test_bad_weights_are_reported_in_the_window(window, qtbot, tmp_path):
+    page = window.classify_page
     bad = tmp_path / "broken.pth"
     bad.write_bytes(b"this is not a checkpoint")
-    with qtbot.waitSignal(window.service.model_failed, timeout=WAIT):
-        window.use_model(bad)
-    assert "broken.pth" in window.last_error
+    with qtbot.waitSignal(page.model_failed, timeout=WAIT):
+        page.use_model(bad)
+    assert "broken.pth" in page.last_error
     assert window.error_box is not None and window.error_box.isVisible()
-    assert window.model_bar.state == "error"
+    assert "broken.pth" in window.error_box.text()
+    assert page.model_bar.state == "error"
     assert "broken.pth" in window.statusBar().currentMessage()
 
 
+def test_a_failed_load_keeps_the_previous_model(loaded, qtbot, tmp_path, make_images):
+    page = loaded.classify_page
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"this is not a checkpoint")
+    with qtbot.waitSignal(page.model_failed, timeout=WAIT):
+        page.use_model(bad)
+    assert page.model.arch == "resnet18" and page.model_bar.state == "ok"
+    assert "still using tiny.pth" in loaded.statusBar().currentMessage()
+    assert classify_and_wait(qtbot, loaded, make_images(2)).classified == 2
+
+
 def test_without_weights_it_says_what_to_do(window, qtbot, make_images, tmp_path, monkeypatch):
+    page = window.classify_page
     monkeypatch.setenv("RESNET_GUI_WEIGHTS_DIR", str(tmp_path / "empty"))
-    window.start(None, [str(p) for p in make_images(2)])
-    assert window.model_bar.state == "none"
-    assert "Open a weights file" in window.model_bar.text.text()
-    assert window.model_bar.download_button.isVisible()
+    page.start(None, [str(p) for p in make_images(2)])
+    assert page.model_bar.state == "none"
+    assert "Open a weights file" in page.model_bar.text.text()
+    assert page.model_bar.download_button.isVisible()
     assert "Choose a model first" in window.statusBar().currentMessage()
-    assert window.result_items() == []
+    assert page.result_items() == []
 
 
 def test_settings_round_trip(qtbot, settings, tiny_weights, make_images):
     first = MainWindow(settings)
     qtbot.addWidget(first)
     first.show()
-    with qtbot.waitSignal(first.service.model_loaded, timeout=WAIT):
-        first.use_model(tiny_weights)
+    page = first.classify_page
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
+        page.use_model(tiny_weights)
     classify_and_wait(qtbot, first, [make_images(1)[0].parent])
     first.resize(700, 520)  # the offscreen screen is 800x600
-    first.topk_spin.setValue(7)
+    page.topk_spin.setValue(7)
     first.device_combo.setCurrentIndex(first.device_combo.findData("cpu"))
-    first.results.low_spin.setValue(35)
+    page.results.low_spin.setValue(35)
     folder = settings.image_folder
     first.close()
 
     second = MainWindow(settings)
     qtbot.addWidget(second)
-    assert second.topk_spin.value() == 7
+    page = second.classify_page
+    assert page.topk_spin.value() == 7
     assert second.device() == "cpu"
-    assert second.results.low_spin.value() == 35
+    assert page.results.low_spin.value() == 35
     assert (second.width(), second.height()) == (700, 520)
     assert settings.image_folder == folder and folder
     assert settings.weights == str(tiny_weights.resolve())
-    with qtbot.waitSignal(second.service.model_loaded, timeout=WAIT):
-        second.start()  # no weights given: the last ones are used
-    assert second.model.source == str(tiny_weights.resolve())
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
+        page.start()  # no weights given: the last ones are used
+    assert page.model.source == str(tiny_weights.resolve())
     second.close()
 
 
@@ -256,9 +306,9 @@ def test_gpu_out_of_memory_falls_back_to_cpu(loaded, qtbot, make_images, monkeyp
     """A fake GPU classifier that runs out of memory: the run continues on the CPU."""
     import torch
 
-    from resnet_gui.core import inference
+    from resnet_gui.core import infer
 
-    class FakeGpuClassifier(inference.Classifier):
+    class FakeGpuClassifier(infer.Classifier):
         def __init__(self, loaded_model, device="auto", precision="fp32"):
             super().__init__(loaded_model, "cpu", precision)
             if device == "cuda":
@@ -269,17 +319,19 @@ def test_gpu_out_of_memory_falls_back_to_cpu(loaded, qtbot, make_images, monkeyp
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return super().predict_batch(batch, topk)
 
-    monkeypatch.setattr(inference, "Classifier", FakeGpuClassifier)
-    with qtbot.waitSignal(loaded.service.model_loaded, timeout=WAIT) as blocker:
-        loaded.service.load(loaded.model.source, "cuda")
-    assert blocker.args[0].device == "cuda"
+    monkeypatch.setattr(infer, "Classifier", FakeGpuClassifier)
+    page = loaded.classify_page
+    page.device_provider = lambda: "cuda"
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT) as blocker:
+        page.use_model(page.model.source)
+    assert blocker.args[1] == "cuda" and "on CUDA" in page.model_bar.text.text()
     files = make_images(3)
-    with qtbot.waitSignal(loaded.service.notice, timeout=WAIT,
-                          check_params_cb=lambda text: "Out of memory" in text):
+    with qtbot.waitSignal(page.status_message, timeout=WAIT,
+                          check_params_cb=lambda text, _ms: "Out of memory" in text):
         summary = classify_and_wait(qtbot, loaded, files)
     assert (summary.classified, summary.device) == (3, "cpu")
     expected = core_results(files)
-    for item in loaded.result_items():
+    for item in page.result_items():
         assert [p for _, p in item.topk] == pytest.approx([p for _, p in expected[item.path]], abs=1e-6)
 
 
@@ -298,41 +350,41 @@ def test_self_test_command(tiny_weights, make_images, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
-def test_worker_errors_reach_the_window(loaded, qtbot, make_images, monkeypatch):
-    from resnet_gui.core import inference
+def test_job_errors_reach_the_window(loaded, qtbot, make_images, monkeypatch):
+    from resnet_gui.core import infer
 
     def broken(*args, **kwargs):
-        raise RuntimeError("boom in the worker")
+        raise RuntimeError("boom in the job")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(inference, "classify_files", broken)
+    monkeypatch.setattr(infer, "classify_files", broken)
+    page = loaded.classify_page
     summary = classify_and_wait(qtbot, loaded, make_images(2))
     assert summary.failed and summary.classified == 0
-    assert "boom in the worker" in loaded.last_error
+    assert "boom in the job" in page.last_error
     assert loaded.error_box is not None and loaded.error_box.isVisible()
-    assert "boom in the worker" in loaded.error_box.detailedText()  # the traceback
-    assert "boom in the worker" in loaded.statusBar().currentMessage()
+    assert "boom in the job" in loaded.error_box.detailedText()  # the traceback
+    assert "boom in the job" in loaded.statusBar().currentMessage()
 
 
 def test_switching_device_reloads_and_reruns(loaded, qtbot, make_images, tmp_path):
+    page = loaded.classify_page
     make_images(40, size=(32, 32), folder=tmp_path / "many")
-    with qtbot.waitSignal(loaded.service.results, timeout=WAIT):
-        loaded.classify([tmp_path / "many"])
+    with qtbot.waitSignal(page.results_arrived, timeout=WAIT):
+        page.classify([tmp_path / "many"])
     # switching mid-run: the run is cancelled, the model moves, the same images run again
     finished = []
-    loaded.run_finished.connect(finished.append)
-    with qtbot.waitSignal(loaded.service.model_loaded, timeout=WAIT) as blocker:
+    page.run_finished.connect(finished.append)
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT) as blocker:
         loaded.set_device("cpu")
-    assert blocker.args[0].device == "cpu" and loaded.settings.device == "cpu"
+    assert blocker.args[1] == "cpu" and loaded.settings.device == "cpu"
     qtbot.waitUntil(lambda: finished and not finished[-1].cancelled, timeout=WAIT)
     assert finished[0].cancelled and finished[-1].classified == 40
-    assert len(loaded.result_items()) == 40
+    assert len(page.result_items()) == 40
 
 
 def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeypatch):
-    from resnet_gui.core import download
-
-    seen = []
+    from resnet_gui.core.model import download
 
     def fake_download(arch, progress=None, *, should_stop=None, **kwargs):
         for done in (0, 50, 100):
@@ -340,8 +392,31 @@ def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeyp
         return tiny_weights
 
     monkeypatch.setattr(download, "download_imagenet_weights", fake_download)
-    window.service.download_progress.connect(lambda done, total: seen.append((done, total)))
-    with qtbot.waitSignal(window.service.model_loaded, timeout=WAIT):
-        window.download_imagenet("resnet18")
-    assert seen and seen[-1] == (100, 100)
-    assert window.model.source == str(tiny_weights)
+    page = window.classify_page
+    seen = []
+    shown = page.model_bar.show_download
+    monkeypatch.setattr(page.model_bar, "show_download",
+                        lambda arch, done=0, total=0: seen.append((arch, done, total)) or shown(arch, done, total))
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
+        page.download_imagenet("resnet18")
+    assert seen[0] == ("resnet18", 0, 0) and seen[-1] == ("resnet18", 100, 100)
+    assert page.model.source == str(tiny_weights)
+
+
+def test_cancelling_a_download_keeps_no_model(window, qtbot, monkeypatch):
+    from resnet_gui.core.model import download
+
+    def slow_download(arch, progress=None, *, should_stop=None, **kwargs):
+        while not should_stop():
+            progress(10, 100)
+            time.sleep(0.01)
+        raise download.DownloadCancelled("download cancelled")
+
+    monkeypatch.setattr(download, "download_imagenet_weights", slow_download)
+    page = window.classify_page
+    page.download_imagenet("resnet18")
+    qtbot.waitUntil(lambda: page.model_bar.progress.value() == 100, timeout=WAIT)
+    with qtbot.waitSignal(page.model_failed, timeout=WAIT) as blocker:
+        page.model_bar.cancel_button.click()
+    assert blocker.args[0] == "Download cancelled." and page.model is None
+    assert window.error_box is None and "Download cancelled." in window.statusBar().currentMessage()

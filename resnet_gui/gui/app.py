@@ -1,8 +1,11 @@
 """Starting the window: ``resnet-gui`` (no subcommand) and ``resnet-gui --self-test``.
 
-The window is shown before torch is imported; the worker imports it while loading the
-model. ``--self-test`` drives the real window and worker and prints one JSON line per
-image (the packaged app's smoke test).
+The window is shown before torch is imported; the Classify page's first job imports it
+while loading the model. ``--self-test`` drives the real window and jobs and prints one JSON
+line per image, from the window's own results (the packaged app's smoke test).
+
+The entry points (``resnet-gui``, the ``resnet-gui-app`` gui-script) are in resnet_gui.cli,
+which calls :func:`run_app`; this package never imports the CLI.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ def _make_app(argv: list[str]):
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from ..paths import assets_dir
+    from ..constants import APP_TITLE
+    from ..resources import assets_dir
     from .settings import APPLICATION, ORGANIZATION
 
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName("ResNet Classifier")
+    app.setApplicationDisplayName(APP_TITLE)
     icon = assets_dir() / "icon.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
@@ -44,15 +48,15 @@ def run_app(args: argparse.Namespace) -> int:
     if getattr(args, "device", None):
         window.set_device(args.device)
     window.show()
-    window.start(args.weights, list(args.images or []))
+    window.classify_page.start(args.weights, list(args.images or []))
     return app.exec()
 
 
 def _self_test(app, args: argparse.Namespace) -> int:
-    """Classify through the real window and worker; JSON lines on stdout; 0 on success."""
+    """Classify through the real window and jobs; JSON lines on stdout; 0 on success."""
     from PySide6.QtCore import QSettings, QTimer
 
-    from ..paths import default_weights
+    from ..resources import default_weights
     from .main_window import MainWindow
     from .settings import AppSettings
 
@@ -66,6 +70,7 @@ def _self_test(app, args: argparse.Namespace) -> int:
     images = list(args.images or []) or [str(p) for p in _sample_images(Path(tmp.name) / "images")]
 
     window = MainWindow(settings)
+    page = window.classify_page
     if args.device:
         window.set_device(args.device)
     window.resize(1180, 760)
@@ -78,29 +83,29 @@ def _self_test(app, args: argparse.Namespace) -> int:
         window.close()
 
     def finished(summary) -> None:
-        items = sorted(window.result_items(), key=lambda i: i.index)
-        k = window.topk_spin.value()
+        items = sorted(page.result_items(), key=lambda p: p.index)
+        k = page.topk_spin.value()
         for item in items:
             print(json.dumps({"path": item.path, "topk": [[label, round(p, 6)] for label, p in item.topk[:k]]}))
-        for path, reason in window.skipped.entries():
-            print(json.dumps({"path": path, "error": reason}))
+        for skipped in page.skipped.predictions():
+            print(json.dumps(skipped.to_json()))
         sys.stdout.flush()
         print(f"self-test: {summary.classified} classified, {summary.skipped} skipped in {summary.seconds:.2f} s "
               f"on {summary.device}", file=sys.stderr)
         if summary.failed or summary.cancelled or not items:
-            return fail(window.last_error or "no image was classified")
+            return fail(page.last_error or "no image was classified")
         outcome["code"] = 0
         if args.screenshot:
-            window.results.select_row(0)
+            page.results.select_row(0)
             _when_images_ready(window, lambda: _screenshot_and_close(window, args.screenshot))
         else:
             window.close()
 
-    window.run_finished.connect(finished)
-    window.service.model_failed.connect(lambda message: fail(f"model: {message}"))
-    window.service.errored.connect(lambda message, details: print(details, file=sys.stderr))
+    page.run_finished.connect(finished)
+    page.model_failed.connect(lambda message: fail(f"model: {message}"))
+    page.error_occurred.connect(lambda _title, _message, details: details and print(details, file=sys.stderr))
     QTimer.singleShot(SELF_TEST_TIMEOUT_MS, lambda: fail("timed out"))
-    window.start(weights, images)
+    page.start(weights, images)
     app.exec()
     tmp.cleanup()
     return outcome["code"]
@@ -110,7 +115,8 @@ def _when_images_ready(window, then, tries: int = 100) -> None:
     """Wait (without blocking) for thumbnails and the preview, at most ~5 s."""
     from PySide6.QtCore import QTimer
 
-    if (window.loader.idle() and window.preview.image.has_picture()) or tries <= 0:
+    page = window.classify_page
+    if (page.thumbnails.idle() and page.preview.image.has_picture()) or tries <= 0:
         QTimer.singleShot(100, then)
     else:
         QTimer.singleShot(50, lambda: _when_images_ready(window, then, tries - 1))
@@ -139,16 +145,3 @@ def _sample_images(folder: Path) -> list[Path]:
         files.append(path)
     return files
 
-
-def main() -> int:
-    """Entry point of the windowed app (gui-script): no console needed."""
-    import multiprocessing
-
-    multiprocessing.freeze_support()
-    from ..cli import main as cli_main
-
-    return cli_main()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,11 +8,50 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 
-ORGANIZATION = "ResNetClassifier"
-APPLICATION = "ResNet Classifier"
+from ..constants import APP_ID, APP_TITLE, DEVICE_CHOICES
+
+# where the settings live: these two values must never change, or users lose their settings
+ORGANIZATION = APP_ID  # "ResNetClassifier"
+APPLICATION = APP_TITLE  # "ResNet Classifier"
 MAX_RECENT = 8
 DEFAULT_TOPK = 5
-DEVICE_VALUES = ("auto", "cpu", "cuda", "mps")
+
+
+class _Text:
+    """A string value stored under ``key`` ('' when unset)."""
+
+    def __init__(self, key: str, doc: str = "") -> None:
+        self.key, self.__doc__ = key, doc
+
+    def __get__(self, settings: AppSettings | None, owner=None):
+        return self if settings is None else settings._str(self.key)
+
+    def __set__(self, settings: AppSettings, value: str) -> None:
+        settings.qs.setValue(self.key, str(value))
+
+
+class _Bytes(_Text):
+    """Saved window state (geometry, toolbars): an empty QByteArray when unset."""
+
+    def __get__(self, settings: AppSettings | None, owner=None):
+        return self if settings is None else settings._bytes(self.key)
+
+    def __set__(self, settings: AppSettings, value: QByteArray) -> None:
+        settings.qs.setValue(self.key, value)
+
+
+class _Int(_Text):
+    """A whole number kept within ``low..high`` (a hand-edited file cannot break the window)."""
+
+    def __init__(self, key: str, default: int, low: int, high: int, doc: str = "") -> None:
+        super().__init__(key, doc)
+        self.default, self.low, self.high = default, low, high
+
+    def __get__(self, settings: AppSettings | None, owner=None):
+        return self if settings is None else max(self.low, min(self.high, settings._int(self.key, self.default)))
+
+    def __set__(self, settings: AppSettings, value: int) -> None:
+        settings.qs.setValue(self.key, int(value))
 
 
 class AppSettings:
@@ -40,21 +79,8 @@ class AppSettings:
 
     # ------------------------------------------------------------ values
 
-    @property
-    def geometry(self) -> QByteArray:
-        return self._bytes("window/geometry")
-
-    @geometry.setter
-    def geometry(self, value: QByteArray) -> None:
-        self.qs.setValue("window/geometry", value)
-
-    @property
-    def window_state(self) -> QByteArray:
-        return self._bytes("window/state")
-
-    @window_state.setter
-    def window_state(self, value: QByteArray) -> None:
-        self.qs.setValue("window/state", value)
+    geometry = _Bytes("window/geometry")
+    window_state = _Bytes("window/state")
 
     def splitter(self, name: str) -> QByteArray:
         return self._bytes(f"window/splitter_{name}")
@@ -62,47 +88,11 @@ class AppSettings:
     def set_splitter(self, name: str, value: QByteArray) -> None:
         self.qs.setValue(f"window/splitter_{name}", value)
 
-    @property
-    def image_folder(self) -> str:
-        return self._str("paths/image_folder")
-
-    @image_folder.setter
-    def image_folder(self, value: str) -> None:
-        self.qs.setValue("paths/image_folder", str(value))
-
-    @property
-    def weights_folder(self) -> str:
-        return self._str("paths/weights_folder")
-
-    @weights_folder.setter
-    def weights_folder(self, value: str) -> None:
-        self.qs.setValue("paths/weights_folder", str(value))
-
-    @property
-    def export_folder(self) -> str:
-        return self._str("paths/export_folder")
-
-    @export_folder.setter
-    def export_folder(self, value: str) -> None:
-        self.qs.setValue("paths/export_folder", str(value))
-
-    @property
-    def train_folder(self) -> str:
-        """Where the Fine-tune panel's folder dialog opens."""
-        return self._str("paths/train_folder")
-
-    @train_folder.setter
-    def train_folder(self, value: str) -> None:
-        self.qs.setValue("paths/train_folder", str(value))
-
-    @property
-    def weights(self) -> str:
-        """The weights file last loaded ('' if none)."""
-        return self._str("model/weights")
-
-    @weights.setter
-    def weights(self, value: str) -> None:
-        self.qs.setValue("model/weights", str(value))
+    image_folder = _Text("paths/image_folder")
+    weights_folder = _Text("paths/weights_folder")
+    export_folder = _Text("paths/export_folder")
+    train_folder = _Text("paths/train_folder", "Where the Fine-tune page's folder dialog opens.")
+    weights = _Text("model/weights", "The weights file last loaded ('' if none).")
 
     @property
     def recent_weights(self) -> list[str]:
@@ -120,27 +110,13 @@ class AppSettings:
     def clear_recent_weights(self) -> None:
         self.qs.setValue("model/recent", [])
 
-    @property
-    def topk(self) -> int:
-        return max(1, min(20, self._int("view/topk", DEFAULT_TOPK)))
-
-    @topk.setter
-    def topk(self, value: int) -> None:
-        self.qs.setValue("view/topk", int(value))
-
-    @property
-    def low_confidence(self) -> int:
-        """Percent below which a top-1 is marked."""
-        return max(0, min(100, self._int("view/low_confidence", 50)))
-
-    @low_confidence.setter
-    def low_confidence(self, value: int) -> None:
-        self.qs.setValue("view/low_confidence", int(value))
+    topk = _Int("view/topk", DEFAULT_TOPK, 1, 20)
+    low_confidence = _Int("view/low_confidence", 50, 0, 100, "Percent below which a top-1 is marked.")
 
     @property
     def device(self) -> str:
         value = self._str("model/device", "auto").lower()
-        return value if value in DEVICE_VALUES else "auto"
+        return value if value in DEVICE_CHOICES else "auto"
 
     @device.setter
     def device(self, value: str) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from .image_loader import ImageLoader
+from ..styles import plain_tooltip
+from ..thumbnails import Thumbnails
 from .topk_chart import TopKChart
-from .workers import ResultItem
+
+if TYPE_CHECKING:
+    from ...core.infer import Prediction
 
 PREVIEW_SIZE = 900  # longest side decoded for the large view
 
@@ -52,14 +57,15 @@ class ScaledImage(QLabel):
 class PreviewPane(QWidget):
     """``show_item(item, k)``: big picture, file name, top-1 and the top-k chart."""
 
-    def __init__(self, loader: ImageLoader, parent=None) -> None:
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(parent)
-        self._loader = loader
-        self._item: ResultItem | None = None
+        self._thumbnails = thumbnails
+        self._item: Prediction | None = None
         self._k = 5
         self.low_threshold = 0.5
-        loader.loaded.connect(self._on_image)
+        thumbnails.loaded.connect(self._on_image)
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)  # the names in it are escaped
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.title.setStyleSheet("font-size: 14px;")
         self.title.setWordWrap(True)
@@ -83,18 +89,18 @@ class PreviewPane(QWidget):
         self._k = k
         self._refresh_chart()
 
-    def show_item(self, item: ResultItem | None) -> None:
+    def show_item(self, item: Prediction | None) -> None:
         self._item = item
         if item is None:
             self.title.setText("<span style='color: gray'>No image selected</span>")
             self.image.set_pixmap(None, "")
         else:
             low = "" if item.topk and item.confidence >= self.low_threshold else " <span style='color:#b35c00'>⚠ low confidence</span>"
-            self.title.setText(f"<b>{_escape(os.path.basename(item.path))}</b> — {_escape(item.label)} "
+            self.title.setText(f"<b>{html.escape(os.path.basename(item.path))}</b> — {html.escape(item.label)} "
                                f"{item.confidence:.1%}{low}")
-            self.title.setToolTip(item.path)
+            self.title.setToolTip(plain_tooltip(item.path))
             self.image.set_pixmap(None, "Loading…")
-            self._loader.request(item.path, PREVIEW_SIZE)
+            self._thumbnails.request(item.path, PREVIEW_SIZE)
         self._refresh_chart()
 
     def _refresh_chart(self) -> None:
@@ -108,6 +114,3 @@ class PreviewPane(QWidget):
         else:
             self.image.set_pixmap(QPixmap.fromImage(image))
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

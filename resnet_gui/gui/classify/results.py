@@ -1,10 +1,11 @@
 """The results table (thumbnail, top-1 label, confidence) with filtering and sorting,
-and the list of skipped files with their reasons."""
+and the list of skipped files with their reasons. Rows are the core's Predictions."""
 
 from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
@@ -12,8 +13,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QStackedWidget, QStyle, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from .image_loader import ImageLoader
-from .workers import ResultItem, SkippedItem
+from ..styles import plain_tooltip
+from ..thumbnails import Thumbnails
+
+if TYPE_CHECKING:  # core.infer imports the decoders: not needed to show the window
+    from ...core.infer import Prediction
 
 THUMB_SIZE = 56
 THUMB_CACHE = 3000  # pixmaps kept; older ones are decoded again if scrolled back to
@@ -26,24 +30,24 @@ LIVE_SORT_LIMIT = 5000  # above this many rows, a sorted view is re-sorted when 
 
 
 class ResultsModel(QAbstractTableModel):
-    """Rows of :class:`ResultItem`, appended in batches; thumbnails requested lazily."""
+    """Rows of :class:`Prediction`, appended in batches; thumbnails requested lazily."""
 
     HEADERS = ("Image", "Top-1 label", "Confidence")
 
-    def __init__(self, loader: ImageLoader, parent=None) -> None:
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(parent)
-        self._items: list[ResultItem] = []
+        self._items: list[Prediction] = []
         self._rows_by_path: dict[str, int] = {}
-        self._loader = loader
+        self._thumbnails = thumbnails
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self._no_thumb: set[str] = set()
         self.low_threshold = LOW_CONFIDENCE
-        loader.loaded.connect(self._on_image)
+        thumbnails.loaded.connect(self._on_image)
         self._warn_icon = None
 
     # ------------------------------------------------------------ content
 
-    def append(self, items: list[ResultItem]) -> None:
+    def append(self, items: list[Prediction]) -> None:
         if not items:
             return
         first = len(self._items)
@@ -59,10 +63,10 @@ class ResultsModel(QAbstractTableModel):
         self._rows_by_path.clear()
         self.endResetModel()
 
-    def items(self) -> list[ResultItem]:
+    def items(self) -> list[Prediction]:
         return list(self._items)
 
-    def item(self, row: int) -> ResultItem:
+    def item(self, row: int) -> Prediction:
         return self._items[row]
 
     def set_low_threshold(self, value: float) -> None:
@@ -70,7 +74,7 @@ class ResultsModel(QAbstractTableModel):
         if self._items:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, COL_CONFIDENCE))
 
-    def is_low(self, item: ResultItem) -> bool:
+    def is_low(self, item: Prediction) -> bool:
         return item.confidence < self.low_threshold
 
     def thumbnail(self, path: str) -> QPixmap | None:
@@ -119,7 +123,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             guesses = "\n".join(f"{label}: {prob:.1%}" for label, prob in item.topk[:5])
             mark = f"\nLow confidence (top-1 below {self.low_threshold:.0%})" if low else ""
-            return f"{item.path}\n{guesses}{mark}"
+            return plain_tooltip(f"{item.path}\n{guesses}{mark}")
         if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_CONFIDENCE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -138,7 +142,7 @@ class ResultsModel(QAbstractTableModel):
             self._thumbs.move_to_end(path)
             return pixmap
         if path not in self._no_thumb:
-            self._loader.request(path, THUMB_SIZE)
+            self._thumbnails.request(path, THUMB_SIZE)
         return None
 
     def _on_image(self, path: str, size: int, image: QImage) -> None:
@@ -199,11 +203,11 @@ class ResultsFilter(QSortFilterProxyModel):
 class ResultsPanel(QWidget):
     """Filter bar + table; shows a hint instead while empty. ``current_changed(item)``."""
 
-    current_changed = Signal(object)  # ResultItem or None
+    current_changed = Signal(object)  # Prediction or None
 
-    def __init__(self, loader: ImageLoader, parent=None) -> None:
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(parent)
-        self.model = ResultsModel(loader, self)
+        self.model = ResultsModel(thumbnails, self)
         self.proxy = ResultsFilter(self)
         self.proxy.setSourceModel(self.model)
 
@@ -262,7 +266,7 @@ class ResultsPanel(QWidget):
 
         return QSize(THUMB_SIZE, THUMB_SIZE)
 
-    def append(self, items: list[ResultItem]) -> None:
+    def append(self, items: list[Prediction]) -> None:
         self.model.append(items)
         if items:
             self.stack.setCurrentWidget(self.table)
@@ -284,7 +288,7 @@ class ResultsPanel(QWidget):
         self.stack.setCurrentWidget(self.hint)
         self.current_changed.emit(None)
 
-    def visible_items(self) -> list[ResultItem]:
+    def visible_items(self) -> list[Prediction]:
         """The rows as shown: filtered and sorted."""
         return [self.model.item(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
                 for r in range(self.proxy.rowCount())]
@@ -292,7 +296,7 @@ class ResultsPanel(QWidget):
     def select_row(self, row: int) -> None:
         self.table.selectRow(row)
 
-    def current_item(self) -> ResultItem | None:
+    def current_item(self) -> Prediction | None:
         index = self.table.currentIndex()
         if not index.isValid():
             return None
@@ -318,22 +322,27 @@ class SkippedTable(QTableWidget):
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().resizeSection(0, 220)
         self.setWordWrap(False)
+        self._predictions: list[Prediction] = []
 
-    def append(self, items: list[SkippedItem]) -> None:
+    def append(self, items: list[Prediction]) -> None:
+        """Predictions whose ``error`` says why the file was skipped."""
         for item in items:
             row = self.rowCount()
             self.insertRow(row)
             name = QTableWidgetItem(os.path.basename(item.path))
-            name.setToolTip(item.path)
-            name.setData(Qt.ItemDataRole.UserRole, item.path)
-            reason = QTableWidgetItem(item.reason)
-            reason.setToolTip(item.reason)
+            name.setToolTip(plain_tooltip(item.path))
+            reason = QTableWidgetItem(item.error)
+            reason.setToolTip(plain_tooltip(item.error or ""))
             self.setItem(row, 0, name)
             self.setItem(row, 1, reason)
+            self._predictions.append(item)
 
     def clear_rows(self) -> None:
         self.setRowCount(0)
+        self._predictions.clear()
+
+    def predictions(self) -> list[Prediction]:
+        return list(self._predictions)
 
     def entries(self) -> list[tuple[str, str]]:
-        return [(self.item(r, 0).data(Qt.ItemDataRole.UserRole), self.item(r, 1).text())
-                for r in range(self.rowCount())]
+        return [(p.path, p.error) for p in self._predictions]

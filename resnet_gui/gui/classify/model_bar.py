@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
-from .workers import ModelSummary
+from ..styles import plain_tooltip
+
+if TYPE_CHECKING:
+    from ...core.model.checkpoint import ModelInfo
 
 _STYLES = {
     "ok": "QFrame#modelBar { background: palette(alternate-base); border-bottom: 1px solid palette(mid); }",
@@ -73,18 +78,20 @@ class ModelBar(QFrame):
         else:
             self.progress.setRange(0, 0)
 
-    def show_model(self, summary: ModelSummary) -> None:
-        names = summary.class_names
+    def show_model(self, info: ModelInfo, device: str) -> None:
+        """``device``: where it actually runs ("cpu", "cuda", "mps")."""
+        names = info.class_names
         shown = ", ".join(names[:6]) + (f", … ({len(names) - 6} more)" if len(names) > 6 else "")
-        self._set("ok", f"<b>{summary.arch}</b> · {summary.num_classes} classes "
+        self._set("ok", f"<b>{_esc(info.arch)}</b> · {info.num_classes} classes "
                   f"<span style='color:gray'>({_esc(shown)})</span> · "
-                  f"<b>{_esc(os.path.basename(summary.source))}</b> · on {summary.device.upper()}")
-        self.text.setToolTip(f"{summary.source}\nclass names from: {summary.names_from}"
-                             + "".join(f"\nnote: {n}" for n in summary.notes))
+                  f"<b>{_esc(os.path.basename(info.source))}</b> · on {device.upper()}")
+        self.text.setToolTip(plain_tooltip(f"{info.source}\nclass names from: {info.class_names_from}"
+                                           + "".join(f"\nnote: {n}" for n in info.notes)))
 
     def show_error(self, message: str) -> None:
         self._set("error", f"<b>Could not load the model:</b> {_esc(message)}", buttons=True)
 
 
+
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)

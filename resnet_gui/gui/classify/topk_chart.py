@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QValueAxis
 from PySide6.QtCore import QMargins, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -58,7 +60,8 @@ class TopKChart(QChartView):
         for _, prob in shown:
             bar_set.append(prob * 100.0)
         self._axis_y.clear()
-        self._axis_y.append(_unique_labels([label for label, _ in shown]))
+        # the axis reads its labels as rich text: class names are shown as they are
+        self._axis_y.append(_unique_labels([html.escape(label, quote=False) for label, _ in shown]))
         if shown:
             self._series.append(bar_set)
             top = max(p for _, p in shown) * 100.0
@@ -75,7 +78,7 @@ class TopKChart(QChartView):
         sets = self._series.barSets()
         if not sets:
             return []
-        categories = self._axis_y.categories()
+        categories = [html.unescape(c) for c in self._axis_y.categories()]
         values = [sets[0].at(i) / 100.0 for i in range(sets[0].count())]
         return list(reversed(list(zip(categories, values))))
 
