@@ -13,6 +13,7 @@ import math
 import random
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from ..atomic import OutputError, check_output_file, remove_stale_temps
@@ -25,17 +26,33 @@ IMBALANCE_WEIGHTED = 1.5  # largest / smallest class above which the loss is cla
 
 
 def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -> Iterator[object]:
-    """Run the fine-tune described by ``cfg``, yielding events; see the module docstring."""
+    """Run the fine-tune described by ``cfg``, yielding events; see the module docstring.
+
+    Under torchrun every process runs this generator (see ``parallel``); only rank 0 writes
+    files, and a failed or unreachable process stops the others with one clear line."""
+    from ..distributed import DistributedError, describe_failure, launched
+
+    progress = SimpleNamespace(best=Best(), rank=0)
+    try:
+        return (yield from _fine_tune(cfg, should_stop or (lambda: False), progress))
+    except RuntimeError as exc:
+        own = type(exc).__module__.startswith("resnet_gui.") and not isinstance(exc, DistributedError)
+        if own or not launched():  # the app's own one-line errors pass as they are
+            raise
+        raise TrainingError(f"training stopped: {describe_failure(exc, progress.rank)}. {_kept(progress.best)}") from None
+
+
+def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: SimpleNamespace) -> Iterator[object]:
     import torch
     import torch.nn as nn
 
     from ..data.decoded import decode_all
     from ..data.transforms import resize_for
-    from ..model.devices import resolve_device
+    from ..distributed import from_env
+    from . import parallel
     from .setup import amp_dtype, augmenter, optimizer_and_schedule, random_erase, start_model, steps_per_epoch
     from .steps import Compute, FeatureBatches, ImageBatches, evaluate, train_one_epoch
 
-    should_stop = should_stop or (lambda: False)
     cfg = cfg.resolve()
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -43,23 +60,35 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
 
     data, train_items, val_items, split_from = _load_split(cfg)
     classes = data.classes
-    device = resolve_device(cfg.device)
+    dist = from_env(cfg.device)  # without torchrun: one process on resolve_device(cfg.device)
+    progress.rank, device = dist.rank, dist.device
+    local_batch = parallel.check_world(dist, len(train_items), cfg.batch_size)
     # Load the start weights before reading images: a bad weights file fails at once.
-    start = start_model(cfg, len(classes))
+    start = dist.local_first(lambda: start_model(cfg, len(classes)))
     if cfg.image_size is None:
         cfg.image_size = start.info.image_size if start.info else 224
     resize = resize_for(cfg.image_size)
-    _prepare_output(out, start.model, cfg.half)
-    resumed = load_resume(out, start.arch, classes) if cfg.resume else None
+    # Only rank 0 writes (on multi-node, to its own filesystem) and reads the resume state.
+    dist.on_main(lambda: _prepare_output(out, start.model, cfg.half), (TrainingError,))
+    resumed = dist.on_main(lambda: load_resume(out, start.arch, classes), (TrainingError,)) if cfg.resume else None
 
-    # Decode once into memory: later epochs cost no JPEG decoding at all.
+    # Decode once into memory: later epochs cost no JPEG decoding at all. Head mode needs the
+    # images only for features, so under torchrun each process decodes just its share.
+    head = cfg.mode == "head"
+    share = dist.shard if head else list
+    if dist.active:
+        import socket
+
+        yield Stage(f"{dist.world} processes ({dist.backend}), global batch {local_batch * dist.world} "
+                    f"({local_batch} per process); rank 0 on {socket.gethostname()} writes {out}")
     yield Stage(f"reading {len(train_items) + len(val_items)} images", 0, len(train_items) + len(val_items))
-    train_set = decode_all(train_items, resize, None, cfg.workers, should_stop=should_stop)
-    val_set = decode_all(val_items, resize, cfg.image_size, cfg.workers, should_stop=should_stop)
+    train_set = decode_all(share(train_items), resize, None, cfg.workers, should_stop=should_stop)
+    val_set = decode_all(share(val_items), resize, cfg.image_size, cfg.workers, should_stop=should_stop)
     if should_stop():
         yield Done("cancelled", "cancelled while reading images; nothing was saved", None, 0, 0.0)
         return
-    ready = _data_ready(cfg, classes, train_set, val_set, split_from)
+    ready = _data_ready(cfg, classes, parallel.merge_decoded(dist, train_set, head),
+                        parallel.merge_decoded(dist, val_set, head), split_from)
     yield ready
 
     model = start.model.to(device).to(memory_format=torch.channels_last)
@@ -70,19 +99,21 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         class_weight = (counts.sum() / (len(classes) * counts)).to(device)
     criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
 
-    if cfg.mode == "head":
+    if head:
         yield Stage("computing features with the frozen backbone", 0, len(train_set.images) + len(val_set.images))
         batches = FeatureBatches.compute_features(model, compute, train_set, val_set,
                                                   augmenter(cfg.image_size, "none"), should_stop)
         if batches is None:
             yield Done("cancelled", "cancelled while computing features; nothing was saved", None, 0, 0.0)
             return
+        batches, val_labels = parallel.gather_features(batches, dist, val_set.labels)
         trainable = list(model.fc.parameters())
     else:
         erase = random_erase if cfg.augment == "strong" else None
         batches = ImageBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), erase)
+        batches, val_labels = parallel.share_batches(batches, dist, len(classes)), val_set.labels
         trainable = list(model.parameters())
-    steps = steps_per_epoch(batches.n_train, cfg.batch_size)
+    steps = steps_per_epoch(-(-batches.n_train // dist.world), local_batch)
     with_state = resumed is not None and resumed.optimizer is not None and cfg.mode == resumed.mode
     steps_done = resumed.epoch * steps if resumed is not None and not with_state else 0
     optimizer, scheduler = optimizer_and_schedule(trainable, cfg, steps, steps_done)
@@ -97,26 +128,31 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
             scheduler.load_state_dict(resumed.scheduler)
         history, best, first_epoch = list(resumed.history), resumed.best, resumed.epoch + 1
         yield Stage(f"resumed after epoch {resumed.epoch} (best val acc {best.val_acc:.1%})")
+    net, sync = parallel.wrap(model, cfg.mode, dist), parallel.sync_or_none(dist)
+    parallel.reseed(cfg.seed, dist)
 
     info = ModelInfo(arch=start.arch, class_names=list(classes), image_size=cfg.image_size, resize_size=resize,
                      mean=IMAGENET_MEAN, std=IMAGENET_STD)
     generator = torch.Generator()
     stopped, message, bad_epochs = "completed", "", 0
     for epoch in range(first_epoch, cfg.epochs + 1):
+        progress.best = best
         started = time.perf_counter()
         model.train()
-        if cfg.mode == "head":
+        if head:
             model.eval()  # BatchNorm statistics stay frozen; only fc learns
         generator.manual_seed(cfg.seed * 100_003 + epoch)  # per-epoch order, reproducible on resume
-        order = torch.randperm(batches.n_train, generator=generator).tolist()
-        result = yield from train_one_epoch(model, batches, criterion, optimizer, scheduler, order, cfg.batch_size,
-                                            steps, epoch, cfg.epochs, should_stop)
+        order = parallel.rank_order(torch.randperm(batches.n_train, generator=generator).tolist(), dist)
+        result = yield from train_one_epoch(net, batches, criterion, optimizer, scheduler, order, local_batch,
+                                            steps, epoch, cfg.epochs, should_stop, sync)
         if result.stopped:
             stopped, message = result.stopped, result.message
             if stopped == "nan":
                 message += "; stopped. Try a lower learning rate. " + _kept(best)
             break
-        ev = evaluate(model, batches, val_set.labels, len(classes))
+        result = sync.epoch(result) if sync else result
+        parallel.sync_batchnorm_stats(model, dist)
+        ev = dist.broadcast(evaluate(model, batches, val_labels, len(classes)))  # rank 0's numbers decide for all
         if not math.isfinite(ev.loss):
             stopped, message = "nan", f"the validation loss became {ev.loss} at epoch {epoch}; stopped. " + _kept(best)
             break
@@ -124,22 +160,30 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
                   "val_acc": ev.accuracy, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started}
         history.append(record)
         improved = best.beaten_by(ev.accuracy, ev.loss)
+        previous = best
         if improved:
-            kept = _kept(best)
             best = Best(epoch, ev.accuracy, ev.loss, ev.confusion, ev.per_class(classes))
             info.training = _training_record(cfg, start.label, history, best, ready)
-            _write(out, kept, lambda: save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out))
             bad_epochs = 0
         else:
             bad_epochs += 1
-        _write(resume_path(out), _kept(best),
-               lambda: save_resume(out, model, optimizer, scheduler, epoch, history, best, cfg.mode))
+        dist.on_main(lambda: _save_epoch(out, cfg, model, info, (optimizer, scheduler), epoch, history, best,
+                                         previous if improved else None), (TrainingError,))
         yield EpochEnd(epoch, cfg.epochs, result.loss, result.accuracy, ev.loss, ev.accuracy, record["lr"],
                        record["seconds"], improved, str(out) if improved else None)
         if bad_epochs >= cfg.patience and epoch < cfg.epochs:
             stopped, message = "early_stopping", f"stopped early: no improvement for {cfg.patience} epochs"
             break
-    yield _done(cfg, out, stopped, message, best, history)
+    progress.best = best
+    yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history))
+
+
+def _save_epoch(out: Path, cfg: TrainConfig, model, info: ModelInfo, opt_sched: tuple, epoch: int, history: list,
+                best: Best, previous: Best | None) -> None:
+    """The checkpoint when this epoch improved (``previous``: the best before it), then the resume file."""
+    if previous is not None:
+        _write(out, _kept(previous), lambda: save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out))
+    _write(resume_path(out), _kept(best), lambda: save_resume(out, model, *opt_sched, epoch, history, best, cfg.mode))
 
 
 def _prepare_output(out: Path, model, half: bool) -> None:

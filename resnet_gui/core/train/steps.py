@@ -101,9 +101,12 @@ class FeatureBatches:
                             return None
         finally:
             net.fc = fc
-        labels = torch.tensor(train_set.labels)
-        train = torch.cat(chunks["train"] + chunks["flip"])
-        return cls(compute, train, torch.cat([labels, labels]), torch.cat(chunks["val"]))
+        labels = torch.tensor(train_set.labels, dtype=torch.long)
+        width = fc.in_features  # an empty share (one of many processes) still has a shape
+
+        def cat(parts):
+            return torch.cat(parts) if parts else torch.zeros((0, width))
+        return cls(compute, cat(chunks["train"] + chunks["flip"]), torch.cat([labels, labels]), cat(chunks["val"]))
 
     def batch(self, net, idx: list[int]):
         return net.fc(self.features[idx].to(self.compute.device)), self.labels[idx].to(self.compute.device)
@@ -121,11 +124,15 @@ class EpochResult:
     accuracy: float = 0.0
     stopped: str = ""  # "" | "cancelled" | "nan"
     message: str = ""
+    seen: int = 0  # images trained on (this process's, under torchrun)
 
 
 def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[int], batch_size: int, steps: int,
-                    epoch: int, epochs: int, should_stop: Callable[[], bool]) -> Iterator[BatchProgress]:
-    """Yield a :class:`BatchProgress` per step; ``return`` (``yield from``'s value) an :class:`EpochResult`."""
+                    epoch: int, epochs: int, should_stop: Callable[[], bool], sync=None) -> Iterator[BatchProgress]:
+    """Yield a :class:`BatchProgress` per step; ``return`` (``yield from``'s value) an :class:`EpochResult`.
+
+    ``sync`` (under torchrun, see parallel.Sync) averages the loss over processes each step,
+    so a NaN anywhere stops every process at the same step instead of leaving them waiting."""
     seen, loss_sum, correct, started = 0, 0.0, 0, time.perf_counter()
     result = EpochResult()
     for b in range(steps):
@@ -136,6 +143,8 @@ def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[i
         logits, y = batches.batch(net, idx)
         loss = criterion(logits, y)
         value = float(loss.detach())
+        if sync is not None:
+            value = sync.mean(value)
         if not math.isfinite(value):
             result.stopped = "nan"
             result.message = f"the loss became {value} at epoch {epoch}, batch {b + 1}"
@@ -150,8 +159,9 @@ def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[i
         elapsed = time.perf_counter() - started
         rate = seen / elapsed if elapsed > 0 else 0.0
         remaining = (steps - b - 1) * batch_size + (epochs - epoch) * steps * batch_size
-        yield BatchProgress(epoch, epochs, b + 1, steps, value, rate, remaining / rate if rate > 0 else float("nan"))
-    result.loss, result.accuracy = loss_sum / max(1, seen), correct / max(1, seen)
+        eta = remaining / rate if rate > 0 else float("nan")
+        yield BatchProgress(epoch, epochs, b + 1, steps, value, rate * (sync.world if sync else 1), eta)
+    result.loss, result.accuracy, result.seen = loss_sum / max(1, seen), correct / max(1, seen), seen
     return result
 
 
