@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..constants import DEVICE_CHOICES
 from ..core.model.architectures import ARCH_NAMES
-from .common import fail, positive_int
+from ..core.text import terminal_safe
+from .common import fail, positive_int, say
 
 
 def add_parser(sub) -> None:
@@ -48,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     except (WeightsError, DeviceError) as exc:
         return fail(str(exc))
     for note in loaded.info.notes:
-        print(f"note: {note}", file=sys.stderr)
+        say(f"note: {note}", sys.stderr)
     if args.csv and not Path(args.csv).resolve().parent.is_dir():
         return fail(f"cannot write {args.csv}: its folder does not exist")
     files = list(iter_image_files(args.paths))
     if not files:
         return fail("no image files found in " + ", ".join(args.paths))
-    print(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", file=sys.stderr)
+    say(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", sys.stderr)
 
     keep = []
     skipped = 0
@@ -70,13 +71,15 @@ def run(args: argparse.Namespace) -> int:
         from ..core.export import write_predictions_csv
 
         write_predictions_csv(Path(args.csv), keep, args.topk)
-        print(f"wrote {args.csv}", file=sys.stderr)
+        say(f"wrote {args.csv}", sys.stderr)
     print(f"classified {len(files) - skipped} images, skipped {skipped}", file=sys.stderr)
     return 0
 
 
 def _print_row(pred) -> None:
+    # Each untrusted piece escaped on its own, so the tab between columns stays a tab.
+    path = terminal_safe(pred.path)
     if pred.error:
-        print(f"{pred.path}\tSKIPPED: {pred.error}")
+        print(f"{path}\tSKIPPED: {terminal_safe(pred.error)}")
     else:
-        print(f"{pred.path}\t" + "  ".join(f"{label} {prob:6.1%}" for label, prob in pred.topk))
+        print(f"{path}\t" + "  ".join(f"{terminal_safe(label)} {prob:6.1%}" for label, prob in pred.topk))

@@ -8,7 +8,7 @@ import sys
 
 from ..constants import DEVICE_CHOICES
 from ..core.model.architectures import ARCH_NAMES
-from .common import fail
+from .common import fail, say
 
 BAR_WIDTH = 30
 
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if done is None:
         return 1
-    print(done.message)
+    say(done.message)
     if done.per_class_acc:
-        print("per-class validation accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in done.per_class_acc.items()))
+        say("per-class validation accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in done.per_class_acc.items()))
     return 0 if done.reason in ("completed", "early_stopping") else 1
 
 
@@ -92,9 +92,9 @@ class _Printer:
                   f"  val loss {event.val_loss:.3f} acc {event.val_acc:6.1%}  lr {event.lr:.2e}"
                   f"  {event.seconds:.0f}s{mark}", file=self.out, flush=True)
         elif isinstance(event, DataReady):
-            print(event.message, file=self.out, flush=True)
+            say(event.message, self.out, flush=True)
             for path, reason in event.skipped[:20]:
-                print(f"  skipped {path}: {reason}", file=self.err)
+                say(f"  skipped {path}: {reason}", self.err)
         elif isinstance(event, Stage):
-            print(event.message, file=self.err, flush=True)
+            say(event.message, self.err, flush=True)
 
