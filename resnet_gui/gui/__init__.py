@@ -1,1 +1,1 @@
-"""Qt views and wiring only; all heavy work lives in resnet_gui.core, run in workers."""
+"""The window: views and wiring only, one folder per page; work runs in the core, through gui/tasks.py."""
