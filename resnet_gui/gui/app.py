@@ -38,6 +38,12 @@ def _make_app(argv: list[str]):
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from .platform_check import xcb_problem
+
+    problem = xcb_problem()
+    if problem:  # Qt would abort with a core dump: say what to install instead
+        print(problem, file=sys.stderr)
+        return 1
     app = _make_app([sys.argv[0]])
     from .main_window import MainWindow
     from .settings import AppSettings
