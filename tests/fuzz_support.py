@@ -32,8 +32,7 @@ class Property:
     check: Callable  # check(**drawn): returns, or raises AssertionError (or anything else) on a violation
     strategies: dict = field(default_factory=dict)  # keyword -> hypothesis strategy
     examples: int = 20  # cases in the test suite
-    # The suite's strategies where they differ: without inputs known to fail today, which
-    # stay as xfail regression tests (bench/fuzz.py still draws them and counts them).
+    # The suite's strategies where they must differ from the bench's (e.g. smaller inputs).
     suite_strategies: dict | None = None
 
     def test(self) -> Callable:

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import re
+import struct
 import warnings
 import zipfile
 from pathlib import Path
@@ -71,9 +72,10 @@ def _torch_load(path: Path) -> Any:
         if "Weights only load failed" in text:  # torch wraps every unpickling error in this
             text = "unrecognised content"
         raise WeightsError(f"{path.name}: not a PyTorch weights file ({_first_line(text)})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, IndexError) as exc:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, IndexError,
+            struct.error) as exc:
         text = _first_line(str(exc)) or type(exc).__name__
-        if isinstance(exc, (EOFError, OSError)) or "central directory" in text or "truncated" in text.lower():
+        if isinstance(exc, (EOFError, OSError, struct.error)) or "central directory" in text or "truncated" in text.lower():
             raise WeightsError(f"{path.name}: the file is truncated or damaged ({text})") from None
         if isinstance(exc, KeyError):  # the legacy loader's first byte lookup: "KeyError: 101"
             text = "unrecognised content"
@@ -105,6 +107,14 @@ def _python_called_by_pickle(path: Path, limit: int = 1 << 20) -> str:
     except Exception:  # noqa: BLE001 - not a readable pickle: nothing to report
         return ""
     return ""
+
+
+def _finite(tensor) -> bool:
+    import torch
+
+    if tensor.dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        tensor = tensor.float()  # float8 and friends: isfinite is not implemented for them
+    return bool(torch.isfinite(tensor).all())
 
 
 def _first_line(text: str) -> str:
@@ -200,8 +210,12 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
         state_dict = raw
     else:
         state_dict, meta = _unwrap(_torch_load(path), path)
-    state_dict = clean_state_dict(state_dict)
+    # weights are named by strings and held in ordinary CPU tensors; anything else is refused
+    state_dict = clean_state_dict({k: v for k, v in state_dict.items() if isinstance(k, str)})
     state_dict = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
+    odd = [k for k, v in state_dict.items() if v.layout != torch.strided or v.device.type != "cpu"]
+    if odd:
+        raise WeightsError(f"{path.name}: {', '.join(odd[:3])}: sparse or device-only tensors are not weights this app reads")
 
     try:
         inferred_arch, num_classes = infer_architecture(state_dict)
@@ -209,7 +223,7 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
         raise WeightsError(f"{path.name}: {exc}") from None
     if num_classes < 1:
         raise WeightsError(f"{path.name}: the model has no outputs (fc.weight has 0 rows)")
-    broken = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    broken = [k for k, v in state_dict.items() if v.is_floating_point() and not _finite(v)]
     if broken:
         raise WeightsError(f"{path.name}: NaN or infinite values in {len(broken)} tensors ({', '.join(broken[:3])}); "
                            "a model trained past a diverging loss cannot classify")
