@@ -20,7 +20,7 @@ import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 from ..atomic import atomic_write
@@ -66,13 +66,34 @@ def download_imagenet_weights(
     arch: str,
     progress: ProgressCallback | None = None,
     *,
-    url: str | None = None,
-    destination: Path | None = None,
     should_stop: Callable[[], bool] | None = None,
-    timeout: float = 30.0,
-    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    **options,
 ) -> Path:
     """Return the path of ``arch``'s ImageNet weights, downloading them if not cached.
+    ``options``: those of :func:`iter_download`."""
+    steps = iter_download(arch, **options)
+    while True:
+        if should_stop and should_stop():
+            steps.close()  # the temp file goes with it
+            raise DownloadCancelled("download cancelled")
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        if progress:
+            progress(done, total)
+
+
+def iter_download(
+    arch: str,
+    *,
+    url: str | None = None,
+    destination: Path | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Iterator[tuple[int, int]]:
+    """Download ``arch``'s ImageNet weights, yielding ``(bytes done, bytes total or 0)`` after
+    each chunk (a cancel point for the caller), returning the path (``yield from``'s value).
 
     ``url`` overrides torchvision's address (https, or http from localhost for tests).
     """
@@ -96,7 +117,7 @@ def download_imagenet_weights(
         ) from None
     # An error below (cancel, short read, too big, wrong hash, not weights) leaves nothing in the cache.
     with response, atomic_write(destination) as out:
-        _copy(response, out, arch, expected_hash.group(1) if expected_hash else None, progress, should_stop, max_bytes)
+        yield from _copy(response, out, arch, expected_hash.group(1) if expected_hash else None, max_bytes)
         out.flush()
         _verify(Path(out.name), arch, destination.name)
     return destination
@@ -170,8 +191,7 @@ def _verify(tmp: Path, arch: str, name: str) -> None:
         raise DownloadError(f"the downloaded file is not usable {arch} weights, nothing was kept ({text})") from None
 
 
-def _copy(response, out, arch: str, expected_hash: str | None, progress: ProgressCallback | None,
-          should_stop: Callable[[], bool] | None, max_bytes: int) -> None:
+def _copy(response, out, arch: str, expected_hash: str | None, max_bytes: int) -> Iterator[tuple[int, int]]:
     try:
         total = int(response.headers.get("Content-Length") or 0)
     except ValueError:
@@ -181,8 +201,6 @@ def _copy(response, out, arch: str, expected_hash: str | None, progress: Progres
     digest = hashlib.sha256()
     done = 0
     while True:
-        if should_stop and should_stop():
-            raise DownloadCancelled("download cancelled")
         try:
             chunk = response.read(1 << 16)
         except (OSError, http.client.HTTPException) as exc:
@@ -194,8 +212,7 @@ def _copy(response, out, arch: str, expected_hash: str | None, progress: Progres
             raise DownloadError(f"refused: the download passed the {max_bytes / 1e6:.0f} MB limit")
         out.write(chunk)
         digest.update(chunk)
-        if progress:
-            progress(done, total)
+        yield done, total
     if total and done != total:
         raise DownloadError(f"download of {arch} weights incomplete: {done} of {total} bytes")
     # torchvision names its files with the sha256 prefix, e.g. resnet18-f37072fd.pth
