@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from ..constants import DEVICE_CHOICES
-from . import classify, download, train
+from . import classify, download, sort, train, undo
 from .common import fail
 
-SUBCOMMANDS = ("classify", "train", "download", "gui")
+SUBCOMMANDS = ("classify", "train", "download", "sort", "undo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_parser(sub)
     download.add_parser(sub)
     train.add_parser(sub)
+    sort.add_parser(sub)
+    undo.add_parser(sub)
     add_gui_arguments(sub.add_parser("gui", help="open the main window (the default)"))
     return parser
 

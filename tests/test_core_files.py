@@ -1,0 +1,175 @@
+"""core/files: plans, journaled copies and moves, undo/redo across restarts, recovery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from files_support import hashes, make_files, snapshot
+from resnet_gui.core.files import steps
+from resnet_gui.core.files.dataset import Dataset
+from resnet_gui.core.files.journal import Journal, run_all
+from resnet_gui.core.files.plan import COPY, MOVE, FilesError, Operation, Plan, plan_transfers
+
+
+def test_plan_names_never_collide_with_files_or_each_other(tmp_path):
+    a = make_files(tmp_path / "a", 2)
+    b = make_files(tmp_path / "b", 2)  # same names as a's
+    dest = tmp_path / "dest"
+    (dest / "cats").mkdir(parents=True)
+    (dest / "cats" / "photo_000.jpg").write_bytes(b"someone else's")
+    plan = plan_transfers([(p, dest / "cats") for p in a + b])
+    names = [Path(op.dst).name for op in plan.operations]
+    assert names == ["photo_000 (2).jpg", "photo_001.jpg", "photo_000 (3).jpg", "photo_001 (2).jpg"]
+    assert plan.folder_counts() == {str(dest / "cats"): 4}
+    assert plan.bytes_needed == 4000
+    assert all(op.kind == COPY for op in plan.operations)
+
+
+def test_copy_keeps_timestamps_and_never_touches_sources(tmp_path):
+    files = make_files(tmp_path / "src", 5)
+    before = snapshot(tmp_path / "src")
+    journal = Journal(tmp_path / "j.jsonl")
+    result = run_all(journal.run(plan_transfers([(p, tmp_path / "dest") for p in files])))
+    assert result.done == 5 and not result.failed
+    assert snapshot(tmp_path / "src") == before
+    for p in files:
+        copy = tmp_path / "dest" / p.name
+        assert copy.read_bytes() == p.read_bytes()
+        assert copy.stat().st_mtime == p.stat().st_mtime
+
+
+def test_existing_file_is_never_overwritten_even_if_it_appears_after_planning(tmp_path):
+    files = make_files(tmp_path / "src", 1)
+    plan = plan_transfers([(files[0], tmp_path / "dest")])
+    (tmp_path / "dest").mkdir()
+    intruder = tmp_path / "dest" / files[0].name
+    intruder.write_bytes(b"appeared meanwhile")
+    journal = Journal(tmp_path / "j.jsonl")
+    run_all(journal.run(plan))
+    assert intruder.read_bytes() == b"appeared meanwhile"
+    assert (tmp_path / "dest" / "photo_000 (2).jpg").read_bytes() == files[0].read_bytes()
+    # the journal knows the new name, so undo removes the copy and not the intruder
+    assert Journal(tmp_path / "j.jsonl").batches[1].operations[0].dst.endswith("photo_000 (2).jpg")
+    run_all(Journal(tmp_path / "j.jsonl").undo())
+    assert intruder.exists() and not (tmp_path / "dest" / "photo_000 (2).jpg").exists()
+
+
+def test_move_undo_redo_across_restarts(tmp_path):
+    files = make_files(tmp_path / "src", 6)
+    original = hashes(tmp_path / "src")
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    run_all(journal.run(plan_transfers([(p, tmp_path / "dest" / "x") for p in files], move=True, title="t")))
+    journal.close()
+    assert hashes(tmp_path / "dest") == original and not any((tmp_path / "src").iterdir())
+
+    reopened = Journal(path)  # a restart: everything comes from the file
+    assert reopened.can_undo.title == "t" and reopened.can_redo is None
+    run_all(reopened.undo())
+    reopened.close()
+    assert hashes(tmp_path / "src") == original and not list((tmp_path / "dest").rglob("*.jpg"))
+    assert [p.stat().st_mtime for p in files] == [1_500_000_000 + i for i in range(6)]
+
+    again = Journal(path)
+    assert again.can_undo is None and again.can_redo.title == "t"
+    run_all(again.redo())
+    assert hashes(tmp_path / "dest") == original
+    assert Journal(path).can_undo.title == "t"
+
+
+def test_new_batch_clears_redo_and_undo_goes_back_in_order(tmp_path):
+    a = make_files(tmp_path / "src", 2)
+    journal = Journal(tmp_path / "j.jsonl")
+    run_all(journal.run(Plan([Operation(COPY, str(a[0]), str(tmp_path / "d" / "a.jpg"))], "first")))
+    run_all(journal.run(Plan([Operation(COPY, str(a[1]), str(tmp_path / "d" / "b.jpg"))], "second")))
+    run_all(journal.undo())
+    assert journal.can_redo.title == "second"
+    run_all(journal.run(Plan([Operation(COPY, str(a[1]), str(tmp_path / "d" / "c.jpg"))], "third")))
+    assert journal.can_redo is None
+    assert [journal.can_undo.title] == ["third"]
+    run_all(journal.undo())
+    assert journal.can_undo.title == "first"
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.jpg"]
+
+
+def test_undo_of_a_changed_copy_goes_to_the_trash_not_away(tmp_path, monkeypatch):
+    trashed = []
+    monkeypatch.setattr(steps, "send_to_trash", lambda p: (trashed.append(p.read_bytes()), p.unlink()))
+    files = make_files(tmp_path / "src", 1)
+    journal = Journal(tmp_path / "j.jsonl")
+    run_all(journal.run(plan_transfers([(files[0], tmp_path / "dest")])))
+    (tmp_path / "dest" / files[0].name).write_bytes(b"edited in the dataset")
+    result = run_all(journal.undo())
+    assert trashed == [b"edited in the dataset"] and "trash" in result.notes[0]
+
+
+def test_real_send2trash_is_used_for_removal(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    victim = tmp_path / "photo.jpg"
+    victim.write_bytes(b"x")
+    steps.send_to_trash(victim)
+    assert not victim.exists()
+    assert [p.name for p in (tmp_path / "xdg" / "Trash" / "files").iterdir()] == ["photo.jpg"]
+
+
+@pytest.mark.parametrize("action", ["finish", "undo"])
+@pytest.mark.parametrize("cut", range(1, 7))
+def test_every_interrupted_state_of_a_move_can_finish_or_undo(tmp_path, cut, action):
+    """A journal cut after each record (a kill anywhere), the files as that kill left them."""
+    files = make_files(tmp_path / "src", 2)
+    original = hashes(tmp_path / "src")
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    run_all(journal.run(plan_transfers([(p, tmp_path / "dest") for p in files], move=True)))
+    journal.close()
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 7  # batch, pass, start/ok twice, end: cut 6 = killed before "end"
+    done = {json.loads(line)["i"] for line in lines[:cut] if json.loads(line)["t"] == "ok"}
+    for i, src in enumerate(files):
+        if i not in done:  # records are written before their step: a step without "ok" may be undone
+            steps.undo(Operation(MOVE, str(src), str(tmp_path / "dest" / src.name)))
+    path.write_bytes(b"".join(lines[:cut]) + b'{"t": "ok", "b": 1, "i"')  # and a torn last line
+    journal = Journal(path)
+    assert journal.interrupted is not None
+    run_all(getattr(journal, action)())
+    journal.close()
+    assert Journal(path).interrupted is None
+    assert hashes(tmp_path / ("dest" if action == "finish" else "src")) == original
+    assert hashes(tmp_path / "src", tmp_path / "dest") == original
+
+
+def test_half_done_move_step_is_finished_without_a_duplicate(tmp_path):
+    src = make_files(tmp_path / "src", 1)[0]
+    dst = tmp_path / "dest" / src.name
+    dst.parent.mkdir()
+    dst.write_bytes(src.read_bytes())  # killed after the copy, before removing the source
+    (dst.parent / ".resnet-gui-ab12cd34-x.jpg.partial").write_bytes(b"torn")  # and a torn temp
+    assert steps.do(Operation(MOVE, str(src), str(dst))) == str(dst)
+    assert not src.exists() and [p.name for p in dst.parent.iterdir()] == [src.name]
+
+
+def test_journal_that_is_not_ours_is_refused(tmp_path):
+    bad = tmp_path / "j.jsonl"
+    bad.write_text('{"t": "ok", "b": 9, "i": 0}\n')
+    with pytest.raises(FilesError, match="not a journal"):
+        Journal(bad)
+
+
+def test_dataset_classes_counts_and_labeling(tmp_path):
+    photos = make_files(tmp_path / "unlabeled", 4)
+    data = Dataset(tmp_path / "data")
+    assert data.classes() == []
+    data.add_class("cat")
+    run_all(data.journal.run(data.plan_label(photos[:3], "cat")))
+    run_all(data.journal.run(data.plan_label(photos[3:], "dog")))
+    assert [(c.name, c.count) for c in data.classes()] == [("cat", 3), ("dog", 1)]
+    assert set(data.labeled()) == {str(p) for p in photos}
+    run_all(data.journal.undo())
+    assert set(Dataset(tmp_path / "data").labeled()) == {str(p) for p in photos[:3]}
+    with pytest.raises(FilesError, match="folder name"):
+        data.add_class("../escape")
