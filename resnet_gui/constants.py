@@ -4,4 +4,5 @@ the CLI, the core and the window all read them)."""
 APP_ID = "ResNetClassifier"  # folder names: app data, the bundle, QSettings' organisation
 APP_TITLE = "ResNet Classifier"  # what the user sees: window title, QSettings' application
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")  # what the file dialog and drops accept
+WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")  # what the file dialog and drops accept
+ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")  # auto: torch on CUDA/MPS, an ONNX engine on the CPU

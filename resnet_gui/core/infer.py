@@ -54,9 +54,9 @@ def preprocess(path: str | os.PathLike, info: ModelInfo):
     return decode_tensor(path, info.resize_size, info.image_size)
 
 
-def _decode(path: Path, info: ModelInfo):
+def _decode(decode: Callable, path: Path):
     try:
-        return preprocess(path, info), None
+        return decode(path), None
     except ImageError as exc:
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - never let one file end the run
@@ -89,6 +89,15 @@ class Classifier:
         shape = (1, 3, 1, 1)
         self.mean = torch.tensor(self.info.mean, device=self.device).view(shape) * 255.0
         self.std = torch.tensor(self.info.std, device=self.device).view(shape) * 255.0
+
+    def decode(self, path: str | os.PathLike):
+        return preprocess(path, self.info)
+
+    @staticmethod
+    def stack(tensors: list):
+        import torch
+
+        return torch.stack(tensors)
 
     def predict_batch(self, batch_uint8, topk: int) -> list[list[tuple[str, float]]]:
         """Top-k for a uint8 NCHW batch (already resized and cropped)."""
@@ -124,9 +133,10 @@ def classify_files(
     """Yield a :class:`Prediction` per path, in input order; unreadable files carry ``error``.
 
     Stops early (between images) when ``should_stop()`` turns true.
+    The classifier decodes and stacks (torch's Classifier, or an engine's without torch).
     """
-    import torch
-    import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
+    if isinstance(classifier, Classifier):
+        import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
 
     should_stop = should_stop or (lambda: False)
     workers = workers or default_workers()
@@ -137,7 +147,7 @@ def classify_files(
 
     def flush() -> Iterator[Prediction]:
         if batch:
-            tensors = torch.stack([t for _, _, t in batch])
+            tensors = classifier.stack([t for _, _, t in batch])
             results = classifier.predict_batch(tensors, topk)
             done = [Prediction(i, p, topk=r) for (i, p, _), r in zip(batch, results)]
             batch.clear()
@@ -158,7 +168,7 @@ def classify_files(
                     except StopIteration:
                         exhausted = True
                         break
-                    pending.append((index, str(path), pool.submit(_decode, Path(path), classifier.info)))
+                    pending.append((index, str(path), pool.submit(_decode, classifier.decode, Path(path))))
                 if not pending:
                     break
                 if should_stop():
