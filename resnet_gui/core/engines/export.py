@@ -3,13 +3,13 @@ ONNX metadata props), all or nothing through ``atomic_write``."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..files.transfer import file_hash as file_sha256  # noqa: F401 - the engines' name for it
 from ..model.checkpoint import LoadedModel
 from .metadata import info_to_props
 
@@ -19,14 +19,6 @@ OPSET = 17  # run by onnxruntime >= 1.14 and OpenVINO >= 2023
 # exports run in worker threads and catch_warnings() is not thread-safe.
 warnings.filterwarnings("ignore", message=r".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def onnx_bytes(loaded: LoadedModel) -> bytes:
