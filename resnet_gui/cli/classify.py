@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -32,8 +33,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.data.images import iter_image_files
-    from ..core.infer import Classifier, classify_files
+    from ..core.distributed import DistributedError, from_env, shutdown
+    from ..core.distributed_classify import rank_device
+    from ..core.infer import Classifier
     from ..core.model.checkpoint import WeightsError
     from ..core.model.devices import DeviceError
     from ..core.model.loading import load_model
@@ -44,22 +46,39 @@ def run(args: argparse.Namespace) -> int:
         return fail("no weights given and no shipped default model: pass --weights FILE "
                     "(or run 'resnet-gui download resnet50' where there is internet)")
     try:
+        dist = from_env(args.device)  # under torchrun: this process's rank and GPU; else one process
         loaded = load_model(weights, arch=args.arch)
-        classifier = Classifier(loaded, args.device, args.precision)
-    except (WeightsError, DeviceError) as exc:
+        classifier = Classifier(loaded, rank_device(dist, args.device), args.precision)
+    except (WeightsError, DeviceError, DistributedError) as exc:
         return fail(str(exc))
+    try:
+        return _classify(args, dist, loaded, classifier)
+    except DistributedError as exc:
+        return fail(f"rank {dist.rank}: {exc}")
+    finally:
+        shutdown()
+
+
+def _classify(args, dist, loaded, classifier) -> int:
+    """Under torchrun every process classifies its share; only rank 0 prints and writes."""
+    from ..core.data.images import iter_image_files
+    from ..core.distributed_classify import classify_across
+
+    err = sys.stderr if dist.is_main else io.StringIO()
     for note in loaded.info.notes:
-        say(f"note: {note}", sys.stderr)
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        return fail(f"cannot write {args.csv}: its folder does not exist")
+        say(f"note: {note}", err)
+    # rank 0's answer for all: only its filesystem gets the CSV
+    if dist.broadcast(bool(args.csv) and not Path(args.csv).resolve().parent.is_dir()):
+        return fail(f"cannot write {args.csv}: its folder does not exist") if dist.is_main else 2
     files = list(iter_image_files(args.paths))
     if not files:
-        return fail("no image files found in " + ", ".join(args.paths))
-    say(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", sys.stderr)
+        return fail("no image files found in " + ", ".join(args.paths)) if dist.is_main else 2
+    say(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", err)
 
     keep = []
     skipped = 0
-    for pred in classify_files(classifier, files, topk=args.topk, batch_size=args.batch_size, workers=args.workers):
+    for pred in classify_across(classifier, files, dist, topk=args.topk, batch_size=args.batch_size,
+                                workers=args.workers):
         if args.csv:
             keep.append(pred)
         skipped += bool(pred.error)
@@ -67,12 +86,12 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(pred.to_json()), flush=True)
         elif not args.csv or args.verbose:
             _print_row(pred)
-    if args.csv:
+    if args.csv and dist.is_main:
         from ..core.export import write_predictions_csv
 
         write_predictions_csv(Path(args.csv), keep, args.topk)
-        say(f"wrote {args.csv}", sys.stderr)
-    print(f"classified {len(files) - skipped} images, skipped {skipped}", file=sys.stderr)
+        say(f"wrote {args.csv}", err)
+    print(f"classified {len(files) - skipped} images, skipped {skipped}", file=err)
     return 0
 
 

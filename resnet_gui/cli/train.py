@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import math
+import signal
 import sys
 
 from ..constants import DEVICE_CHOICES
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.model.checkpoint import WeightsError
     from ..core.model.devices import DeviceError
     from ..core.model.download import DownloadError
+    from ..core.distributed import env_rank, launched, shutdown
     from ..core.train.config import TrainConfig, TrainingError
     from ..core.train.events import Done
     from ..core.train.fine_tune import fine_tune
@@ -49,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size, batch_size=args.batch_size, val_split=args.val_split, lr=args.lr,
         optimizer=args.optimizer, patience=args.patience, split_csv=args.split_csv, resume=args.resume,
         half=args.half, seed=args.seed, device=args.device)
-    printer = _Printer(sys.stdout, sys.stderr)
+    rank = env_rank()  # under torchrun only rank 0 prints progress
+    printer = _Printer(sys.stdout, sys.stderr) if rank == 0 else _Printer(io.StringIO(), io.StringIO())
+    if launched():  # torchrun ends the other processes with SIGTERM when one fails
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     done = None
     try:
         for event in fine_tune(cfg):
@@ -57,15 +63,18 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, Done):
                 done = event
     except KeyboardInterrupt:
-        print("\ninterrupted; the last saved model (if any) is intact", file=sys.stderr)
+        why = "stopped by torchrun (a process failed or the run was stopped)" if launched() else "interrupted"
+        print(f"\n{why}; the last saved model (if any) is intact", file=printer.err)
         return 130
     except (TrainingError, WeightsError, DeviceError, DownloadError) as exc:
-        return fail(str(exc))
+        if rank and type(exc) is TrainingError:
+            return 2  # the same on every process: rank 0 says it
+        return fail(f"rank {rank}: {exc}" if rank else str(exc))
+    finally:
+        shutdown()
     if done is None:
         return 1
-    say(done.message)
-    if done.per_class_acc:
-        say("per-class validation accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in done.per_class_acc.items()))
+    printer.summary(done)
     return 0 if done.reason in ("completed", "early_stopping") else 1
 
 
@@ -97,4 +106,10 @@ class _Printer:
                 say(f"  skipped {path}: {reason}", self.err)
         elif isinstance(event, Stage):
             say(event.message, self.err, flush=True)
+
+    def summary(self, done) -> None:
+        say(done.message, self.out)
+        if done.per_class_acc:
+            say("per-class validation accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in done.per_class_acc.items()),
+                self.out)
 

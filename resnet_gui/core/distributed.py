@@ -184,6 +184,12 @@ def launched() -> bool:
         return False
 
 
+def env_rank() -> int:
+    """This process's rank as torchrun set it (0 without torchrun), before any group exists:
+    commands use it to let only rank 0 print."""
+    return int(os.environ.get("RANK", "0")) if launched() else 0
+
+
 def from_env(device: str = "auto") -> Dist:
     """This process's :class:`Dist`; the process group is created on the first call.
 

@@ -17,6 +17,11 @@ class TrainingError(RuntimeError):
     """The job cannot run; the message says why."""
 
 
+class GroupStopped(TrainingError):
+    """Under torchrun: a process failed or was lost, so this one stopped too (every process
+    says so, with its own view; other TrainingErrors are the same on every process)."""
+
+
 @dataclass
 class TrainConfig:
     data_dir: str  # one subfolder per class, or train/ and val/ subfolders

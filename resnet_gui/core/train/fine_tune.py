@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from ..atomic import OutputError, check_output_file, remove_stale_temps
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
-from .config import TrainConfig, TrainingError
+from .config import GroupStopped, TrainConfig, TrainingError
 from .events import DataReady, Done, EpochEnd, Stage
 from .state import Best, load_resume, resume_path, save_resume
 
@@ -39,7 +39,7 @@ def fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -
         own = type(exc).__module__.startswith("resnet_gui.") and not isinstance(exc, DistributedError)
         if own or not launched():  # the app's own one-line errors pass as they are
             raise
-        raise TrainingError(f"training stopped: {describe_failure(exc, progress.rank)}. {_kept(progress.best)}") from None
+        raise GroupStopped(f"training stopped: {describe_failure(exc, progress.rank)}. {_kept(progress.best)}") from None
 
 
 def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: SimpleNamespace) -> Iterator[object]:
