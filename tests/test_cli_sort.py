@@ -1,0 +1,167 @@
+"""``resnet-gui sort`` and ``resnet-gui undo``: copy, move, dry run, unsure folder, undo, phone
+formats, and a real sort process killed at random moments."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from files_support import hashes, snapshot
+from resnet_gui.cli import main
+from resnet_gui.core.files.journal import Journal, run_all
+
+
+def _sort(capsys, *args) -> tuple[int, dict]:
+    code = main(["sort", *map(str, args), "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def test_copy_sort_then_undo(tmp_path, capsys, make_images, tiny_weights):
+    make_images(8)
+    src = tmp_path / "images"
+    before = snapshot(src)
+    code, summary = _sort(capsys, src, "--into", tmp_path / "out", "--weights", tiny_weights, "--min-confidence", "0")
+    assert code == 0 and summary["done"] == 8 and sum(summary["folders"].values()) == 8
+    assert set(summary["folders"]) <= {"red", "green", "blue"}
+    assert snapshot(src) == before  # a copy: the photos are where they were, unchanged
+    assert hashes(tmp_path / "out") == hashes(src)
+    assert main(["undo", summary["journal"]]) == 0
+    assert "undone: 8 files" in capsys.readouterr().out
+    assert not list((tmp_path / "out").rglob("*.png")) and snapshot(src) == before
+
+
+def test_unsure_folder_and_dry_run_writes_nothing(tmp_path, capsys, make_images, tiny_weights):
+    make_images(6)
+    code, summary = _sort(capsys, tmp_path / "images", "--into", tmp_path / "out", "--weights", tiny_weights,
+                          "--min-confidence", "1", "--dry-run")
+    assert code == 0 and summary["dry_run"] and summary["folders"] == {"_unsure": 6} and summary["journal"] is None
+    assert not (tmp_path / "out").exists()
+    code, summary = _sort(capsys, tmp_path / "images", "--into", tmp_path / "out", "--weights", tiny_weights,
+                          "--min-confidence", "1")
+    assert len(list((tmp_path / "out" / "_unsure").iterdir())) == 6
+
+
+def test_move_sort_and_text_summary(tmp_path, capsys, make_images, tiny_weights):
+    make_images(5)
+    src = tmp_path / "images"
+    original = hashes(src)
+    assert main(["sort", str(src), "--into", str(tmp_path / "out"), "--move", "--weights", str(tiny_weights),
+                 "--min-confidence", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "moved 5 photos into" in captured.out and "undo with: resnet-gui undo " in captured.out
+    assert "journal: " in captured.err
+    assert not list(src.iterdir()) and hashes(tmp_path / "out") == original
+    journal = captured.out.split("undo with: resnet-gui undo ")[1].strip()
+    assert main(["undo", journal]) == 0 and hashes(src) == original
+    assert main(["undo", journal, "--redo"]) == 0 and not list(src.iterdir())
+
+
+def test_bad_input_gets_one_line(tmp_path, capsys, make_images, tiny_weights):
+    make_images(2)
+    assert main(["sort", str(tmp_path / "images"), "--into", str(tmp_path / "images" / "x"),
+                 "--weights", str(tiny_weights)]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert main(["undo", str(tmp_path / "nope.jsonl")]) == 2
+    assert "no journal at" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sort", str(tmp_path), "--into", str(tmp_path / "o"), "--min-confidence", "7"])
+
+
+def test_heic_avif_webp_and_rotated_jpeg_are_sorted(tmp_path, capsys, tiny_weights):
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    src = tmp_path / "phone"
+    src.mkdir()
+    picture = Image.new("RGB", (64, 48), (200, 30, 30))
+    picture.save(src / "a.heic", format="HEIF")
+    picture.save(src / "b.avif", format="AVIF")
+    picture.save(src / "c.webp", format="WEBP")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the camera held sideways
+    picture.save(src / "d.jpg", exif=exif)
+    code, summary = _sort(capsys, src, "--into", tmp_path / "out", "--weights", tiny_weights, "--min-confidence", "0")
+    assert code == 0 and summary["done"] == 4 and not summary["skipped"]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.*") if ".resnet-gui" not in p.parts) == \
+        ["a.heic", "b.avif", "c.webp", "d.jpg"]
+
+
+def _photos(folder: Path, n: int) -> None:
+    """Photos big enough (~0.5 MB) that a kill often lands inside a copy."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(n)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(folder / f"p{i:02d}.png")
+
+
+def _kill_one(tmp: Path, weights: Path, seed: int) -> subprocess.Popen:
+    rng = random.Random(seed)
+    cmd = [sys.executable, "-m", "resnet_gui", "sort", str(tmp / "src"), "--into", str(tmp / "out"), "--move",
+           "--weights", str(weights), "--min-confidence", "0.34"]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process.kill_at = (rng.uniform(0, 1.2), rng.random() < 0.2)  # after the journal appears, or any time
+    return process
+
+
+@pytest.mark.slow
+def test_killed_move_sort_loses_nothing_and_can_finish_or_undo(tmp_path, tiny_weights):
+    """A real ``resnet-gui sort --move`` killed (SIGKILL) at random moments, 20 times."""
+    rounds = 20
+    mid_batch = 0
+    for group in range(0, rounds, 4):  # four processes at a time: torch starts slowly
+        runs = []
+        for seed in range(group, group + 4):
+            tmp = tmp_path / f"run{seed}"
+            _photos(tmp / "src", 16)
+            runs.append((tmp, hashes(tmp / "src"), _kill_one(tmp, tiny_weights, seed), time.monotonic()))
+        pending = list(runs)
+        seen_journal: dict[int, float] = {}
+        while pending:
+            for run in list(pending):
+                tmp, _, process, started = run
+                delay, anytime = process.kill_at
+                if process.poll() is not None:
+                    pending.remove(run)
+                    continue
+                if id(run) not in seen_journal and list((tmp / "out" / ".resnet-gui").glob("*.jsonl")):
+                    seen_journal[id(run)] = time.monotonic()
+                begun = started if anytime else seen_journal.get(id(run))
+                if begun is not None and time.monotonic() - begun >= delay * (8 if anytime else 1):
+                    process.send_signal(signal.SIGKILL)
+                    process.wait()
+                    pending.remove(run)
+            time.sleep(0.003)
+        for index, (tmp, original, _, _) in enumerate(runs):
+            out = tmp / "out"
+            # wherever the kill landed, every photo is in the source or the destination (or both)
+            assert set(hashes(tmp / "src", out)) == set(original)
+            journals = list((out / ".resnet-gui").glob("*.jsonl")) if out.exists() else []
+            if not journals:
+                assert hashes(tmp / "src") == original  # killed while classifying: nothing moved
+                continue
+            journal = Journal(journals[0])
+            mid_batch += journal.interrupted is not None
+            finish = (group + index) % 2 == 0
+            if journal.interrupted is not None and finish:
+                run_all(journal.finish())
+            elif journal.can_undo is not None and not finish:
+                run_all(journal.undo())
+            journal.close()
+            assert Journal(journals[0]).interrupted is None
+            where = out if finish else tmp / "src"
+            assert hashes(where) == original and hashes(tmp / "src", out) == original
+    print(f"{mid_batch} of {rounds} kills landed inside the file operations")
+    assert mid_batch >= 3, f"only {mid_batch} of {rounds} kills landed inside the file operations"
