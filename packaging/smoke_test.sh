@@ -5,7 +5,9 @@
 #      on stdout (with weights/default.pt if the bundle has one, else the model from step 1);
 #   3. `classify --json` with the model from step 1;
 #   4. `classify --json` without --weights when the bundle has a model (resnet_gui/weights/ in
-#      _internal/): the CLI finds it the way resnet_gui.resources does in a wheel.
+#      _internal/): the CLI finds it the way resnet_gui.resources does in a wheel;
+#   5. `classify --engine onnxruntime` (a cached conversion), `export --format onnx`, and
+#      `classify` of the exported .onnx: the bundled CPU engine.
 # Every JSON line is checked (path + topk, probabilities sum to ~1). Exits non-zero on any
 # failure. Run it whenever packaging/, the dependencies or the entry point change.
 #
@@ -136,6 +138,15 @@ if [[ -n "$bundled_default" ]]; then
   run_app classify_default classify --json "$TMP/photos"
   check_json "$TMP/classify_default.out" "$n_photos" any
 fi
+
+# ---- 5. the CPU engine: the fine-tuned model converted once (cached), then the .onnx export
+step "classify --engine onnxruntime (cached conversion), then export and classify the .onnx"
+run_app classify_engine classify --weights "$TMP/tiny.pt" --engine onnxruntime --json --topk 3 "$TMP/photos"
+check_json "$TMP/classify_engine.out" "$n_photos" 3
+grep -q "onnxruntime" "$TMP/classify_engine.err" || { echo "FAIL: the CLI did not say onnxruntime ran" >&2; exit 1; }
+run_app export export "$TMP/tiny.pt" --format onnx --out "$TMP/tiny.onnx" --check "$TMP/photos"
+run_app classify_onnx classify --weights "$TMP/tiny.onnx" --json --topk 3 "$TMP/photos"
+check_json "$TMP/classify_onnx.out" "$n_photos" 3
 
 # ---- no log file full of errors, no leftover child processes
 t_end=$(date +%s)

@@ -66,20 +66,21 @@ def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: st
     """Prepare ``weights`` for classification on the chosen engine. Raises WeightsError,
     DeviceError or EngineError with one line."""
     weights = Path(weights)
+    kind = device.split(":")[0]  # cuda:1 under torchrun
     if engine not in ENGINE_CHOICES:
         raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     if is_onnx(weights):
         if engine == "torch":
             raise EngineError(f"{weights.name}: an ONNX file runs on onnxruntime or openvino, not torch")
-        if device in ("cuda", "mps"):
+        if kind in ("cuda", "mps"):
             raise EngineError(f"{weights.name}: ONNX files run on the CPU in this app; use .pt weights for {device}")
         chosen = DEFAULT_CPU_ENGINE if engine == "auto" else engine
         classifier = open_engine(weights, chosen)
         return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({weights.name})")
-    gpu = device in ("cuda", "mps") or device == "auto" and gpu_likely()
+    gpu = kind in ("cuda", "mps") or device == "auto" and gpu_likely()
     if engine == "torch" or engine == "auto" and (gpu or precision != "fp32"):
         return _torch(weights, device, precision, arch)
-    if device in ("cuda", "mps"):
+    if kind in ("cuda", "mps"):
         raise EngineError(f"the {engine} engine runs on the CPU; use --engine torch for {device}")
     from .cache import cached_conversion
     from .export import file_sha256
