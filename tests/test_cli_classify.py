@@ -95,6 +95,13 @@ def test_csv_into_missing_folder_fails_before_the_run(album, tiny_weights, tmp_p
     assert "folder does not exist" in result.stderr
 
 
+def test_csv_that_is_a_folder_fails_before_the_run_in_one_line(album, tiny_weights, tmp_path):
+    result = run_cli("classify", "--weights", tiny_weights, "--csv", tmp_path, album)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path} is a folder; give a file name, e.g. {tmp_path}/results.csv"
+    assert "classified" not in result.stderr
+
+
 @pytest.mark.parametrize("content,expected", [
     (b"", "empty"),
     (b"not weights at all", "not a PyTorch weights file"),

@@ -68,8 +68,9 @@ def _classify(args, dist, loaded, classifier) -> int:
     for note in loaded.info.notes:
         say(f"note: {note}", err)
     # rank 0's answer for all: only its filesystem gets the CSV
-    if dist.broadcast(bool(args.csv) and not Path(args.csv).resolve().parent.is_dir()):
-        return fail(f"cannot write {args.csv}: its folder does not exist") if dist.is_main else 2
+    problem = _csv_problem(args.csv) if dist.is_main else ""
+    if dist.broadcast(bool(problem)):
+        return fail(problem) if dist.is_main else 2
     files = list(iter_image_files(args.paths))
     if not files:
         return fail("no image files found in " + ", ".join(args.paths)) if dist.is_main else 2
@@ -102,3 +103,18 @@ def _print_row(pred) -> None:
         print(f"{path}\tSKIPPED: {terminal_safe(pred.error)}")
     else:
         print(f"{path}\t" + "  ".join(f"{terminal_safe(label)} {prob:6.1%}" for label, prob in pred.topk))
+
+
+def _csv_problem(csv_path: str | None) -> str:
+    """Why ``--csv`` cannot be written (checked before any image is read), or ""."""
+    from ..core.atomic import OutputError, check_output_file
+
+    if not csv_path:
+        return ""
+    if not Path(csv_path).resolve().parent.is_dir():
+        return f"cannot write {csv_path}: its folder does not exist"
+    try:
+        check_output_file(csv_path, example="results.csv")
+    except OutputError as exc:
+        return str(exc)
+    return ""

@@ -48,13 +48,13 @@ class OutputError(OSError):
         return str(self.args[0]) if self.args else "cannot write the output"
 
 
-def check_output_file(path: str | os.PathLike, need_bytes: int = 0) -> Path:
+def check_output_file(path: str | os.PathLike, need_bytes: int = 0, example: str = "model.pt") -> Path:
     """Fail fast, before any work: ``path`` must be a file name (not a folder) in a folder we
     can create and write, with ``need_bytes`` free. A probe file proves it (permission bits
     say nothing for root, read-only mounts, or ACLs), and is removed at once."""
     path = Path(path)
     if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name, e.g. {path / 'model.pt'}")
+        raise OutputError(f"{path} is a folder; give a file name, e.g. {path / example}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
