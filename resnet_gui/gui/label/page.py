@@ -1,0 +1,279 @@
+"""The Label page: open a folder of photos, select some, press a class key; undo and redo.
+
+Wiring (the main window)::
+
+    from .label.page import LabelPage
+    self.label_page = LabelPage(self.settings, self)
+    self.tabs.addTab(self.label_page, "Label")
+    # on close, before the window goes: self.label_page.shutdown()
+
+It keeps its own settings keys (``label/dataset``, ``label/photos``, ``label/move``). The
+dataset is a plain folder with one subfolder per class; every labeling is a journaled batch
+(``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z) work across
+restarts. ``set_model(weights)`` adds suggestions (the Classify page can pass its model).
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..settings import AppSettings
+from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
+from ..tasks import TaskRunner
+from ..thumbnails import Thumbnails
+from . import jobs
+from .class_bar import ClassBar
+from .photo_model import THUMB_SIZE, PhotoFilter, PhotoModel
+
+
+class LabelPage(QWidget):
+    def __init__(self, settings: AppSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.dataset = None  # core Dataset
+        self.weights = ""
+        self.thumbnails = Thumbnails(self)
+        self.model = PhotoModel(self.thumbnails, self)
+        self.proxy = PhotoFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.files_runner = TaskRunner(self, name="label files")  # one batch at a time, never replaced
+        self.scan_runner = TaskRunner(self, name="label scan")
+        self.suggest_runner = TaskRunner(self, name="label suggestions")
+        self._accept_queue: list[tuple[str, list[str]]] = []
+        self._build()
+        self.setAcceptDrops(True)
+        if settings.qs.value("label/dataset"):
+            self.open_dataset(str(settings.qs.value("label/dataset")))
+        if settings.qs.value("label/photos"):
+            self.open_photos(str(settings.qs.value("label/photos")))
+
+    # ------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.dataset_label = QLabel("No dataset: choose a folder (one subfolder per class)")
+        self.dataset_label.setTextFormat(Qt.TextFormat.PlainText)
+        choose_dataset = QPushButton("Dataset…", clicked=self.choose_dataset)
+        choose_photos = QPushButton("Open photos…", clicked=self.choose_photos)
+        self.move_box = QCheckBox("Move instead of copy")
+        self.move_box.setChecked(self.settings.qs.value("label/move", "false") == "true")
+        self.move_box.toggled.connect(lambda on: self.settings.qs.setValue("label/move", "true" if on else "false"))
+        self.show_labeled = QCheckBox("Show labeled", toggled=self.proxy.set_show_labeled)
+        self.least_sure = QCheckBox("Least sure first", toggled=self.proxy.sort_least_sure)
+        self.accept_percent = QSpinBox(minimum=50, maximum=100, value=90, suffix=" %")
+        self.accept_button = QPushButton("Accept suggestions above", clicked=self.accept_suggestions)
+        top = QHBoxLayout()
+        for w in (choose_dataset, self.dataset_label, choose_photos, self.move_box, self.show_labeled,
+                  self.least_sure, self.accept_button, self.accept_percent):
+            top.addWidget(w)
+        top.addStretch(1)
+        self.classes = ClassBar(self)
+        self.classes.chosen.connect(self.label_selected)
+        self.view = QListView(self)
+        self.classes.add_field.returnPressed.connect(self.view.setFocus)  # back to the grid: keys 1-9 work again
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.view.setGridSize(QSize(THUMB_SIZE + 24, THUMB_SIZE + 44))
+        self.view.setUniformItemSizes(True)  # what makes 20k items cheap: no per-item measuring
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(1000)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setWordWrap(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # click, shift/ctrl, rubber band
+        self.view.setModel(self.proxy)
+        self.status = QLabel("", wordWrap=True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.interrupted_bar = QWidget()
+        bar = QHBoxLayout(self.interrupted_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.interrupted_label = QLabel(styleSheet=WARN_STYLE)
+        bar.addWidget(self.interrupted_label, 1)
+        bar.addWidget(QPushButton("Finish it", clicked=lambda: self._journal_action("finish")))
+        bar.addWidget(QPushButton("Undo it", clicked=lambda: self._journal_action("undo")))
+        self.interrupted_bar.hide()
+        layout = QVBoxLayout(self)
+        for item in (top, self.classes, self.interrupted_bar, self.view, self.status):
+            layout.addLayout(item) if isinstance(item, QHBoxLayout) else layout.addWidget(item)
+        self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, lambda: self._journal_action("undo"))
+        self.redo_action = self._action("Redo", QKeySequence("Ctrl+Shift+Z"), lambda: self._journal_action("redo"))
+        for key in range(1, 10):
+            self._action(f"Class {key}", QKeySequence(str(key)), lambda _=False, k=key: self._label_key(k))
+
+    def _action(self, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(shortcut)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # ------------------------------------------------------------ dataset and photos
+
+    def choose_dataset(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder (one subfolder per class)")
+        if folder:
+            self.open_dataset(folder)
+
+    def choose_photos(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of photos to label")
+        if folder:
+            self.open_photos(folder)
+
+    def open_dataset(self, folder: str) -> None:
+        from ...core.files.dataset import Dataset
+        from ...core.files.plan import FilesError
+
+        try:
+            self.dataset = Dataset(folder)
+            self.dataset.journal  # noqa: B018 - read now: a bad journal is reported here, once
+        except (FilesError, OSError) as exc:
+            self.dataset = None
+            self._say(f"Cannot use {folder} as a dataset: {exc}", ERROR_STYLE)
+            return
+        self.settings.qs.setValue("label/dataset", folder)
+        self.refresh()
+
+    def open_photos(self, folder: str) -> None:
+        self.settings.qs.setValue("label/photos", folder)
+        self.model.clear()
+        task = self.scan_runner.start(jobs.scan, folder)
+        task.yielded.connect(lambda found: self.model.append(found.paths))
+        task.finished.connect(lambda: self._say(f"{self.model.rowCount()} photos in {folder}"))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        folders = [u.toLocalFile() for u in event.mimeData().urls() if os.path.isdir(u.toLocalFile())]
+        if folders:
+            self.open_photos(folders[0])
+
+    def refresh(self) -> None:
+        """Classes, counts, labeled photos and Undo/Redo from the dataset and its journal."""
+        if self.dataset is None:
+            return
+        self.dataset_label.setText(f"Dataset: {self.dataset.root}")
+        self.classes.set_classes([(c.name, c.count) for c in self.dataset.classes()])
+        journal = self.dataset.journal
+        self.model.set_labeled(self.dataset.labeled())
+        self.proxy.invalidate()
+        undo, redo, broken = journal.can_undo, journal.can_redo, journal.interrupted
+        self.undo_action.setEnabled(undo is not None)
+        self.undo_action.setText(f"Undo {undo.title}" if undo else "Undo")
+        self.redo_action.setEnabled(redo is not None)
+        self.redo_action.setText(f"Redo {redo.title}" if redo else "Redo")
+        self.interrupted_bar.setVisible(broken is not None)
+        if broken is not None:
+            self.interrupted_label.setText(f"“{broken.title}” was interrupted (the app closed mid-way): "
+                                           "finish it or undo it; every photo is in one place or both.")
+
+    # ------------------------------------------------------------ labeling
+
+    def selected_paths(self) -> list[str]:
+        rows = self.view.selectionModel().selectedIndexes()
+        return [self.proxy.mapToSource(i).data(Qt.ItemDataRole.UserRole + 1) for i in rows]
+
+    def _label_key(self, key: int) -> None:
+        name = self.classes.name_for_key(key)
+        if name is not None:
+            self.label_selected(name)
+
+    def label_selected(self, class_name: str) -> None:
+        """Label the selection; a new name first becomes an (empty) class folder."""
+        from ...core.files.plan import FilesError
+
+        if self.dataset is not None and class_name not in self.classes.names:
+            try:
+                self.dataset.add_class(class_name)
+            except FilesError as exc:
+                self._say(str(exc), ERROR_STYLE)
+                return
+            self.refresh()
+        self.label_paths(self.selected_paths(), class_name)
+
+    def label_paths(self, paths: list[str], class_name: str) -> None:
+        """Copy (or move) ``paths`` into ``<dataset>/<class_name>/`` as one undoable batch."""
+        if self.dataset is None:
+            self._say("Choose a dataset folder first (Dataset…).", WARN_STYLE)
+            return
+        if not paths or self.files_runner.busy:
+            return
+        self._run_files(jobs.label, self.dataset, paths, class_name, self.move_box.isChecked())
+
+    def accept_suggestions(self) -> None:
+        """Label every unlabeled photo whose suggestion is at least the percentage, by class."""
+        threshold = self.accept_percent.value() / 100
+        by_class: dict[str, list[str]] = {}
+        for path, (label, confidence) in self.model.suggestions.items():
+            if confidence >= threshold and path not in self.model.labeled:
+                by_class.setdefault(label, []).append(path)
+        if by_class:  # one batch per class: each its own Undo step
+            self._accept_queue = list(by_class.items())
+            self._next_accept()
+
+    def _next_accept(self) -> None:
+        if self._accept_queue:
+            name, paths = self._accept_queue.pop(0)
+            self.label_paths(paths, name)
+
+    def _journal_action(self, action: str) -> None:
+        if self.dataset is not None and not self.files_runner.busy:
+            self._run_files(jobs.journal_action, self.dataset, action)
+
+    def _run_files(self, job, *args) -> None:
+        task = self.files_runner.start(job, *args, replace=False)
+        task.yielded.connect(lambda p: self._say(f"{p.done} of {p.total}: {p.name}"))
+        task.returned.connect(self._on_batch_done)
+        task.errored.connect(lambda exc, _details: self._say(str(exc).splitlines()[0] if str(exc) else repr(exc),
+                                                             ERROR_STYLE))
+        task.finished.connect(self._after_batch)
+
+    def _on_batch_done(self, done: jobs.BatchDone) -> None:
+        words = {"label": "labeled", "undo": "undone", "redo": "redone", "finish": "finished"}
+        problems = [why for _, why in done.failed] + done.notes + ([done.stopped] if done.stopped else [])
+        self._say(f"{words[done.action]}: {done.done} photos" + ("; " + "; ".join(problems) if problems else ""),
+                  WARN_STYLE if problems else MUTED_STYLE)
+        if done.action != "label":
+            self._accept_queue = []
+
+    def _after_batch(self) -> None:
+        self.refresh()
+        self._next_accept()  # the runner is free again only now
+
+    # ------------------------------------------------------------ suggestions
+
+    def set_model(self, weights: str) -> None:
+        """Suggest a class for each photo with this model (a checkpoint trained on the dataset)."""
+        self.weights = weights
+        paths = self.model.paths()
+        if weights and paths:
+            task = self.suggest_runner.start(jobs.suggest, weights, paths)
+            task.yielded.connect(lambda s: self.model.add_suggestions(s.items))
+            task.errored.connect(lambda exc, _d: self._say(f"No suggestions: {exc}", ERROR_STYLE))
+
+    # ------------------------------------------------------------ misc
+
+    def _say(self, text: str, style: str = MUTED_STYLE) -> None:
+        self.status.setStyleSheet(style)
+        self.status.setText(text)
+
+    def select_all(self) -> None:
+        self.view.selectAll()
+
+    def select_rows(self, rows: list[int]) -> None:
+        selection = self.view.selectionModel()
+        selection.clearSelection()
+        for row in rows:
+            selection.select(self.proxy.index(row, 0), QItemSelectionModel.SelectionFlag.Select)
+
+    def shutdown(self) -> bool:
+        ok = self.files_runner.shutdown()  # a batch in flight ends at a file boundary, journaled
+        for runner in (self.scan_runner, self.suggest_runner):
+            ok = runner.shutdown() and ok
+        return self.thumbnails.shutdown() and ok

@@ -1,0 +1,143 @@
+"""The photos to label: a flat list model (thumbnails on demand) and its filter/sort proxy."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QImage, QPixmap
+
+from ..styles import plain_tooltip
+from ..thumbnails import Thumbnails
+
+THUMB_SIZE = 128
+THUMB_CACHE = 600  # pixmaps kept (about 40 MB at 128 px); older ones are decoded again when scrolled back
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+SURE_ROLE = Qt.ItemDataRole.UserRole + 2  # confidence of the suggestion; 2.0 when there is none
+
+
+class PhotoModel(QAbstractListModel):
+    """Paths, the ones already labeled, and the model's suggestions."""
+
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self._paths: list[str] = []
+        self._rows: dict[str, int] = {}
+        self.labeled: dict[str, str] = {}  # source path -> class name
+        self.suggestions: dict[str, tuple[str, float]] = {}
+        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
+        self._no_thumb: set[str] = set()
+        self._thumbnails = thumbnails
+        thumbnails.loaded.connect(self._on_image)
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._paths, self._rows = [], {}
+        self.suggestions.clear()
+        self._thumbs.clear()
+        self.endResetModel()
+
+    def append(self, paths: list[str]) -> None:
+        paths = [p for p in paths if p not in self._rows]
+        if not paths:
+            return
+        first = len(self._paths)
+        self.beginInsertRows(QModelIndex(), first, first + len(paths) - 1)
+        for offset, path in enumerate(paths):
+            self._rows[path] = first + offset
+        self._paths.extend(paths)
+        self.endInsertRows()
+
+    def path(self, row: int) -> str:
+        return self._paths[row]
+
+    def paths(self) -> list[str]:
+        return list(self._paths)
+
+    def set_labeled(self, labeled: dict[str, str]) -> None:
+        self.labeled = labeled
+        self._changed_all()
+
+    def add_suggestions(self, items: list[tuple[str, str, float]]) -> None:
+        for path, label, confidence in items:
+            self.suggestions[path] = (label, confidence)
+        self._changed_all()
+
+    def _changed_all(self) -> None:
+        if self._paths:
+            self.dataChanged.emit(self.index(0), self.index(len(self._paths) - 1))
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._paths)
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        path = self._paths[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._caption(path)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumb_for(path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(path + "\n" + self._caption(path))
+        if role == PATH_ROLE:
+            return path
+        if role == SURE_ROLE:
+            return self.suggestions.get(path, ("", 2.0))[1]
+        return None
+
+    def _caption(self, path: str) -> str:
+        name = os.path.basename(path)
+        if path in self.labeled:
+            return f"{name}\n✓ {os.path.basename(os.path.dirname(self.labeled[path]))}"
+        if path in self.suggestions:
+            label, confidence = self.suggestions[path]
+            return f"{name}\n{label} {confidence:.0%}?"
+        return name
+
+    def _thumb_for(self, path: str):
+        pixmap = self._thumbs.get(path)
+        if pixmap is not None:
+            self._thumbs.move_to_end(path)
+            return pixmap
+        if path not in self._no_thumb:
+            self._thumbnails.request(path, THUMB_SIZE)
+        return None
+
+    def _on_image(self, path: str, size: int, image: QImage) -> None:
+        if size != THUMB_SIZE or path not in self._rows:
+            return
+        if image.isNull():
+            self._no_thumb.add(path)
+            return
+        self._thumbs[path] = QPixmap.fromImage(image)
+        while len(self._thumbs) > THUMB_CACHE:
+            self._thumbs.popitem(last=False)
+        index = self.index(self._rows[path])
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def thumbnails_kept(self) -> int:
+        return len(self._thumbs)
+
+
+class PhotoFilter(QSortFilterProxyModel):
+    """Hides labeled photos unless ``show_labeled``; sorts by name or least sure first."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.show_labeled = False
+        self.setDynamicSortFilter(False)  # re-sorting 20k rows on every change would stall
+
+    def set_show_labeled(self, show: bool) -> None:
+        self.show_labeled = show
+        self.invalidate()
+
+    def sort_least_sure(self, on: bool) -> None:
+        self.setSortRole(SURE_ROLE if on else PATH_ROLE)
+        self.sort(0 if on else -1)
+        self.invalidate()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        model: PhotoModel = self.sourceModel()
+        return self.show_labeled or model.path(source_row) not in model.labeled

@@ -1,0 +1,140 @@
+"""The Label page with real files: keyboard labeling, filter, move, collisions, undo/redo
+across a restart, an interrupted batch, and model suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from resnet_gui.gui.label.page import LabelPage
+from resnet_gui.gui.settings import AppSettings
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def _page(qtbot, settings) -> LabelPage:
+    page = LabelPage(settings)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)  # shortcuts go to the active window
+    page.view.setFocus()
+    return page
+
+
+def _wait(qtbot, page: LabelPage) -> None:
+    qtbot.waitUntil(lambda: not page.files_runner.busy and not page.scan_runner.busy, timeout=20_000)
+
+
+def _open(qtbot, page, dataset: Path, photos: Path) -> None:
+    page.open_dataset(str(dataset))
+    page.open_photos(str(photos))
+    _wait(qtbot, page)
+
+
+def _add_classes(qtbot, page, *names) -> None:
+    for name in names:
+        qtbot.keyClicks(page.classes.add_field, name)
+        qtbot.keyClick(page.classes.add_field, Qt.Key.Key_Return)
+        _wait(qtbot, page)
+
+
+def test_label_30_photos_with_the_keyboard_then_undo_redo_across_a_restart(qtbot, settings, tmp_path, make_images):
+    make_images(30, folder=tmp_path / "photos")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    assert page.proxy.rowCount() == 30
+    page.select_rows([0])
+    _add_classes(qtbot, page, "red", "green", "blue")  # typing a new class labels the selection with it
+    assert page.classes.names == ["blue", "green", "red"] and page.proxy.rowCount() == 29
+    for key, count in ((Qt.Key.Key_1, 10), (Qt.Key.Key_2, 10), (Qt.Key.Key_3, 9)):
+        page.select_rows(list(range(count)))
+        qtbot.keyClick(page.view, key)
+        _wait(qtbot, page)
+    assert page.proxy.rowCount() == 0, page.status.text()  # every photo left the "to label" view
+    counts = {p.name: len(list(p.iterdir())) for p in (tmp_path / "data").iterdir() if not p.name.startswith(".")}
+    assert counts == {"blue": 10, "green": 10, "red": 10}
+    assert len(list((tmp_path / "photos").iterdir())) == 30  # copies: the photos stay
+    page.show_labeled.setChecked(True)
+    assert page.proxy.rowCount() == 30
+    page.shutdown()
+
+    again = _page(qtbot, settings)  # a restart: dataset and photos come back from the settings
+    _wait(qtbot, again)
+    assert again.undo_action.isEnabled() and again.proxy.rowCount() == 0
+    qtbot.keyClick(again.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    _wait(qtbot, again)
+    assert len(list((tmp_path / "data" / "red").iterdir())) == 1 and again.proxy.rowCount() == 9
+    qtbot.keyClick(again.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    _wait(qtbot, again)
+    assert len(list((tmp_path / "data" / "red").iterdir())) == 10 and again.proxy.rowCount() == 0
+    again.shutdown()
+
+
+def test_move_option_and_name_collisions(qtbot, settings, tmp_path, make_images):
+    photos = make_images(3, folder=tmp_path / "photos")
+    (tmp_path / "data" / "cat").mkdir(parents=True)
+    (tmp_path / "data" / "cat" / photos[0].name).write_bytes(b"already there")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    page.move_box.setChecked(True)
+    page.select_all()
+    qtbot.keyClick(page.view, Qt.Key.Key_1)
+    _wait(qtbot, page)
+    assert not list((tmp_path / "photos").iterdir())
+    names = sorted(p.name for p in (tmp_path / "data" / "cat").iterdir())
+    assert names == ["img_000 (2).png", "img_000.png", "img_001.png", "img_002.png"]
+    assert (tmp_path / "data" / "cat" / "img_000.png").read_bytes() == b"already there"
+    page.shutdown()
+
+
+def test_a_bad_class_name_is_one_line_and_nothing_moves(qtbot, settings, tmp_path, make_images):
+    make_images(2, folder=tmp_path / "photos")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    page.select_all()
+    _add_classes(qtbot, page, "a/b")
+    assert "folder name" in page.status.text() and "\n" not in page.status.text()
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+    page.shutdown()
+
+
+def test_interrupted_batch_is_offered_to_finish(qtbot, settings, tmp_path, make_images):
+    photos = make_images(2, folder=tmp_path / "photos")
+    journal = tmp_path / "data" / ".resnet-gui" / "journal.jsonl"
+    journal.parent.mkdir(parents=True)
+    ops = [{"kind": "copy", "src": str(p), "dst": str(tmp_path / "data" / "cat" / p.name), "size": 1} for p in photos]
+    journal.write_text(json.dumps({"t": "batch", "b": 1, "title": "copy 2 to cat", "ops": ops}) + "\n"
+                       + json.dumps({"t": "pass", "b": 1, "dir": "do"}) + "\n")  # the app was killed here
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    assert page.interrupted_bar.isVisibleTo(page) and "interrupted" in page.interrupted_label.text()
+    page._journal_action("finish")
+    _wait(qtbot, page)
+    assert not page.interrupted_bar.isVisibleTo(page) and len(list((tmp_path / "data" / "cat").iterdir())) == 2
+    page.shutdown()
+
+
+def test_suggestions_least_sure_first_and_accept_above(qtbot, settings, tmp_path, make_images, tiny_weights):
+    make_images(12, folder=tmp_path / "photos")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    page.set_model(str(tiny_weights))
+    qtbot.waitUntil(lambda: len(page.model.suggestions) == 12, timeout=60_000)
+    page.least_sure.setChecked(True)
+    shown = [page.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 2) for r in range(page.proxy.rowCount())]
+    assert shown == sorted(shown)
+    assert "%?" in page.proxy.index(0, 0).data()
+    page.accept_percent.setValue(50)
+    page.accept_suggestions()
+    _wait(qtbot, page)
+    sure = {p for p, (_, c) in page.model.suggestions.items() if c >= 0.5}
+    assert set(page.model.labeled) == sure and page.proxy.rowCount() == 12 - len(sure)
+    page.shutdown()
