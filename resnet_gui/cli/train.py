@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{why}; the last saved model (if any) is intact", file=printer.err)
         return 130
     except (TrainingError, WeightsError, DeviceError, DownloadError) as exc:
+        if launched():  # this process is stopping anyway: torchrun's SIGTERM need not say more
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if rank and type(exc) is TrainingError:
             return 2  # the same on every process: rank 0 says it
         return fail(f"rank {rank}: {exc}" if rank else str(exc))
