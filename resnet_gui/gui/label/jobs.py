@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-SCAN_CHUNK = 2000  # paths per report while listing a folder
+SCAN_CHUNK = 500  # paths per report while listing a folder: each append stays well under 100 ms
 SUGGEST_EMIT = 0.3  # seconds between suggestion reports
 
 StopFlag = Callable[[], bool]

@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from ..pyside_refcount import keep_singletons_alive
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
 from ..tasks import TaskRunner
@@ -34,6 +35,7 @@ from .photo_model import THUMB_SIZE, PhotoFilter, PhotoModel
 class LabelPage(QWidget):
     def __init__(self, settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
+        keep_singletons_alive()  # PySide6 6.12 on Python 3.11: see pyside_refcount.py
         self.settings = settings
         self.dataset = None  # core Dataset
         self.weights = ""

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
-
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QImage, QPixmap
 
 from ..styles import plain_tooltip
+from ..thumb_cache import PixmapCache
 from ..thumbnails import Thumbnails
 
 THUMB_SIZE = 128
@@ -26,10 +24,8 @@ class PhotoModel(QAbstractListModel):
         self._rows: dict[str, int] = {}
         self.labeled: dict[str, str] = {}  # source path -> class name
         self.suggestions: dict[str, tuple[str, float]] = {}
-        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
-        self._no_thumb: set[str] = set()
-        self._thumbnails = thumbnails
-        thumbnails.loaded.connect(self._on_image)
+        self._thumbs = PixmapCache(thumbnails, THUMB_SIZE, THUMB_CACHE, self)
+        self._thumbs.ready.connect(self._on_ready)
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -78,7 +74,7 @@ class PhotoModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._caption(path)
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumb_for(path)
+            return self._thumbs.get(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(path + "\n" + self._caption(path))
         if role == PATH_ROLE:
@@ -96,26 +92,11 @@ class PhotoModel(QAbstractListModel):
             return f"{name}\n{label} {confidence:.0%}?"
         return name
 
-    def _thumb_for(self, path: str):
-        pixmap = self._thumbs.get(path)
-        if pixmap is not None:
-            self._thumbs.move_to_end(path)
-            return pixmap
-        if path not in self._no_thumb:
-            self._thumbnails.request(path, THUMB_SIZE)
-        return None
-
-    def _on_image(self, path: str, size: int, image: QImage) -> None:
-        if size != THUMB_SIZE or path not in self._rows:
-            return
-        if image.isNull():
-            self._no_thumb.add(path)
-            return
-        self._thumbs[path] = QPixmap.fromImage(image)
-        while len(self._thumbs) > THUMB_CACHE:
-            self._thumbs.popitem(last=False)
-        index = self.index(self._rows[path])
-        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+    def _on_ready(self, path: str) -> None:
+        row = self._rows.get(path)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def thumbnails_kept(self) -> int:
         return len(self._thumbs)
