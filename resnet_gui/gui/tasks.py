@@ -23,6 +23,8 @@ the whole process's warning filters changed.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 import threading
 import traceback
 from collections import deque
@@ -112,6 +114,19 @@ def yield_all(generator, emit: Callable[[Any], None]) -> Any:
         emit(value)
 
 
+WORKER_NICENESS = 5  # Linux: worker threads (and the decode and torch threads they start) yield to the GUI
+
+
+def lower_this_threads_priority(niceness: int = WORKER_NICENESS) -> None:
+    """On Linux a thread has its own nice value, inherited by the threads it starts; elsewhere nothing."""
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        tid = threading.get_native_id()
+        try:  # relative: a user who started the app niced keeps that
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        except OSError:
+            pass
+
+
 class _Executor(QObject):
     """Lives in one worker thread; runs the tasks the runner hands it, one at a time."""
 
@@ -121,9 +136,13 @@ class _Executor(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.submit.connect(self.run)
+        self._niced = False
 
     @Slot(object)
     def run(self, task: Task) -> None:
+        if not self._niced:
+            lower_this_threads_priority()
+            self._niced = True
         task.execute()
         self.idle.emit(self)
 

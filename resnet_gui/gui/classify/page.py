@@ -250,6 +250,8 @@ class ClassifyPage(QWidget):
     def cancel(self) -> None:
         self._pending_paths = None
         self._cancel_run()
+        # the job ends after the image it is on; the window says so at once
+        self.run_status.set_running(False)
 
     def _cancel_run(self) -> None:
         if self._run_task is not None and not self._run_task.should_stop():

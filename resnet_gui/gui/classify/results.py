@@ -7,7 +7,7 @@ import os
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
                                QStackedWidget, QStyle, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -27,6 +27,7 @@ LOW_BACKGROUND = QColor(255, 170, 40, 60)
 LOW_TEXT = QColor("#b35c00")
 COL_IMAGE, COL_LABEL, COL_CONFIDENCE = range(3)
 LIVE_SORT_LIMIT = 5000  # above this many rows, a sorted view is re-sorted when the run ends
+LIVE_SORT_MS = 1000  # below it, new rows join the sort at most once a second (not per batch)
 
 
 class ResultsModel(QAbstractTableModel):
@@ -235,6 +236,7 @@ class ResultsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setIconSize(self._thumb_qsize())
         self.table.setAlternatingRowColors(True)
+        self.table.setTabKeyNavigation(False)  # arrows move between rows; Tab leaves the table
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().hide()
@@ -259,6 +261,8 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
+        self._resort_timer = QTimer(self, singleShot=True, interval=LIVE_SORT_MS)
+        self._resort_timer.timeout.connect(self.resort)
 
     @staticmethod
     def _thumb_qsize():
@@ -270,8 +274,9 @@ class ResultsPanel(QWidget):
         self.model.append(items)
         if items:
             self.stack.setCurrentWidget(self.table)
-            if self.model.rowCount() <= LIVE_SORT_LIMIT:
-                self.resort()
+            if self.model.rowCount() <= LIVE_SORT_LIMIT and self.proxy.sortColumn() >= 0 \
+                    and not self._resort_timer.isActive():
+                self._resort_timer.start()
             if not self.table.currentIndex().isValid():
                 self.table.selectRow(0)
 
@@ -280,6 +285,7 @@ class ResultsPanel(QWidget):
 
     def resort(self) -> None:
         """Apply the chosen sort to rows that arrived since (sorting is not live for big runs)."""
+        self._resort_timer.stop()
         if self.proxy.sortColumn() >= 0:
             self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
 
@@ -322,6 +328,7 @@ class SkippedTable(QTableWidget):
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().resizeSection(0, 220)
         self.setWordWrap(False)
+        self.setTabKeyNavigation(False)
         self._predictions: list[Prediction] = []
 
     def append(self, items: list[Prediction]) -> None:
