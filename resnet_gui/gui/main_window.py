@@ -28,6 +28,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.error_box: QMessageBox | None = None  # the last error dialog, while it is open
         self._closing = False
+        self._fitted = False
         self.classify_page = ClassifyPage(self.settings)
         self.classify_page.device_provider = self.device
         self.finetune_page = FinetunePage(self.settings)
@@ -55,18 +56,19 @@ class MainWindow(QMainWindow):
             act.setToolTip(tip or text)
             return act
 
-        self.open_weights_action = action("Open weights…", SP.SP_DialogOpenButton, page.choose_weights,
-                                          QKeySequence("Ctrl+W"), "Open a .pt / .pth / .safetensors weights file")
-        self.download_action = action("Download ImageNet…", SP.SP_ArrowDown, page.choose_download,
+        # the platform's standard keys where one exists (Ctrl+W closes, as users expect)
+        self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.choose_weights,
+                                          QKeySequence("Ctrl+L"), "Load a .pt / .pth / .safetensors weights file")
+        self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.choose_download,
                                       tip="Download torchvision's ImageNet weights for a ResNet")
-        self.open_folder_action = action("Open folder…", SP.SP_DirOpenIcon, page.choose_folder,
-                                         QKeySequence("Ctrl+O"), "Classify every image in a folder (recursively)")
-        self.open_images_action = action("Open images…", SP.SP_FileIcon, page.choose_images,
+        self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.choose_folder,
+                                         QKeySequence.StandardKey.Open, "Classify every image in a folder (recursively)")
+        self.open_images_action = action("Open &images…", SP.SP_FileIcon, page.choose_images,
                                          QKeySequence("Ctrl+Shift+O"), "Classify some image files")
-        self.export_action = action("Export CSV…", SP.SP_DialogSaveButton, page.choose_export,
-                                    QKeySequence("Ctrl+E"), "Save path, top-k labels and probabilities to a CSV file")
+        self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.choose_export,
+                                    QKeySequence.StandardKey.Save, "Save path, top-k labels and probabilities to a CSV file")
         self.export_action.setEnabled(False)
-        self.recent_menu = QMenu("Recent weights", self)
+        self.recent_menu = QMenu("&Recent weights", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
         toolbar = QToolBar("Main")
@@ -93,9 +95,10 @@ class MainWindow(QMainWindow):
             self.device_combo.addItem(DEVICE_LABELS[value], value)
         self.device_combo.setToolTip("Where the model runs; CUDA / MPS appear when this machine has them")
         toolbar.addWidget(self.device_combo)
-        toolbar.addWidget(QLabel("  Top-k "))
-        toolbar.addWidget(page.topk_spin)
-        toolbar.addSeparator()
+        topk_label = QLabel("  &Top-k ")
+        topk_label.setBuddy(page.topk_spin)
+        # Classify-only items, hidden on the other pages
+        self.classify_only = [toolbar.addWidget(topk_label), toolbar.addWidget(page.topk_spin), toolbar.addSeparator()]
         toolbar.addAction(self.export_action)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
@@ -109,7 +112,8 @@ class MainWindow(QMainWindow):
         menu.addAction(self.open_images_action)
         menu.addAction(self.export_action)
         menu.addSeparator()
-        menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
+        menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -124,6 +128,26 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.statusBar().addPermanentWidget(page.run_status)
+        self._build_view_menu()
+
+    def _build_view_menu(self) -> None:
+        menu = self.menuBar().addMenu("&View")
+        for i, name in enumerate(("&Classify", "&Fine-tune")):
+            menu.addAction(name, QKeySequence(f"Ctrl+{i + 1}"), lambda i=i: self.tabs.setCurrentIndex(i))
+        menu.addSeparator()
+        # Ctrl+Tab / Ctrl+Shift+Tab: the standard keys for the next and previous document
+        menu.addAction("&Next page", QKeySequence.StandardKey.NextChild, lambda: self._step_page(1))
+        menu.addAction("&Previous page", QKeySequence.StandardKey.PreviousChild, lambda: self._step_page(-1))
+        for act in menu.actions():
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _step_page(self, step: int) -> None:
+        self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
+
+    def _on_page_changed(self, _index: int) -> None:
+        on_classify = self.tabs.currentWidget() is self.classify_page
+        for act in self.classify_only + [self.export_action]:
+            act.setVisible(on_classify)
 
     def _connect(self) -> None:
         page = self.classify_page
@@ -134,6 +158,7 @@ class MainWindow(QMainWindow):
         page.model_loaded.connect(self._on_model_loaded)
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
+        self.tabs.currentChanged.connect(self._on_page_changed)
 
     # ================================================================ devices and models
 
@@ -229,12 +254,38 @@ class MainWindow(QMainWindow):
         s = self.settings
         if not s.geometry.isEmpty():
             self.restoreGeometry(s.geometry)
+            self.fit_to_screen()
         if not s.window_state.isEmpty():
             self.restoreState(s.window_state)
         self.classify_page.restore_settings()
         self.device_combo.blockSignals(True)
         self.set_device(s.device)
         self.device_combo.blockSignals(False)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._fitted:  # the frame's size is known once shown (and a moment later with a WM)
+            self._fitted = True
+            self.fit_to_screen()
+            QTimer.singleShot(0, self.fit_to_screen)
+
+    def fit_to_screen(self) -> None:
+        """Keep the window (frame, status bar and Cancel included) on the screen it is on: a
+        geometry saved on a big monitor must not run off a small laptop screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width = min(self.width(), room.width() - extra_w)
+        height = min(self.height(), room.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), room.left()), room.right() + 1 - frame.width())
+        y = min(max(frame.y(), room.top()), room.bottom() + 1 - frame.height())
+        self.move(max(x, room.left()), max(y, room.top()))
 
     def save_settings(self) -> None:
         s = self.settings
@@ -252,10 +303,14 @@ class MainWindow(QMainWindow):
 
     def confirm_stop_training(self) -> bool:
         """Asked when the window closes during a fine-tune (tests replace it)."""
-        answer = QMessageBox.question(self, "Fine-tuning", "Training is running. Cancel it and close?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        box = QMessageBox(QMessageBox.Icon.Question, "Fine-tuning",
+                          "Training is running. Stop it and close the window? The best model so far is kept.",
+                          parent=self)
+        stop = box.addButton("&Stop training and close", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("&Keep training", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.finetune_page.running:

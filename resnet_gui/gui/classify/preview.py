@@ -20,6 +20,17 @@ if TYPE_CHECKING:
 PREVIEW_SIZE = 900  # longest side decoded for the large view
 
 
+NEAREST_ABOVE = 4.0  # enlarged more than this (an 8x8 digit), pixels stay sharp squares, not a blur
+
+
+def scaling_mode(picture: QSize, room: QSize) -> Qt.TransformationMode:
+    """Smooth, except nearest-neighbour when a tiny picture is enlarged more than 4x."""
+    if picture.isEmpty():
+        return Qt.TransformationMode.SmoothTransformation
+    factor = min(room.width() / picture.width(), room.height() / picture.height())
+    return Qt.TransformationMode.FastTransformation if factor > NEAREST_ABOVE else Qt.TransformationMode.SmoothTransformation
+
+
 class ScaledImage(QLabel):
     """A picture that keeps its aspect ratio as the label is resized."""
 
@@ -48,7 +59,7 @@ class ScaledImage(QLabel):
     def _rescale(self) -> None:
         if self._pixmap is not None:
             self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                               Qt.TransformationMode.SmoothTransformation))
+                                               scaling_mode(self._pixmap.size(), self.size())))
 
     def sizeHint(self) -> QSize:
         return QSize(420, 320)

@@ -64,13 +64,8 @@ class TopKChart(QChartView):
         self._axis_y.append(_unique_labels([html.escape(label, quote=False) for label, _ in shown]))
         if shown:
             self._series.append(bar_set)
-            top = max(p for _, p in shown) * 100.0
-            # room on the right for the value label of the longest bar
-            self._axis_x.setRange(0, 100 if top > 80 else max(10.0, min(100.0, top * 1.25)))
-            self._axis_x.applyNiceNumbers()
-            if self._axis_x.max() > 100:
-                self._axis_x.setRange(0, 100)
-                self._axis_x.setTickCount(6)
+        # always 0-100 %: a 39 % guess must look like 39 %, not fill the chart
+        self._axis_x.setRange(0, 100)
         self._chart.setTitle(f"Top {len(shown)} guesses" if shown else "Select an image to see its top guesses")
 
     def bars(self) -> list[tuple[str, float]]:
@@ -81,6 +76,9 @@ class TopKChart(QChartView):
         categories = [html.unescape(c) for c in self._axis_y.categories()]
         values = [sets[0].at(i) / 100.0 for i in range(sets[0].count())]
         return list(reversed(list(zip(categories, values))))
+
+    def axis_range(self) -> tuple[float, float]:
+        return self._axis_x.min(), self._axis_x.max()
 
     def predictions(self) -> list[tuple[str, float]]:
         return list(self._predictions)

@@ -77,6 +77,7 @@ class TrainForm(QWidget):
         self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.class_table.verticalHeader().hide()
+        self.class_table.setTabKeyNavigation(False)
         header = self.class_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
@@ -152,15 +153,14 @@ class TrainForm(QWidget):
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton(style.standardIcon(SP.SP_BrowserStop), "Cancel")
         self.cancel_button.setToolTip("Stop after the current batch; the best model so far is kept")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 1)
-        buttons.addWidget(self.cancel_button)
+        self.buttons = QHBoxLayout()  # the page keeps them in view, below the scrolling form
+        self.buttons.addWidget(self.start_button, 1)
+        self.buttons.addWidget(self.cancel_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(data_box, 1)
         layout.addWidget(options_box)
-        layout.addLayout(buttons)
         self.show_scan(None)
 
     def _connect(self) -> None:

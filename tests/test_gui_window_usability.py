@@ -1,0 +1,103 @@
+"""The window on small screens and from the keyboard, and honest pictures (real widgets, offscreen)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QRect, QSettings, QSize, Qt  # noqa: E402
+from PySide6.QtGui import QKeySequence  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from resnet_gui.gui.classify.preview import scaling_mode  # noqa: E402
+from resnet_gui.gui.classify.topk_chart import TopKChart  # noqa: E402
+from resnet_gui.gui.main_window import MainWindow  # noqa: E402
+from resnet_gui.gui.settings import AppSettings  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def test_topk_axis_is_always_0_to_100(qtbot):
+    chart = TopKChart()
+    qtbot.addWidget(chart)
+    for guesses in ([("daisy", 0.39), ("roses", 0.2)], [("daisy", 0.99)], [("a", 0.05), ("b", 0.04)], []):
+        chart.set_predictions(guesses)
+        assert chart.axis_range() == (0, 100)
+
+
+def test_tiny_pictures_are_enlarged_without_blur():
+    assert scaling_mode(QSize(8, 8), QSize(400, 300)) == Qt.TransformationMode.FastTransformation
+    assert scaling_mode(QSize(200, 150), QSize(400, 300)) == Qt.TransformationMode.SmoothTransformation
+
+
+def test_a_big_saved_geometry_is_clamped_to_the_screen(qtbot, settings):
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.setGeometry(QRect(300, 250, 2400, 1500))  # saved on a big monitor
+    first.save_settings()
+    first.close()
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    again.show()
+    room = (again.screen() or QApplication.primaryScreen()).availableGeometry()
+    assert room.contains(again.frameGeometry()), (room, again.frameGeometry())
+    again.close()
+
+
+def test_start_training_stays_in_view_on_a_small_window(window, qtbot):
+    window.resize(1024, 560)
+    window.tabs.setCurrentWidget(window.finetune_page)
+    qtbot.wait(50)
+    button = window.finetune_page.form.start_button
+    assert button.isVisible()
+    shown = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
+    assert window.rect().contains(shown), (window.rect(), shown)
+
+
+def test_shortcuts_and_mnemonics(window, qtbot):
+    assert window.open_weights_action.shortcut() != QKeySequence("Ctrl+W")
+    close_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
+    assert any(act.shortcut() in close_keys for menu in window.menuBar().actions() for act in menu.menu().actions())
+    titles = [act.text() for act in window.menuBar().actions()]
+    assert titles and all("&" in title for title in titles)
+    for menu in window.menuBar().actions():
+        assert all("&" in act.text() for act in menu.menu().actions() if not act.isSeparator())
+
+
+def test_ctrl_tab_switches_pages_and_classify_items_hide(window, qtbot):
+    window.activateWindow()
+    qtbot.waitActive(window)
+    QTest.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.finetune_page
+    assert not any(act.isVisible() for act in window.classify_only)
+    assert not window.export_action.isVisible()
+    QTest.keyClick(window, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.tabs.currentWidget() is window.classify_page
+    assert all(act.isVisible() for act in window.classify_only)
+
+
+def test_tab_leaves_the_results_table(window, qtbot):
+    table = window.classify_page.results.table
+    window.classify_page.results.stack.setCurrentWidget(table)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    table.setFocus()
+    assert not table.tabKeyNavigation()
+    QTest.keyClick(table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is not table
