@@ -6,13 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from ..constants import DEVICE_CHOICES
 from .common import fail, positive_int, say
-
-UNSURE = "_unsure"
 
 
 def _confidence(text: str) -> float:
@@ -82,26 +79,18 @@ def _classify(args):
 
 
 def _plan(predictions, dest: Path, args):
-    from ..core.files.checks import check_folder_name, check_plan
-    from ..core.files.plan import plan_transfers
+    from ..core.files.sorting import plan_sort
 
-    pairs, skipped = [], []
-    for pred in predictions:
-        if not pred.ok:
-            skipped.append((pred.path, pred.error))
-            continue
-        folder = check_folder_name(pred.label) if pred.confidence >= args.min_confidence else UNSURE
-        pairs.append((pred.path, dest / folder))
-    plan = plan_transfers(pairs, move=args.move, title=f"sort into {dest}")
-    check_plan(plan, dest, args.photos)
-    return plan, skipped
+    items = [(p.path, p.label, p.confidence) for p in predictions if p.ok]
+    skipped = [(p.path, p.error) for p in predictions if not p.ok]
+    return plan_sort(items, dest, min_confidence=args.min_confidence, move=args.move, sources=args.photos), skipped
 
 
 def _execute(args, plan, dest: Path, skipped) -> int:
     from ..core.files.journal import Journal, run_all
+    from ..core.files.sorting import sort_journal_path
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    journal = Journal(dest / ".resnet-gui" / f"sort-{stamp}-{time.time_ns() % 10**6:06d}.jsonl")
+    journal = Journal(sort_journal_path(dest))
     say(f"journal: {journal.path}", sys.stderr)  # printed first: a killed run can still be undone
     try:
         result = run_all(journal.run(plan))

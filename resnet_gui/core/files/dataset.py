@@ -24,7 +24,18 @@ class ClassCount:
 
 
 class Dataset:
-    """``Dataset(root)``: its classes and counts, and labeling through its journal."""
+    """``Dataset(root)``: its classes and counts, and labeling through its journal.
+    ``Dataset.shared(root)``: one object per folder in this process, so the pages that add
+    photos to the same dataset share one journal (one undo history)."""
+
+    _shared: dict[Path, Dataset] = {}
+
+    @classmethod
+    def shared(cls, root: str | os.PathLike) -> Dataset:
+        key = Path(root).resolve()
+        if key not in cls._shared:
+            cls._shared[key] = cls(key)
+        return cls._shared[key]
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)

@@ -131,7 +131,7 @@ class LabelPage(QWidget):
         from ...core.files.plan import FilesError
 
         try:
-            self.dataset = Dataset(folder)
+            self.dataset = Dataset.shared(folder)
             self.dataset.journal  # noqa: B018 - read now: a bad journal is reported here, once
         except (FilesError, OSError) as exc:
             self.dataset = None

@@ -1,0 +1,32 @@
+"""Sorting classified photos into ``<destination>/<class>/`` (the unsure into ``_unsure/``):
+the plan the ``sort`` command and the window's *Sort into folders* dialog share."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Iterable
+
+from .checks import check_folder_name, check_plan
+from .plan import Plan, plan_transfers
+
+UNSURE = "_unsure"
+
+
+def plan_sort(items: Iterable[tuple[str, str, float]], destination: str | os.PathLike, *, min_confidence: float,
+              move: bool = False, sources: Iterable[str | os.PathLike] = ()) -> Plan:
+    """``items`` are ``(path, top-1 label, confidence)``; checked before anything is written
+    (FilesError: a class name no filesystem takes, a read-only or full destination, ...)."""
+    destination = Path(destination)
+    pairs = [(path, destination / (check_folder_name(label) if confidence >= min_confidence else UNSURE))
+             for path, label, confidence in items]
+    plan = plan_transfers(pairs, move=move, title=f"{'move' if move else 'copy'} {len(pairs)} into {destination}")
+    check_plan(plan, destination, sources)
+    return plan
+
+
+def sort_journal_path(destination: str | os.PathLike) -> Path:
+    """A new journal for one sort, kept beside its result so it can be undone from there."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(destination) / ".resnet-gui" / f"sort-{stamp}-{time.time_ns() % 10**6:06d}.jsonl"
