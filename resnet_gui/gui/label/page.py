@@ -29,7 +29,7 @@ from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
 from .class_bar import ClassBar
-from .photo_model import THUMB_SIZE, PhotoFilter, PhotoModel
+from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
 
 
 class LabelPage(QWidget):
@@ -53,6 +53,9 @@ class LabelPage(QWidget):
             self.open_dataset(str(settings.qs.value("label/dataset")))
         if settings.qs.value("label/photos"):
             self.open_photos(str(settings.qs.value("label/photos")))
+        else:
+            self._say("Open a folder of photos (or drop one here) and choose a dataset; then select photos "
+                      "and press 1-9 or a class button. Labeled photos are copied, never changed.")
 
     # ------------------------------------------------------------ layout
 
@@ -79,7 +82,7 @@ class LabelPage(QWidget):
         self.classes.add_field.returnPressed.connect(self.view.setFocus)  # back to the grid: keys 1-9 work again
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
-        self.view.setGridSize(QSize(THUMB_SIZE + 24, THUMB_SIZE + 44))
+        self.view.setGridSize(ITEM_SIZE + QSize(6, 6))
         self.view.setUniformItemSizes(True)  # what makes 20k items cheap: no per-item measuring
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(1000)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, QSortFilterProxyModel, Qt
 
 from ..styles import plain_tooltip
 from ..thumb_cache import PixmapCache
 from ..thumbnails import Thumbnails
 
 THUMB_SIZE = 128
+ITEM_SIZE = QSize(THUMB_SIZE + 20, THUMB_SIZE + 40)  # thumbnail and two lines of caption
 THUMB_CACHE = 600  # pixmaps kept (about 40 MB at 128 px); older ones are decoded again when scrolled back
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 SURE_ROLE = Qt.ItemDataRole.UserRole + 2  # confidence of the suggestion; 2.0 when there is none
@@ -77,6 +78,8 @@ class PhotoModel(QAbstractListModel):
             return self._thumbs.get(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(path + "\n" + self._caption(path))
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return ITEM_SIZE  # every cell the same, known before any thumbnail is decoded
         if role == PATH_ROLE:
             return path
         if role == SURE_ROLE:

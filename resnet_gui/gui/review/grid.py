@@ -63,6 +63,8 @@ class GridModel(QAbstractListModel):
             return item.label
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbs.get(item.path)
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return QSize(GRID_THUMB + 20, GRID_THUMB + 28)
         if role == CONFIDENCE_ROLE:
             return item.confidence
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -106,7 +108,7 @@ class ResultsGrid(QListView):
         self.setItemDelegate(BadgeDelegate(self))
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(GRID_THUMB, GRID_THUMB))
-        self.setGridSize(QSize(GRID_THUMB + 24, GRID_THUMB + 36))
+        self.setGridSize(QSize(GRID_THUMB + 26, GRID_THUMB + 34))
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setResizeMode(QListView.ResizeMode.Adjust)
