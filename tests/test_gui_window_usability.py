@@ -101,3 +101,20 @@ def test_tab_leaves_the_results_table(window, qtbot):
     assert not table.tabKeyNavigation()
     QTest.keyClick(table, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is not table
+
+
+def test_loss_curve_per_batch_and_log_axis_for_a_wide_range(qtbot):
+    from PySide6.QtCharts import QLogValueAxis
+
+    from resnet_gui.gui.finetune.charts import CurveChart
+
+    chart = CurveChart("Loss")
+    qtbot.addWidget(chart)
+    chart.clear(epochs=3)
+    for batch in range(1, 5):
+        chart.add_batch(batch / 4, 2.0 - batch * 0.1)
+    assert len(chart.points()["batch"]) == 4 and chart.points()["batch"][0] == (0.25, 1.9)
+    chart.add_epoch(1, 1.6, 17.5)  # one early validation loss far above the rest
+    chart.add_epoch(2, 0.5, 0.4)
+    assert isinstance(chart._y, QLogValueAxis)
+    assert chart._y.min() < 0.4 and chart._y.max() > 17.5

@@ -151,6 +151,7 @@ class RunView(QWidget):
         self.progress.setValue((e.epoch - 1) * e.batches + e.batch)
         self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} · batch {e.batch}/{e.batches}")
         self.rate_label.setText(f"{e.images_per_second:.0f} images/s · ETA {format_duration(e.eta_seconds)}")
+        self.loss_chart.add_batch(e.epoch - 1 + e.batch / max(1, e.batches), e.loss)
         if not self.cancelling:
             self.status_label.setText(f"Training: loss {e.loss:.3f}")
 
