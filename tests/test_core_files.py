@@ -149,7 +149,9 @@ def test_half_done_move_step_is_finished_without_a_duplicate(tmp_path):
     dst.parent.mkdir()
     dst.write_bytes(src.read_bytes())  # killed after the copy, before removing the source
     (dst.parent / ".resnet-gui-ab12cd34-x.jpg.partial").write_bytes(b"torn")  # and a torn temp
-    assert steps.do(Operation(MOVE, str(src), str(dst))) == str(dst)
+    path = tmp_path / "j.jsonl"
+    path.write_text(json.dumps({"t": "batch", "b": 1, "ops": [Operation(MOVE, str(src), str(dst)).to_json()]}) + "\n")
+    run_all(Journal(path).finish())
     assert not src.exists() and [p.name for p in dst.parent.iterdir()] == [src.name]
 
 

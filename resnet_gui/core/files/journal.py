@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 from . import steps
 from .plan import FilesError, Operation, Plan
-from .transfer import fsync_dir, is_full_disk
+from .transfer import fsync_dir, is_full_disk, remove_stale_partials
 
 DO, UNDO = "do", "undo"
 FSYNC_EVERY = 0.5  # seconds between fsyncs of start/ok records
@@ -221,6 +221,11 @@ class Journal:
             order = [i for i in range(len(state.operations)) if i not in state.finished]
         else:
             order = [i for i in sorted(state.touched, reverse=True) if i not in state.finished]
+        folders = {Path(state.operations[i].dst).parent for i in order}
+        if direction == UNDO:
+            folders |= {Path(state.operations[i].src).parent for i in order}
+        for folder in folders:  # a killed copy's torn temp file: once per folder, not per photo
+            remove_stale_partials(folder)
         result = PassResult(number, direction, len(state.finished), [], [])
         total = len(state.finished) + len(order)
         for i in order:

@@ -1,5 +1,6 @@
 """Each operation forward and backward, idempotent: run again after a kill, it finishes the
-job from whatever state the files are in, and never removes the last copy of a photo."""
+job from whatever state the files are in, and never removes the last copy of a photo.
+(Torn temp files of a killed copy are removed once per folder by the journal's pass.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .plan import COPY, Operation
-from .transfer import TransferError, copy_file, remove_stale_partials, remove_verified, same_content, send_to_trash
+from .transfer import TransferError, copy_file, remove_verified, same_content, send_to_trash
 
 
 def name_for(folder: Path, name: str, like: Path) -> Path:
@@ -29,7 +30,6 @@ def do(op: Operation, record_dst: Callable[[str], None] = lambda dst: None) -> s
     written (the journal must know where a photo goes before it goes). Raises OSError or
     TransferError, leaving the source as it was."""
     src, dst = Path(op.src), Path(op.dst)
-    remove_stale_partials(dst.parent)
     if not src.exists():
         if op.kind != COPY and dst.exists():
             return str(dst)  # a move that finished before a kill
@@ -49,8 +49,6 @@ def undo(op: Operation) -> str | None:
     still there, byte for byte; otherwise it goes to the system trash. A move comes back to
     its source name (or a free one beside it). Returns a note for the user, or None."""
     src, dst = Path(op.src), Path(op.dst)
-    remove_stale_partials(dst.parent)
-    remove_stale_partials(src.parent)
     if not dst.exists():
         return None if src.exists() else f"{src.name} is in neither {src.parent} nor {dst.parent}"
     if src.exists() and same_content(src, dst):
