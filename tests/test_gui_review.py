@@ -147,3 +147,14 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
     assert used.args == [panel.new_checkpoint]
     bar.shutdown()
     panel.shutdown()
+
+
+def test_the_new_jobs_modules_import_no_qt_and_no_torch():
+    """Like the import-linter contract for the other pages' jobs (pyproject lists those)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, resnet_gui.gui.label.jobs, resnet_gui.gui.review.jobs, resnet_gui.core.files.journal; "
+            "print(sorted(m for m in ('PySide6', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
