@@ -56,7 +56,9 @@ def cpu_has_bf16() -> bool:
 
 def timed(cmd: list[str], env=None) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    if done.returncode:
+        sys.exit(f"failed: {' '.join(cmd[:12])} ...: {done.stderr.strip().splitlines()[-1:]}")
     return time.perf_counter() - start
 
 
