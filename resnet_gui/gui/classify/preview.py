@@ -38,7 +38,7 @@ class ScaledImage(QLabel):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(160, 120)
+        self.setMinimumSize(160, 96)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     def set_pixmap(self, pixmap: QPixmap | None, text: str = "") -> None:

@@ -18,7 +18,7 @@ class TopKChart(QChartView):
         self._chart = QChart()
         super().__init__(self._chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(150)  # five bars stay readable; the window fits 960x540 (1080p at 200 %)
         chart = self._chart
         chart.legend().hide()
         chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)

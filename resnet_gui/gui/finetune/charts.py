@@ -27,7 +27,7 @@ class CurveChart(QChartView):
         self._chart = QChart()
         super().__init__(self._chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(210)  # below this QtCharts turns the axis labels into "..."
+        self.setMinimumHeight(200)  # below this QtCharts turns the axis labels into "..."
         self.setMinimumWidth(160)
         self._percent = percent
         self._title = title

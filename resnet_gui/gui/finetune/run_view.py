@@ -79,7 +79,7 @@ class RunView(QWidget):
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.confusion = ConfusionMatrixView()
-        self.confusion.setMinimumHeight(90)
+        self.confusion.setMinimumHeight(60)  # the window fits 960x540 (1080p at 200 %)
         confusion_title = QLabel("<b>Confusion matrix</b> on the validation images of the best epoch "
                                  "<span style='color:gray'>(rows: true class · columns: predicted)</span>")
         confusion_title.setWordWrap(True)
