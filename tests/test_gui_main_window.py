@@ -173,8 +173,12 @@ def test_filter_sort_and_low_confidence_marks(loaded, qtbot, make_images):
     assert all(model.data(model.index(r, COL_IMAGE), Qt.ItemDataRole.BackgroundRole) is not None for r in range(6))
     panel.show_combo.setCurrentIndex(2)  # confident only
     assert panel.visible_items() == []
+    page = loaded.classify_page
+    # the count says what the filter shows, and a hidden photo is no longer previewed
+    assert page.lists.tabText(0) == "Results (0 of 6)" and page.preview._item is None
     panel.low_spin.setValue(0)
     assert len(panel.visible_items()) == 6
+    assert page.lists.tabText(0) == "Results (6)"
     assert all(model.data(model.index(r, COL_IMAGE), Qt.ItemDataRole.BackgroundRole) is None for r in range(6))
 
 

@@ -24,7 +24,8 @@ from ...constants import WEIGHT_SUFFIXES
 from ..settings import AppSettings
 from ..tasks import Task, TaskRunner
 from ..thumbnails import Thumbnails
-from . import dialogs, jobs
+from . import jobs
+from .file_actions import FileActions
 from .model_bar import ModelBar
 from .preview import PreviewPane
 from .results import ResultsPanel, SkippedTable
@@ -35,7 +36,7 @@ def is_weights_path(path: str) -> bool:
     return Path(path).suffix.lower() in WEIGHT_SUFFIXES
 
 
-class ClassifyPage(QWidget):
+class ClassifyPage(FileActions, QWidget):
     model_loaded = Signal(object, str)  # core ModelInfo, the device it runs on
     model_failed = Signal(str)  # one-line reason (the previous model, if any, stays)
     devices_found = Signal(list)  # ["cpu", "cuda", ...], once the first load has looked
@@ -96,6 +97,7 @@ class ClassifyPage(QWidget):
         self.model_bar.cancel_download_requested.connect(self.cancel_download)
         self.results.current_changed.connect(self.preview.show_item)
         self.results.low_spin.valueChanged.connect(self._on_low_changed)
+        self.results.counts_changed.connect(self._update_tab_titles)
         self.topk_spin.valueChanged.connect(self._on_topk_changed)
 
     # ================================================================ state
@@ -307,47 +309,6 @@ class ClassifyPage(QWidget):
             self.lists.setCurrentWidget(self.skipped)
         self.run_finished.emit(summary)
 
-    # ================================================================ export and dialogs
-
-    def export_csv(self, path: str | os.PathLike) -> Path:
-        """Write every result (input order) and every skipped file, with the chosen k."""
-        from ...core.export import write_predictions_csv
-
-        rows = sorted(self.result_items(), key=lambda p: p.index) + self.skipped.predictions()
-        return write_predictions_csv(path, rows, self.topk_spin.value())
-
-    def choose_weights(self) -> None:
-        path = dialogs.ask_weights(self, self.settings.weights_folder)
-        if path:
-            self.use_model(path)
-
-    def choose_download(self) -> None:
-        arch = dialogs.ask_architecture(self)
-        if arch:
-            self.download_imagenet(arch)
-
-    def choose_folder(self) -> None:
-        folder = dialogs.ask_folder(self, self.settings.image_folder)
-        if folder:
-            self.classify([folder])
-
-    def choose_images(self) -> None:
-        files = dialogs.ask_images(self, self.settings.image_folder)
-        if files:
-            self.classify(files)
-
-    def choose_export(self) -> None:
-        path = dialogs.ask_export_path(self, self.settings.export_folder or self.settings.image_folder)
-        if not path:
-            return
-        try:
-            written = self.export_csv(path)
-        except OSError as exc:
-            self._show_error(f"Could not write {path}: {exc}")
-            return
-        self.settings.export_folder = str(Path(path).parent)
-        self.status_message.emit(f"Wrote {written}", 8000)
-
     def _show_error(self, message: str, details: str = "", title: str = "Error") -> None:
         self.last_error = message
         self.status_message.emit(message, 30000)
@@ -356,8 +317,7 @@ class ClassifyPage(QWidget):
     # ================================================================ view state and settings
 
     def _update_tab_titles(self) -> None:
-        n = self.results.model.rowCount()
-        self.lists.setTabText(0, f"Results ({n})" if n else "Results")
+        self.lists.setTabText(0, self.results.count_text())
         self.lists.setTabText(1, f"Skipped ({self._skipped_count})" if self._skipped_count else "Skipped")
 
     def _on_topk_changed(self, k: int) -> None:

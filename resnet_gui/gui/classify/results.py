@@ -205,6 +205,7 @@ class ResultsPanel(QWidget):
     """Filter bar + table; shows a hint instead while empty. ``current_changed(item)``."""
 
     current_changed = Signal(object)  # Prediction or None
+    counts_changed = Signal()  # rows arrived, or the filter changed what is shown
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(parent)
@@ -213,10 +214,10 @@ class ResultsPanel(QWidget):
         self.proxy.setSourceModel(self.model)
 
         self.filter_edit = QLineEdit(placeholderText="Filter by label…", clearButtonEnabled=True)
-        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.filter_edit.textChanged.connect(lambda text: self._refilter(self.proxy.set_text, text))
         self.show_combo = QComboBox()
         self.show_combo.addItems(["All results", "Low confidence only", "Confident only"])
-        self.show_combo.currentIndexChanged.connect(self.proxy.set_mode)
+        self.show_combo.currentIndexChanged.connect(lambda mode: self._refilter(self.proxy.set_mode, mode))
         self.low_spin = QSpinBox(prefix="Mark below ", suffix=" %", minimum=0, maximum=100, value=50)
         self.low_spin.setToolTip("Results whose top-1 confidence is below this are marked in orange")
         self.low_spin.valueChanged.connect(self._on_low_changed)
@@ -281,7 +282,20 @@ class ResultsPanel(QWidget):
                 self.table.selectRow(0)
 
     def _on_low_changed(self, percent: int) -> None:
-        self.proxy.change_filter(lambda: self.model.set_low_threshold(percent / 100.0))
+        self._refilter(self.proxy.change_filter, lambda: self.model.set_low_threshold(percent / 100.0))
+
+    def _refilter(self, change, value) -> None:
+        change(value)
+        if self.current_item() is None:  # the shown photo was filtered out: do not keep showing it
+            self.current_changed.emit(None)
+        self.counts_changed.emit()
+
+    def count_text(self) -> str:
+        """"Results (465)", or "Results (12 of 465)" while a filter hides some."""
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        if not total:
+            return "Results"
+        return f"Results ({total})" if shown == total else f"Results ({shown} of {total})"
 
     def resort(self) -> None:
         """Apply the chosen sort to rows that arrived since (sorting is not live for big runs)."""
