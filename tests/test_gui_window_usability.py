@@ -118,3 +118,12 @@ def test_loss_curve_per_batch_and_log_axis_for_a_wide_range(qtbot):
     chart.add_epoch(2, 0.5, 0.4)
     assert isinstance(chart._y, QLogValueAxis)
     assert chart._y.min() < 0.4 and chart._y.max() > 17.5
+
+
+def test_a_long_run_of_signals_does_not_abort(window):
+    """PySide6 6.12 drops a reference to True per emit; on Python 3.11 a 20,000-photo run
+    aborted ("bool_dealloc") until the window started with pyside_refcount's guard."""
+    page = window.classify_page
+    for i in range(30_000):
+        page.status_message.emit("Classifying…", 0)
+    assert window.statusBar().currentMessage() == "Classifying…"

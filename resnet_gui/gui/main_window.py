@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMe
 from ..constants import APP_TITLE, DEVICE_CHOICES
 from .classify.page import ClassifyPage
 from .finetune.page import FinetunePage
+from .pyside_refcount import keep_singletons_alive
 from .settings import AppSettings
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
@@ -25,6 +26,7 @@ DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, parent=None) -> None:
         super().__init__(parent)
+        keep_singletons_alive()  # PySide6 6.12 on Python 3.11: a long run's emits would abort the app
         self.settings = settings or AppSettings()
         self.error_box: QMessageBox | None = None  # the last error dialog, while it is open
         self._closing = False
