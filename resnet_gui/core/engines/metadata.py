@@ -7,6 +7,7 @@ Plain keys, values as text (lists as JSON), readable by any ONNX tool::
     resize       the rule in words   mean [0.485, ...]  std [0.229, ...]
     input        what the input tensor holds            arch resnet18
     precision    fp32 | int8         source_sha256      the weights it came from
+    notes        ["..."]             remarks from loading the weights, if any
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def info_to_props(info: ModelInfo, precision: str = "fp32", source_sha256: str =
     }
     if source_sha256:
         props["source_sha256"] = source_sha256
+    if info.notes:  # remarks from loading the weights (an ignored sidecar...), shown again on each run
+        props["notes"] = json.dumps(list(info.notes), ensure_ascii=False)
     return props
 
 
@@ -56,7 +59,8 @@ def info_from_props(props: Mapping[str, str], num_classes: int, name: str, sourc
                     sidecar_names: tuple[list[str], str] | None) -> ModelInfo:
     """Check the metadata like a checkpoint's; class names from it, else from ``sidecar_names``."""
     names = _json(props, "class_names", name)
-    notes: list[str] = []
+    stored = _json(props, "notes", name)
+    notes = [str(n) for n in stored[:20]] if isinstance(stored, list) else []
     if isinstance(names, list) and len(names) == num_classes and all(isinstance(n, str) for n in names):
         class_names, names_from = names, "checkpoint"
     else:
