@@ -48,11 +48,12 @@ def _why_not_runnable(text: str) -> str:
     import onnxruntime as ort
 
     line = " ".join(text.split())[:200]
-    opset = re.search(r"opset (\d+).*?(?:support|max)|Opset (\d+)", text)
+    opset, newest = re.search(r"[Oo]pset (\d+)", text), re.search(r"is till opset (\d+)", text)
     if "external" in text.lower() or "model_path must not be empty" in text:
         return "it refers to external data files; only self-contained .onnx files are accepted"
-    if opset or "opset" in text.lower() and "not" in text.lower():
-        return f"uses an ONNX opset this onnxruntime {ort.__version__} cannot run ({line})"
+    if opset:
+        upto = f"; it runs up to opset {newest.group(1)}" if newest else ""
+        return f"uses ONNX opset {opset.group(1)}, which this onnxruntime {ort.__version__} cannot run{upto}"
     if "Protobuf parsing failed" in text or "InvalidProtobuf" in text or "INVALID_PROTOBUF" in text:
         return "not an ONNX model, or the file is truncated or damaged"
     if "domain" in text.lower() or "NOT_IMPLEMENTED" in text or "not a registered" in text:
