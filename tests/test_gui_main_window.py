@@ -113,6 +113,9 @@ def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, 
     assert model.data(model.index(2, COL_CONFIDENCE)) == f"{expected[str(files[2])][0][1]:.1%}"
     # skipped files are listed with their reason
     assert page.skipped.entries() == [(str(bad), "not an image Pillow can read")]
+    # shown with its folder and what the user can do about it
+    assert page.skipped.item(0, 1).text() == bad.parent.name
+    assert page.skipped.item(0, 2).text().startswith("not an image Pillow can read (is it a photo?")
     assert page.lists.tabText(1) == "Skipped (1)"
     assert loaded.export_action.isEnabled()
 
@@ -427,3 +430,33 @@ def test_cancelling_a_download_keeps_no_model(window, qtbot, monkeypatch):
         page.model_bar.cancel_button.click()
     assert blocker.args[0] == "Download cancelled." and page.model is None
     assert window.error_box is None and "Download cancelled." in window.statusBar().currentMessage()
+
+
+def test_results_belong_to_the_model_that_made_them(loaded, qtbot, tiny_weights, make_images, tmp_path,
+                                                     monkeypatch):
+    import shutil
+
+    from resnet_gui.gui.classify import page as page_module
+
+    page = loaded.classify_page
+    files = make_images(3)
+    classify_and_wait(qtbot, loaded, files)
+    assert page.results_model == str(tiny_weights) and page.lists.tabToolTip(0) == "Made by tiny.pth"
+    other = tmp_path / "other" / "second.pth"
+    other.parent.mkdir()
+    shutil.copy(tiny_weights, other)
+    shutil.copy(tiny_weights.parent / "class_indices.json", other.parent)
+    # a small run is classified again at once with the new model
+    with qtbot.waitSignal(page.run_finished, timeout=WAIT):
+        page.use_model(other)
+    assert page.results_model == str(other) and len(page.result_items()) == 3
+    assert page.lists.tabToolTip(0) == "Made by second.pth"
+    # a bigger one is cleared (nothing from the old model stays on screen) and offered again
+    monkeypatch.setattr(page_module, "AUTO_RERUN_LIMIT", 2)
+    with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
+        page.use_model(tiny_weights)
+    assert page.result_items() == [] and page.results_model == ""
+    assert page.preview.chart.predictions() == [] and loaded.rerun_action.isEnabled()
+    with qtbot.waitSignal(page.run_finished, timeout=WAIT):
+        loaded.rerun_action.trigger()
+    assert page.results_model == str(tiny_weights) and len(page.result_items()) == 3

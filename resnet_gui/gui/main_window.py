@@ -70,6 +70,11 @@ class MainWindow(QMainWindow):
         self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.choose_export,
                                     QKeySequence.StandardKey.Save, "Save path, top-k labels and probabilities to a CSV file")
         self.export_action.setEnabled(False)
+        self.rerun_action = action("Classify &again", SP.SP_BrowserReload, page.classify_again,
+                                   QKeySequence.StandardKey.Refresh, "Classify the last photos again with the current model")
+        refresh = QKeySequence.keyBindings(QKeySequence.StandardKey.Refresh)  # F5 on most platforms
+        self.rerun_action.setShortcuts(refresh + [k for k in [QKeySequence("Ctrl+R")] if k not in refresh])
+        self.rerun_action.setEnabled(False)
         self.recent_menu = QMenu("&Recent weights", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
@@ -112,6 +117,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.open_folder_action)
         menu.addAction(self.open_images_action)
+        menu.addAction(self.rerun_action)
         menu.addAction(self.export_action)
         menu.addSeparator()
         menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
@@ -157,6 +163,7 @@ class MainWindow(QMainWindow):
         page.error_occurred.connect(self._show_error)
         page.devices_found.connect(self._on_devices)
         page.results_arrived.connect(lambda: self.export_action.setEnabled(True))
+        page.rerun_available.connect(self.rerun_action.setEnabled)
         page.model_loaded.connect(self._on_model_loaded)
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)

@@ -28,8 +28,12 @@ from . import jobs
 from .file_actions import FileActions
 from .model_bar import ModelBar
 from .preview import PreviewPane
-from .results import ResultsPanel, SkippedTable
+from .results import ResultsPanel
+from .skipped import SkippedTable
 from .run_status import RunStatus
+
+
+AUTO_RERUN_LIMIT = 300  # after a model change, runs up to this many photos are classified again at once
 
 
 def is_weights_path(path: str) -> bool:
@@ -41,6 +45,7 @@ class ClassifyPage(FileActions, QWidget):
     model_failed = Signal(str)  # one-line reason (the previous model, if any, stays)
     devices_found = Signal(list)  # ["cpu", "cuda", ...], once the first load has looked
     run_finished = Signal(object)  # jobs.RunSummary, after each classification (not a replaced one)
+    rerun_available = Signal(bool)  # results were cleared by a model change: "Classify again" applies
     status_message = Signal(str, int)  # text, milliseconds to show it (0: until replaced)
     results_arrived = Signal()  # rows (results or skipped) were added: there is something to export
     error_occurred = Signal(str, str, str)  # title, message, details (a traceback, or ""): for a dialog
@@ -60,6 +65,7 @@ class ClassifyPage(FileActions, QWidget):
         self._downloading = ""  # the architecture being downloaded
         self._pending_paths: list[str] | None = None  # to classify once a model is ready
         self._last_paths: list[str] = []
+        self.results_model = ""  # the weights file that made the results on screen ("" when none)
         self._total = 0
         self._skipped_count = 0
         self._run_started = 0.0
@@ -181,6 +187,7 @@ class ClassifyPage(FileActions, QWidget):
     def _on_model_loaded(self, info, device: str) -> None:
         self.model, self.model_device = info, device
         self.model_bar.show_model(info, device)
+        self.topk_spin.setSuffix(f" of {info.num_classes}")  # k above the class count shows them all
         self.settings.weights = info.source
         self.settings.add_recent_weights(info.source)
         note = f" (note: {info.notes[0]})" if info.notes else ""
@@ -189,6 +196,31 @@ class ClassifyPage(FileActions, QWidget):
         self.model_loaded.emit(info, device)
         if self._pending_paths:
             self.classify(self._pending_paths)
+        elif self.results_model and self.results_model != info.source:
+            self._results_outdated(info)
+
+    def _results_outdated(self, info) -> None:
+        """The results on screen came from another model: small runs are classified again at
+        once; bigger ones are cleared, with "Classify again" offered."""
+        old, new = Path(self.results_model).name, Path(info.source).name
+        shown = self.results.model.rowCount() + self._skipped_count
+        if shown <= AUTO_RERUN_LIMIT:
+            self.status_message.emit(f"Classifying again with {new} (the results were from {old})…", 0)
+            self.classify(self._last_paths)
+            return
+        self.results.clear()
+        self.skipped.clear_rows()
+        self._skipped_count = 0
+        self.results_model = ""
+        self._update_tab_titles()
+        self.rerun_available.emit(True)
+        self.status_message.emit(f"The {shown} results of {old} were cleared: "
+                                 f"Classify again (Ctrl+R) to see {new}'s.", 0)
+
+    def classify_again(self) -> None:
+        """The last files and folders, with the current model."""
+        if self._last_paths:
+            self.classify(self._last_paths)
 
     def _on_model_failed(self, message: str) -> None:
         self._pending_paths = None
@@ -226,6 +258,8 @@ class ClassifyPage(FileActions, QWidget):
         self.results.clear()
         self.skipped.clear_rows()
         self._skipped_count = self._total = 0
+        self.results_model = self.model.source  # each run is tagged with the model that makes it
+        self.rerun_available.emit(False)
         self._update_tab_titles()
         self.run_status.set_running(True)
         self.status_message.emit("Looking for images…", 0)
@@ -305,6 +339,7 @@ class ClassifyPage(FileActions, QWidget):
         self.run_status.set_running(False)
         self.results.resort()
         self.status_message.emit(summary.describe(self.last_error), 0)
+        self.rerun_available.emit(bool(self._last_paths))
         if summary.skipped and not summary.classified:
             self.lists.setCurrentWidget(self.skipped)
         self.run_finished.emit(summary)
@@ -318,6 +353,9 @@ class ClassifyPage(FileActions, QWidget):
 
     def _update_tab_titles(self) -> None:
         self.lists.setTabText(0, self.results.count_text())
+        made_by = f"Made by {Path(self.results_model).name}" if self.results_model else ""
+        self.lists.setTabToolTip(0, made_by)
+        self.lists.setTabToolTip(1, made_by)
         self.lists.setTabText(1, f"Skipped ({self._skipped_count})" if self._skipped_count else "Skipped")
 
     def _on_topk_changed(self, k: int) -> None:

@@ -1,5 +1,5 @@
-"""The results table (thumbnail, top-1 label, confidence) with filtering and sorting,
-and the list of skipped files with their reasons. Rows are the core's Predictions."""
+"""The results table (thumbnail, top-1 label, confidence) with filtering and sorting.
+Rows are the core's Predictions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
-                               QStackedWidget, QStyle, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QStackedWidget, QStyle, QTableView, QVBoxLayout, QWidget)
 
 from ..styles import plain_tooltip
 from ..thumbnails import Thumbnails
@@ -327,43 +326,3 @@ class ResultsPanel(QWidget):
             self.current_changed.emit(None)
             return
         self.current_changed.emit(self.model.item(self.proxy.mapToSource(current).row()))
-
-
-class SkippedTable(QTableWidget):
-    """Files that could not be classified, with the reason."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(0, 2, parent)
-        self.setHorizontalHeaderLabels(["File", "Reason"])
-        self.verticalHeader().hide()
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.horizontalHeader().setStretchLastSection(True)
-        self.horizontalHeader().resizeSection(0, 220)
-        self.setWordWrap(False)
-        self.setTabKeyNavigation(False)
-        self._predictions: list[Prediction] = []
-
-    def append(self, items: list[Prediction]) -> None:
-        """Predictions whose ``error`` says why the file was skipped."""
-        for item in items:
-            row = self.rowCount()
-            self.insertRow(row)
-            name = QTableWidgetItem(os.path.basename(item.path))
-            name.setToolTip(plain_tooltip(item.path))
-            reason = QTableWidgetItem(item.error)
-            reason.setToolTip(plain_tooltip(item.error or ""))
-            self.setItem(row, 0, name)
-            self.setItem(row, 1, reason)
-            self._predictions.append(item)
-
-    def clear_rows(self) -> None:
-        self.setRowCount(0)
-        self._predictions.clear()
-
-    def predictions(self) -> list[Prediction]:
-        return list(self._predictions)
-
-    def entries(self) -> list[tuple[str, str]]:
-        return [(p.path, p.error) for p in self._predictions]
