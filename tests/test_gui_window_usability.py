@@ -127,3 +127,19 @@ def test_a_long_run_of_signals_does_not_abort(window):
     for i in range(30_000):
         page.status_message.emit("Classifying…", 0)
     assert window.statusBar().currentMessage() == "Classifying…"
+
+
+def test_training_accuracy_far_below_validation_is_explained(qtbot):
+    from resnet_gui.core.train.events import EpochEnd
+    from resnet_gui.gui.finetune.run_view import RunView
+
+    view = RunView()
+    qtbot.addWidget(view)
+    view.show()
+    view.begin(["a", "b"], 2)
+    view.show_epoch(EpochEnd(1, 2, 0.9, 0.55, 0.5, 0.60, 1e-3, 1.0, True, None))
+    assert not view.accuracy_note.isVisible()
+    view.show_epoch(EpochEnd(2, 2, 0.8, 0.50, 0.4, 0.80, 1e-3, 1.0, True, None))
+    assert view.accuracy_note.isVisible() and "augmented" in view.accuracy_note.text()
+    view.begin(["a", "b"], 2)
+    assert not view.accuracy_note.isVisible()

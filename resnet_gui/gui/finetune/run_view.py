@@ -18,6 +18,9 @@ from ..styles import ERROR, MUTED_STYLE, OK, WARN, WARN_STYLE, box_style, plain_
 from .charts import ConfusionMatrixView, CurveChart
 
 MAX_SKIPPED_LISTED = 40
+ACCURACY_GAP = 0.10  # validation accuracy this far above training accuracy gets the note below
+ACCURACY_NOTE = ("Training accuracy is below validation accuracy: expected, as it is measured on augmented "
+                 "photos (random crops, flips, colour changes), which are harder than the plain validation photos.")
 
 BANNERS = {  # Done.reason -> (title, colours)
     "completed": ("✔ Finished", OK),
@@ -65,6 +68,9 @@ class RunView(QWidget):
         self.status_label.setStyleSheet(MUTED_STYLE)
         self.skipped_label = QLabel()
         self.skipped_label.setStyleSheet(WARN_STYLE)
+        self.accuracy_note = QLabel(ACCURACY_NOTE)  # shown when training accuracy lags far behind
+        self.accuracy_note.setWordWrap(True)
+        self.accuracy_note.setStyleSheet(MUTED_STYLE)
 
         self.loss_chart = CurveChart("Loss")
         self.acc_chart = CurveChart("Accuracy", percent=True)
@@ -107,6 +113,7 @@ class RunView(QWidget):
         layout.addLayout(progress_row)
         layout.addWidget(self.status_label)
         layout.addWidget(self.skipped_label)
+        layout.addWidget(self.accuracy_note)
         layout.addWidget(self.splitter, 1)
 
     # ================================================================ setters
@@ -160,6 +167,7 @@ class RunView(QWidget):
         self.epochs_seen.append(e)
         self.loss_chart.add_epoch(e.epoch, e.train_loss, e.val_loss)
         self.acc_chart.add_epoch(e.epoch, e.train_acc, e.val_acc)
+        self.accuracy_note.setVisible(e.val_acc - e.train_acc > ACCURACY_GAP)
         saved = " · best so far, saved" if e.improved else ""
         if not self.cancelling:
             self.status_label.setText(f"Epoch {e.epoch}/{e.epochs}: validation accuracy {e.val_acc:.1%}, "
@@ -216,6 +224,7 @@ class RunView(QWidget):
         self.result_label.hide()
         self.result_label.clear()
         self.skipped_label.hide()
+        self.accuracy_note.hide()
         self.confusion.set_confusion([], [], {})
         self.use_button.setEnabled(False)
 
