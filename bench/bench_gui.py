@@ -82,7 +82,10 @@ def child(folder: str, weights: str, leave: bool = True) -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from resnet_gui.gui.app import exit_process
+    try:
+        from resnet_gui.gui.app import exit_process
+    except ImportError:  # the code before issue 10, for a side-by-side run (PYTHONPATH=an old checkout)
+        exit_process = sys.exit
     from resnet_gui.gui.classify.preview import PREVIEW_SIZE
     from resnet_gui.gui.heartbeat import Heartbeat
     from resnet_gui.gui.main_window import MainWindow
