@@ -91,6 +91,11 @@ lines = [line for line in open(path, encoding="utf-8").read().splitlines() if li
 ok = 0
 for line in lines:
     rec = json.loads(line)  # a non-JSON line fails the test: stdout must hold only results
+    if set(rec) == {"summary"}:  # --self-test's last line: the run's size, time and longest GUI stall
+        summary = rec["summary"]
+        assert summary["images"] >= 1 and summary["max_gui_stall_ms"] >= 0, rec
+        print(f"   self-test summary: {summary}", file=sys.stderr)
+        continue
     assert isinstance(rec.get("path"), str), rec
     if "error" in rec:
         continue

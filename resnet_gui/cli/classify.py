@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..constants import DEVICE_CHOICES
+from ..constants import DEVICE_CHOICES, ENGINE_CHOICES
 from ..core.model.architectures import ARCH_NAMES
 from ..core.text import terminal_safe
 from .common import fail, positive_int, say
@@ -17,12 +17,14 @@ from .common import fail, positive_int, say
 def add_parser(sub) -> None:
     c = sub.add_parser("classify", help="classify images and folders")
     c.add_argument("paths", nargs="+", help="image files and/or folders (searched recursively)")
-    c.add_argument("--weights", help="weights file (.pt/.pth/.safetensors); default: the shipped model")
+    c.add_argument("--weights", help="weights file (.pt/.pth/.safetensors/.onnx); default: the shipped model")
     c.add_argument("--arch", choices=ARCH_NAMES, help="architecture, if it cannot be inferred")
     c.add_argument("--topk", type=positive_int, default=5)
     c.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     c.add_argument("--precision", choices=("fp32", "fast"), default="fp32",
                    help="fast: bf16/fp16 autocast, quicker, probabilities differ by ~1e-2")
+    c.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                   help="auto: PyTorch on a GPU, ONNX Runtime on the CPU (docs/performance.md)")
     c.add_argument("--batch-size", type=positive_int, default=32)
     c.add_argument("--workers", type=positive_int, default=None, help="image decoding threads")
     out = c.add_mutually_exclusive_group()
@@ -33,12 +35,12 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.distributed import DistributedError, from_env, shutdown
+    from ..core.distributed import Dist, DistributedError, from_env, launched, shutdown
     from ..core.distributed_classify import rank_device
-    from ..core.infer import Classifier
+    from ..core.engines.choose import open_classifier
+    from ..core.engines.runtimes import EngineError
     from ..core.model.checkpoint import WeightsError
     from ..core.model.devices import DeviceError
-    from ..core.model.loading import load_model
     from ..resources import default_weights
 
     weights = Path(args.weights) if args.weights else default_weights()
@@ -46,26 +48,28 @@ def run(args: argparse.Namespace) -> int:
         return fail("no weights given and no shipped default model: pass --weights FILE "
                     "(or run 'resnet-gui download resnet50' where there is internet)")
     try:
-        dist = from_env(args.device)  # under torchrun: this process's rank and GPU; else one process
-        loaded = load_model(weights, arch=args.arch)
-        classifier = Classifier(loaded, rank_device(dist, args.device), args.precision)
-    except (WeightsError, DeviceError, DistributedError) as exc:
+        # under torchrun: this process's rank and GPU; else one process, and torch is not imported
+        # unless it runs (an ONNX engine answers in about a second)
+        dist = from_env(args.device) if launched() or args.engine == "torch" else Dist(device=args.device)
+        opened = open_classifier(weights, args.engine, rank_device(dist, args.device), args.precision, args.arch)
+    except (WeightsError, DeviceError, DistributedError, EngineError) as exc:
         return fail(str(exc))
     try:
-        return _classify(args, dist, loaded, classifier)
+        return _classify(args, dist, opened)
     except DistributedError as exc:
         return fail(f"rank {dist.rank}: {exc}")
     finally:
         shutdown()
 
 
-def _classify(args, dist, loaded, classifier) -> int:
+def _classify(args, dist, opened) -> int:
     """Under torchrun every process classifies its share; only rank 0 prints and writes."""
     from ..core.data.images import iter_image_files
     from ..core.distributed_classify import classify_across
 
     err = sys.stderr if dist.is_main else io.StringIO()
-    for note in loaded.info.notes:
+    classifier = opened.classifier
+    for note in opened.notes:
         say(f"note: {note}", err)
     # rank 0's answer for all: only its filesystem gets the CSV
     problem = _csv_problem(args.csv) if dist.is_main else ""
@@ -74,7 +78,7 @@ def _classify(args, dist, loaded, classifier) -> int:
     files = list(iter_image_files(args.paths))
     if not files:
         return fail("no image files found in " + ", ".join(args.paths)) if dist.is_main else 2
-    say(f"model: {loaded.info.describe()} on {classifier.device}; {len(files)} files", err)
+    say(f"model: {opened.info.describe()}; engine: {opened.description}; {len(files)} files", err)
 
     keep = []
     skipped = 0

@@ -76,7 +76,8 @@ def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: st
             raise EngineError(f"{weights.name}: ONNX files run on the CPU in this app; use .pt weights for {device}")
         chosen = DEFAULT_CPU_ENGINE if engine == "auto" else engine
         classifier = open_engine(weights, chosen)
-        return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({weights.name})")
+        return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({weights.name})",
+                      classifier.info.notes)
     gpu = kind in ("cuda", "mps") or device == "auto" and gpu_likely()
     if engine == "torch" or engine == "auto" and (gpu or precision != "fp32"):
         return _torch(weights, device, precision, arch)
@@ -94,10 +95,11 @@ def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: st
     sibling = _shipped_sibling(weights, sha256) if arch is None else None
     if sibling is not None:
         classifier = open_engine(sibling, chosen)
-        return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({sibling.name})")
+        return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({sibling.name})",
+                      classifier.info.notes)
     onnx_path, made = cached_conversion(weights, arch, sha256)
     classifier = open_engine(onnx_path, chosen)
     how = "converted now, cached" if made else "cached conversion"
     info = classifier.info
     info.source = str(weights)
-    return Opened(classifier, info, chosen, f"{classifier.describe()} ({how} of {weights.name})")
+    return Opened(classifier, info, chosen, f"{classifier.describe()} ({how} of {weights.name})", info.notes)

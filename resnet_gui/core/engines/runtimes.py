@@ -74,8 +74,11 @@ class OpenVinoClassifier(_EngineClassifier):
         core = ov.Core()
         try:
             network = core.read_model(model.data)
-            # LATENCY: one batch at a time on all cores, as classify_files feeds it
-            self.compiled = core.compile_model(network, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+            # LATENCY: one batch at a time on all cores, as classify_files feeds it. f32: on CPUs
+            # with bf16 (AVX512-BF16, AMX) OpenVINO would otherwise compute in bf16 (probabilities
+            # off by ~1e-3), and this engine says fp32
+            self.compiled = core.compile_model(network, "CPU", {"PERFORMANCE_HINT": "LATENCY",
+                                                                "INFERENCE_PRECISION_HINT": "f32"})
         except Exception as exc:  # noqa: BLE001 - OpenVINO raises plain RuntimeErrors
             text = " ".join(str(exc).split())[:200]
             raise EngineError(f"{model.path.name}: OpenVINO cannot compile it ({text})") from None
