@@ -215,7 +215,8 @@ def test_input_is_consumed_lazily(tmp_path, classifier):
 
 def test_prediction_json():
     ok = Prediction(0, "a.jpg", topk=[("cat", 0.91234567), ("dog", 0.08765433)])
-    assert json.loads(json.dumps(ok.to_json())) == {"path": "a.jpg", "topk": [["cat", 0.912346], ["dog", 0.087654]]}
+    assert json.loads(json.dumps(ok.to_json())) == {"path": "a.jpg", "topk": [["cat", 0.912346], ["dog", 0.087654]],
+                                                    "ood_score": None, "unknown": None}
     bad = Prediction(1, "b.jpg", error="empty file")
     assert bad.to_json() == {"path": "b.jpg", "error": "empty file"} and not bad.ok
 

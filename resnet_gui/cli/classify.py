@@ -69,7 +69,8 @@ def _classify(args, dist, opened) -> int:
 
     err = sys.stderr if dist.is_main else io.StringIO()
     classifier = opened.classifier
-    for note in opened.notes:
+    trust_notes = getattr(classifier, "trust_notes", [])  # "out-of-class detection: not available..."
+    for note in list(opened.notes) + trust_notes:
         say(f"note: {note}", err)
     # rank 0's answer for all: only its filesystem gets the CSV
     problem = _csv_problem(args.csv) if dist.is_main else ""
@@ -81,12 +82,13 @@ def _classify(args, dist, opened) -> int:
     say(f"model: {opened.info.describe()}; engine: {opened.description}; {len(files)} files", err)
 
     keep = []
-    skipped = 0
+    skipped = unknown = 0
     for pred in classify_across(classifier, files, dist, topk=args.topk, batch_size=args.batch_size,
                                 workers=args.workers):
         if args.csv:
             keep.append(pred)
         skipped += bool(pred.error)
+        unknown += bool(pred.unknown)
         if args.json:
             print(json.dumps(pred.to_json()), flush=True)
         elif not args.csv or args.verbose:
@@ -94,9 +96,10 @@ def _classify(args, dist, opened) -> int:
     if args.csv and dist.is_main:
         from ..core.export import write_predictions_csv
 
-        write_predictions_csv(Path(args.csv), keep, args.topk)
+        write_predictions_csv(Path(args.csv), keep, args.topk, with_trust=getattr(classifier, "trust", None) is not None)
         say(f"wrote {args.csv}", err)
-    print(f"classified {len(files) - skipped} images, skipped {skipped}", file=err)
+    not_mine = f", {unknown} not one of the model's classes (unknown)" if getattr(classifier, "trust", None) else ""
+    print(f"classified {len(files) - skipped} images, skipped {skipped}{not_mine}", file=err)
     return 0
 
 
@@ -106,7 +109,10 @@ def _print_row(pred) -> None:
     if pred.error:
         print(f"{path}\tSKIPPED: {terminal_safe(pred.error)}")
     else:
-        print(f"{path}\t" + "  ".join(f"{terminal_safe(label)} {prob:6.1%}" for label, prob in pred.topk))
+        guesses = "  ".join(f"{terminal_safe(label)} {prob:6.1%}" for label, prob in pred.topk)
+        if pred.unknown:  # the guesses stay, marked: the photo looks like none of the classes
+            guesses = f"? not one of my classes (out-of-class score {pred.ood_score:.3f}); nearest: {guesses}"
+        print(f"{path}\t{guesses}")
 
 
 def _csv_problem(csv_path: str | None) -> str:

@@ -20,16 +20,23 @@ from .data.decoded import default_workers
 from .data.images import ImageError
 from .data.transforms import decode_tensor
 from .model.checkpoint import LoadedModel, ModelInfo
+from .trust.assess import Ranked, usable_trust, with_scores
 
 
 @dataclass
 class Prediction:
-    """One file's result: ``topk`` is [(label, probability), ...], best first; or ``error``."""
+    """One file's result: ``topk`` is [(label, probability), ...], best first; or ``error``.
+
+    ``ood_score``: how far the photo is from the model's classes (higher: farther; see
+    core/trust); ``unknown``: True when it fails the model's threshold ("not one of my
+    classes"). Both None when the model has no out-of-class data or the file was unreadable."""
 
     index: int
     path: str
     topk: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
+    ood_score: float | None = None
+    unknown: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -46,7 +53,14 @@ class Prediction:
     def to_json(self) -> dict:
         if self.error is not None:
             return {"path": self.path, "error": self.error}
-        return {"path": self.path, "topk": [[label, round(prob, 6)] for label, prob in self.topk]}
+        return {"path": self.path, "topk": [[label, round(prob, 6)] for label, prob in self.topk],
+                "ood_score": None if self.ood_score is None else round(self.ood_score, 6), "unknown": self.unknown}
+
+    @classmethod
+    def of(cls, index: int, path: str, ranked) -> "Prediction":
+        """From a classifier's row (a :class:`~.trust.assess.Ranked`, or a plain list)."""
+        return cls(index, path, topk=list(ranked), ood_score=getattr(ranked, "ood_score", None),
+                   unknown=getattr(ranked, "unknown", None))
 
 
 def preprocess(path: str | os.PathLike, info: ModelInfo):
@@ -84,6 +98,8 @@ class Classifier:
         if precision == "fast":
             self.autocast_dtype = torch.bfloat16 if self.device.type == "cpu" else torch.float16
         self.model = loaded.model.eval().to(self.device)
+        # out-of-class score and temperature (core/trust); notes say when they are not available
+        self.trust, self.trust_notes = usable_trust(self.info.trust, int(self.model.fc.in_features))
         # channels_last lets oneDNN / cuDNN pick their fastest convolution kernels
         self.model = self.model.to(memory_format=torch.channels_last)
         shape = (1, 3, 1, 1)
@@ -99,26 +115,35 @@ class Classifier:
 
         return torch.stack(tensors)
 
-    def predict_batch(self, batch_uint8, topk: int) -> list[list[tuple[str, float]]]:
-        """Top-k for a uint8 NCHW batch (already resized and cropped)."""
+    def predict_batch(self, batch_uint8, topk: int) -> list[Ranked]:
+        """Top-k for a uint8 NCHW batch (already resized and cropped), probabilities at the
+        model's temperature; each row also carries its out-of-class score (see Ranked)."""
+        import contextlib
+
         import torch
 
+        from .trust.features import logits_and_features
+
+        trust = self.trust
         with torch.inference_mode():
             x = batch_uint8.to(self.device, non_blocking=True).float()
             x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
-            if self.autocast_dtype is not None:
-                with torch.autocast(self.device.type, dtype=self.autocast_dtype):
-                    logits = self.model(x)
-            else:
-                logits = self.model(x)
-            probs = torch.softmax(logits.float(), dim=1)
+            autocast = (torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
+                        else contextlib.nullcontext())
+            with autocast:
+                logits, features = logits_and_features(self.model, x) if trust is not None else (self.model(x), None)
+            logits = logits.float()
+            probs = torch.softmax(logits / trust.temperature if trust is not None else logits, dim=1)
             k = max(1, min(topk, probs.shape[1]))
             values, indices = probs.topk(k, dim=1)
         names = self.info.class_names
-        return [
+        rows = [
             [(names[i], float(v)) for v, i in zip(row_v, row_i)]
             for row_v, row_i in zip(values.cpu().tolist(), indices.cpu().tolist())
         ]
+        if trust is None:
+            return with_scores(rows, None, None, None)
+        return with_scores(rows, trust, logits.cpu().numpy(), features.float().cpu().numpy())
 
 
 def classify_files(
@@ -149,7 +174,7 @@ def classify_files(
         if batch:
             tensors = classifier.stack([t for _, _, t in batch])
             results = classifier.predict_batch(tensors, topk)
-            done = [Prediction(i, p, topk=r) for (i, p, _), r in zip(batch, results)]
+            done = [Prediction.of(i, p, r) for (i, p, _), r in zip(batch, results)]
             batch.clear()
         else:
             done = []

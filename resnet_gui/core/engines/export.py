@@ -22,16 +22,27 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.o
 
 
 def onnx_bytes(loaded: LoadedModel) -> bytes:
-    """The bare graph (fp32, dynamic batch), without metadata."""
+    """The bare graph (fp32, dynamic batch), without metadata. Two outputs: ``logits``, and
+    ``features`` (the input of ``fc``) from which the engines compute the out-of-class score."""
     import torch
 
-    model = loaded.model.eval().float().cpu()
+    from ..trust.features import logits_and_features
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return logits_and_features(self.net, x)
+
+    model = WithFeatures(loaded.model.eval().float().cpu())
     size = loaded.info.image_size
     buffer = io.BytesIO()
     with torch.no_grad():
         torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buffer, dynamo=False, opset_version=OPSET,
-                          input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+                          input_names=["input"], output_names=["logits", "features"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
     return buffer.getvalue()
 
 
@@ -48,7 +59,8 @@ def with_metadata(data: bytes, props: dict[str, str]) -> bytes:
 
 
 def export_onnx(loaded: LoadedModel, out: str | os.PathLike, source_sha256: str = "") -> Path:
-    """Write ``loaded`` to ``out`` as fp32 ONNX carrying its class names, sizes, resize rule and mean/std."""
+    """Write ``loaded`` to ``out`` as fp32 ONNX carrying its class names, sizes, resize rule, mean/std
+    and its out-of-class data and temperature, if any."""
     data = with_metadata(onnx_bytes(loaded), info_to_props(loaded.info, "fp32", source_sha256))
     with atomic_write(out) as handle:
         handle.write(data)

@@ -8,6 +8,8 @@ Plain keys, values as text (lists as JSON), readable by any ONNX tool::
     input        what the input tensor holds            arch resnet18
     precision    fp32 | int8         source_sha256      the weights it came from
     notes        ["..."]             remarks from loading the weights, if any
+    trust        {"method": ...}     out-of-class data and temperature (core/trust/record.py;
+                                     arrays as base64), read with the graph's ``features`` output
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from typing import Mapping
 
 from ..model.checkpoint import ModelInfo, WeightsError, info_from_meta
+from ..trust.record import TrustInfo
 
 FORMAT = "resnet_gui.onnx"
 RESIZE_RULE = "shorter side resized to resize_size (bilinear, antialiased), then center crop image_size"
@@ -40,6 +43,8 @@ def info_to_props(info: ModelInfo, precision: str = "fp32", source_sha256: str =
         props["source_sha256"] = source_sha256
     if info.notes:  # remarks from loading the weights (an ignored sidecar...), shown again on each run
         props["notes"] = json.dumps(list(info.notes), ensure_ascii=False)
+    if isinstance(info.trust, TrustInfo):
+        props["trust"] = json.dumps(info.trust.to_meta(as_json=True))
     return props
 
 
@@ -71,7 +76,7 @@ def info_from_props(props: Mapping[str, str], num_classes: int, name: str, sourc
                                f"{name.rsplit('.', 1)[0]}.json or labels.txt); not a model this app can describe")
         class_names, names_from = sidecar_names
     meta = {}
-    for key in ("image_size", "resize_size", "mean", "std"):
+    for key in ("image_size", "resize_size", "mean", "std", "trust"):
         value = _json(props, key, name)
         if value is not None:
             meta[key] = value

@@ -1,7 +1,9 @@
 """Engine classifiers with the torch :class:`~resnet_gui.core.infer.Classifier`'s shape:
-``predict_batch(uint8 NCHW, topk) -> [[(label, prob), ...], ...]``, plus ``decode`` and
+``predict_batch(uint8 NCHW, topk) -> [[(label, prob), ...], ...]`` (each row a
+:class:`~resnet_gui.core.trust.assess.Ranked` with its out-of-class score), plus ``decode`` and
 ``stack`` so that :func:`~resnet_gui.core.infer.classify_files` streams files through them
-without torch."""
+without torch. Temperature and out-of-class score come from the model's ``trust`` metadata
+and its ``features`` output (core/trust), computed as the torch Classifier does."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 
 import numpy as np
 
+from ..trust.assess import Ranked, usable_trust, with_scores
 from .onnx_model import OnnxModel, read_onnx
 from .preprocess import decode_array, normalise, top_k
 
@@ -27,6 +30,11 @@ class _EngineClassifier:
         self.info = model.info
         self.device = "cpu"
         self.precision = model.precision
+        self.trust, self.trust_notes = None, []
+
+    def _use_trust(self, width: int | None) -> None:
+        """Once the graph's outputs are known: ``width`` of its ``features`` output (None: none)."""
+        self.trust, self.trust_notes = usable_trust(self.info.trust, width)
 
     def describe(self) -> str:
         """Which engine ran, for the user: never a silent fallback."""
@@ -39,13 +47,19 @@ class _EngineClassifier:
     def stack(arrays: list) -> np.ndarray:
         return np.stack([np.asarray(a, dtype=np.uint8) for a in arrays])
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(logits, features or None)``."""
         raise NotImplementedError
 
-    def predict_batch(self, batch_uint8, topk: int) -> list[list[tuple[str, float]]]:
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self.outputs(x)[0]
+
+    def predict_batch(self, batch_uint8, topk: int) -> list[Ranked]:
         """Top-k for a uint8 NCHW batch (numpy, or a CPU torch tensor), already resized and cropped."""
         x = normalise(np.asarray(batch_uint8), self.info.mean, self.info.std)
-        return top_k(self.logits(x), self.info.class_names, topk)
+        logits, features = self.outputs(x)
+        scaled = logits / self.trust.temperature if self.trust is not None else logits
+        return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features)
 
 
 class OnnxRuntimeClassifier(_EngineClassifier):
@@ -57,9 +71,13 @@ class OnnxRuntimeClassifier(_EngineClassifier):
 
         self.session = model.session or ort_session(model.data, model.path.name)
         self.input_name = self.session.get_inputs()[0].name
+        outs = self.session.get_outputs()
+        self.output_names = [outs[0].name] + ([outs[1].name] if _is_features(outs[1:]) else [])
+        self._use_trust(outs[1].shape[1] if len(self.output_names) == 2 else None)
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: x})[0]
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        got = self.session.run(self.output_names, {self.input_name: x})
+        return got[0], got[1] if len(got) > 1 else None
 
 
 class OpenVinoClassifier(_EngineClassifier):
@@ -83,9 +101,18 @@ class OpenVinoClassifier(_EngineClassifier):
             text = " ".join(str(exc).split())[:200]
             raise EngineError(f"{model.path.name}: OpenVINO cannot compile it ({text})") from None
         self.request = self.compiled.create_infer_request()
+        outs = self.compiled.outputs
+        self.with_features = len(outs) > 1 and "features" in outs[1].get_names() and outs[1].get_partial_shape()[1].is_static
+        self._use_trust(outs[1].get_partial_shape()[1].get_length() if self.with_features else None)
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.request.infer({0: x})[0])
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        got = self.request.infer({0: x})
+        return np.asarray(got[0]), np.asarray(got[1]) if self.with_features else None
+
+
+def _is_features(rest: list) -> bool:
+    """onnxruntime: a second output named ``features``, batch x a fixed width."""
+    return bool(rest) and rest[0].name == "features" and len(rest[0].shape) == 2 and isinstance(rest[0].shape[1], int)
 
 
 def open_engine(onnx: str | os.PathLike | OnnxModel, engine: str = "onnxruntime") -> _EngineClassifier:

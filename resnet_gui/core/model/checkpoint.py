@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ..atomic import atomic_write
 from ..data.transforms import resize_for
+from ..trust.record import TrustError, TrustInfo, trust_from_meta
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -41,6 +42,7 @@ class ModelInfo:
     class_names_from: str = "generic"  # checkpoint | sidecar:<file> | imagenet | generic
     training: dict[str, Any] | None = None  # history and metrics of a fine-tune, if any
     notes: list[str] = field(default_factory=list)  # non-fatal remarks for the user
+    trust: TrustInfo | None = None  # out-of-class threshold and temperature (core/trust), if fitted
 
     @property
     def num_classes(self) -> int:
@@ -59,9 +61,11 @@ class LoadedModel:
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 2048  # ResNets downsample 32x; beyond 2048 px nothing is a "photo model"
 
 
-def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], **extra) -> ModelInfo:
+def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], feature_width: int | None = None,
+                   **extra) -> ModelInfo:
     """A :class:`ModelInfo` from a checkpoint's metadata, checked: sizes and normalisation a
-    model can really work with, else :class:`WeightsError`. Absent sizes follow the one resize rule."""
+    model can really work with, else :class:`WeightsError`. Absent sizes follow the one resize rule.
+    ``feature_width``: the model's penultimate width, which stored trust data must match."""
     image_size = _whole_number(meta.get("image_size", 224), "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
     resize_size = _whole_number(meta.get("resize_size", resize_for(image_size)), "resize_size",
                                 image_size, 4 * MAX_IMAGE_SIZE)
@@ -70,8 +74,12 @@ def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], *
     if min(std) <= 0:
         raise WeightsError(f"std must be above 0, not {list(std)}")
     training = meta.get("training")
+    try:
+        trust = trust_from_meta(meta.get("trust"), len(class_names), feature_width)
+    except TrustError as exc:
+        raise WeightsError(f"its out-of-class data is malformed: {exc}") from None
     return ModelInfo(arch=arch, class_names=class_names, image_size=image_size, resize_size=resize_size, mean=mean,
-                     std=std, training=training if isinstance(training, dict) else None, **extra)
+                     std=std, training=training if isinstance(training, dict) else None, trust=trust, **extra)
 
 
 def _whole_number(value: Any, name: str, low: int, high: int) -> int:
@@ -99,8 +107,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool = False) -> dict:
-    """The app's checkpoint: plain containers and tensors only, so weights_only loads it."""
+def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool = False, as_json: bool = False) -> dict:
+    """The app's checkpoint: plain containers and tensors only, so weights_only loads it
+    (``as_json``: the trust arrays as base64 text, for JSON metadata)."""
     import torch
 
     tensors = {}
@@ -110,9 +119,11 @@ def checkpoint_dict(state_dict: Mapping[str, Any], info: ModelInfo, half: bool =
             value = value.half()
         tensors[key] = value.contiguous()
     meta = asdict(info)
-    for transient in ("source", "class_names_from", "notes"):
+    for transient in ("source", "class_names_from", "notes", "trust"):
         meta.pop(transient, None)
     meta["mean"], meta["std"] = list(info.mean), list(info.std)
+    if info.trust is not None:
+        meta["trust"] = info.trust.to_meta(as_json=as_json)
     return {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -141,7 +152,7 @@ def save_safetensors(path: str | os.PathLike, model_or_state: Any, info: ModelIn
     from safetensors.torch import save
 
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    meta = {k: v for k, v in checkpoint_dict(state, info).items() if k != "state_dict"}
+    meta = {k: v for k, v in checkpoint_dict(state, info, as_json=True).items() if k != "state_dict"}
     data = save({k: v.detach().cpu().contiguous() for k, v in state.items()}, metadata={"resnet_gui": json.dumps(meta)})
     with atomic_write(path) as handle:
         handle.write(data)

@@ -1,0 +1,43 @@
+"""From features and logits to a :class:`~.record.TrustInfo`: the out-of-class scorer fitted on
+the training photos, its threshold and the temperature on held-out photos."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import ece, fit_temperature, softmax
+from .record import MAX_BANK_ROWS, TrustInfo
+from .scores import METHODS, fit_mahalanobis, l2_normalise
+
+DEFAULT_METHOD = "knn"  # docs/trust.md: the numbers behind the choice
+DEFAULT_K = 10
+BANK_ROWS = 2048  # training photos kept in the bank (a seeded random pick when there are more)
+PASS_RATE = 0.95  # share of in-class held-out photos that must pass the threshold
+
+
+def fit_trust(fit_features: np.ndarray, fit_labels: np.ndarray, held_logits: np.ndarray, held_features: np.ndarray,
+              held_labels: np.ndarray, num_classes: int, method: str = DEFAULT_METHOD, k: int = DEFAULT_K,
+              bank_rows: int = BANK_ROWS, seed: int = 0, fitted_on: str = "") -> TrustInfo:
+    """``fit_*``: the photos the scorer describes (training photos); ``held_*``: photos the
+    model did not learn from, which choose the threshold (``PASS_RATE`` of them pass) and
+    the temperature."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if len(held_labels) == 0 or len(fit_labels) == 0:
+        raise ValueError("no photos to fit on")
+    info = TrustInfo(method=method, threshold=0.0, fitted_on=fitted_on[:200])
+    if method == "knn":
+        rows = min(bank_rows, MAX_BANK_ROWS, len(fit_features))
+        pick = np.sort(np.random.default_rng(seed).permutation(len(fit_features))[:rows])
+        info.bank = l2_normalise(fit_features[pick]).astype(np.float16)
+        info.k = max(1, min(k, rows))
+    elif method == "mahalanobis":
+        info.means, info.precision = fit_mahalanobis(fit_features, fit_labels, num_classes)
+    scores = info.scores(held_logits, held_features)
+    info.threshold = float(np.quantile(scores, PASS_RATE, method="inverted_cdf"))  # >= 95 % pass
+    info.pass_rate = float((scores <= info.threshold).mean())
+    info.photos = int(len(held_labels))
+    info.temperature = fit_temperature(held_logits, held_labels)
+    info.ece_before = ece(softmax(held_logits), held_labels)
+    info.ece_after = ece(softmax(held_logits, info.temperature), held_labels)
+    return info
