@@ -4,7 +4,11 @@ tensors, so they cross threads and print as they are."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+from typing import Callable
+
+PHASE_INTERVAL = 0.25  # seconds between PhaseProgress events of one phase (the last always comes)
 
 
 @dataclass
@@ -24,6 +28,50 @@ class Stage:
     message: str  # e.g. "decoding 2569 images", "computing features"
     done: int = 0
     total: int = 0
+
+
+@dataclass
+class PhaseProgress:
+    """How far a long phase outside the training steps is, with a count and an ETA:
+    reading images, computing features, validating, saving. Made by :class:`PhaseMeter`."""
+
+    phase: str  # reading | features | validating | saving
+    message: str  # e.g. "computing features with the frozen backbone"
+    done: int
+    total: int
+    eta_seconds: float  # NaN until there is a rate (or an earlier duration) to go by
+
+
+class PhaseMeter:
+    """Counts one phase's work and makes its :class:`PhaseProgress` events, at most one per
+    ``interval`` seconds (the first and the last always), so a 100,000-image phase cannot
+    flood the window. ``expected``: the phase's duration last time, the ETA before any rate."""
+
+    def __init__(self, phase: str, message: str, total: int, expected: float = math.nan,
+                 interval: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.phase, self.message, self.total, self.expected = phase, message, total, expected
+        self.interval, self.clock = PHASE_INTERVAL if interval is None else interval, clock
+        self.done = 0
+        self.started = clock()
+        self._last = -math.inf
+
+    def start(self) -> PhaseProgress:
+        self._last = self.clock()
+        return PhaseProgress(self.phase, self.message, 0, self.total, self.expected)
+
+    def advance(self, n: int) -> PhaseProgress | None:
+        """``n`` more done; the event to yield, or None when the last one was too recent."""
+        self.done = min(self.total, self.done + n)
+        now = self.clock()
+        if self.done < self.total and now - self._last < self.interval:
+            return None
+        self._last = now
+        elapsed = now - self.started
+        eta = elapsed / self.done * (self.total - self.done) if self.done else self.expected
+        return PhaseProgress(self.phase, self.message, self.done, self.total, eta)
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from ..atomic import OutputError, check_output_file, remove_stale_temps
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
 from .config import GroupStopped, TrainConfig, TrainingError
-from .events import DataReady, Done, EpochEnd, Stage
+from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage
 from .state import Best, load_resume, resume_path, save_resume
 
 IMBALANCE_WEIGHTED = 1.5  # largest / smallest class above which the loss is class-weighted
@@ -46,11 +46,11 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
     import torch
     import torch.nn as nn
 
-    from ..data.decoded import decode_all
     from ..data.transforms import resize_for
     from ..distributed import from_env
     from . import parallel
-    from .setup import amp_dtype, augmenter, optimizer_and_schedule, random_erase, start_model, steps_per_epoch
+    from .setup import (amp_dtype, augmenter, optimizer_and_schedule, random_erase, read_images, start_model,
+                        steps_per_epoch)
     from .steps import Compute, FeatureBatches, ImageBatches, evaluate, train_one_epoch
 
     cfg = cfg.resolve()
@@ -82,8 +82,8 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         yield Stage(f"{dist.world} processes ({dist.backend}), global batch {local_batch * dist.world} "
                     f"({local_batch} per process); rank 0 on {socket.gethostname()} writes {out}")
     yield Stage(f"reading {len(train_items) + len(val_items)} images", 0, len(train_items) + len(val_items))
-    train_set = decode_all(share(train_items), resize, None, cfg.workers, should_stop=should_stop)
-    val_set = decode_all(share(val_items), resize, cfg.image_size, cfg.workers, should_stop=should_stop)
+    train_set, val_set = yield from read_images([(share(train_items), None), (share(val_items), cfg.image_size)],
+                                                resize, cfg.workers, should_stop)
     if should_stop():
         yield Done("cancelled", "cancelled while reading images; nothing was saved", None, 0, 0.0)
         return
@@ -101,8 +101,8 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
 
     if head:
         yield Stage("computing features with the frozen backbone", 0, len(train_set.images) + len(val_set.images))
-        batches = FeatureBatches.compute_features(model, compute, train_set, val_set,
-                                                  augmenter(cfg.image_size, "none"), should_stop)
+        batches = yield from FeatureBatches.compute_features(model, compute, train_set, val_set,
+                                                             augmenter(cfg.image_size, "none"), should_stop)
         if batches is None:
             yield Done("cancelled", "cancelled while computing features; nothing was saved", None, 0, 0.0)
             return
@@ -134,7 +134,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
     info = ModelInfo(arch=start.arch, class_names=list(classes), image_size=cfg.image_size, resize_size=resize,
                      mean=IMAGENET_MEAN, std=IMAGENET_STD)
     generator = torch.Generator()
-    stopped, message, bad_epochs = "completed", "", 0
+    stopped, message, bad_epochs, save_seconds = "completed", "", 0, math.nan
     for epoch in range(first_epoch, cfg.epochs + 1):
         progress.best = best
         started = time.perf_counter()
@@ -152,7 +152,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
             break
         result = sync.epoch(result) if sync else result
         parallel.sync_batchnorm_stats(model, dist)
-        ev = dist.broadcast(evaluate(model, batches, val_labels, len(classes)))  # rank 0's numbers decide for all
+        ev = dist.broadcast((yield from evaluate(model, batches, val_labels, len(classes))))  # rank 0's decide
         if not math.isfinite(ev.loss):
             stopped, message = "nan", f"the validation loss became {ev.loss} at epoch {epoch}; stopped. " + _kept(best)
             break
@@ -167,8 +167,12 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
             bad_epochs = 0
         else:
             bad_epochs += 1
+        saving = PhaseMeter("saving", "saving the best model" if improved else "saving the resume state", 1,
+                            save_seconds)
+        yield saving.start()
         dist.on_main(lambda: _save_epoch(out, cfg, model, info, (optimizer, scheduler), epoch, history, best,
                                          previous if improved else None), (TrainingError,))
+        save_seconds = saving.elapsed()
         yield EpochEnd(epoch, cfg.epochs, result.loss, result.accuracy, ev.loss, ev.accuracy, record["lr"],
                        record["seconds"], improved, str(out) if improved else None)
         if bad_epochs >= cfg.patience and epoch < cfg.epochs:

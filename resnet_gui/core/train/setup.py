@@ -11,6 +11,9 @@ from typing import Any
 
 from ..model.checkpoint import ModelInfo
 from .config import TrainConfig, TrainingError
+from .events import PhaseMeter
+
+DECODE_CHUNK = 128  # images per decode_all call: progress between calls, its threads stay busy within one
 
 
 @dataclass
@@ -48,6 +51,29 @@ def start_model(cfg: TrainConfig, num_classes: int) -> StartModel:
     if unexpected or not all(k.startswith("fc.") for k in missing):
         raise TrainingError(f"{label}: cannot start from these weights (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return StartModel(model, arch, label, loaded.info)
+
+
+def read_images(parts: list, short_side: int, workers: int | None, should_stop):
+    """Decode ``parts`` ((items, crop) each: training, validation) into memory, in chunks,
+    yielding PhaseProgress (a count and an ETA) between them; returns a DecodedSet per part."""
+    from ..data.decoded import DecodedSet, decode_all
+
+    meter = PhaseMeter("reading", "reading and decoding the images", sum(len(items) for items, _ in parts))
+    yield meter.start()
+    sets = []
+    for items, crop in parts:
+        out = DecodedSet([], [], [])
+        for i in range(0, len(items), DECODE_CHUNK):
+            if should_stop():
+                break
+            chunk = decode_all(items[i:i + DECODE_CHUNK], short_side, crop, workers, should_stop=should_stop)
+            for mine, theirs in ((out.images, chunk.images), (out.labels, chunk.labels), (out.paths, chunk.paths),
+                                 (out.skipped, chunk.skipped)):
+                mine.extend(theirs)
+            if (event := meter.advance(len(items[i:i + DECODE_CHUNK]))) is not None:
+                yield event
+        sets.append(out)
+    return sets
 
 
 def amp_dtype(cfg: TrainConfig, device):

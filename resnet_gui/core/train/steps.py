@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
-from .events import BatchProgress
+from .events import BatchProgress, PhaseMeter
 
 FEATURE_CHUNK = 64  # images per forward pass when computing features or evaluating
 
@@ -40,12 +40,24 @@ class Compute:
 
     def logits(self, net, images) -> "object":
         """Logits of a list of uint8 tensors, in chunks, without gradients."""
+        steps = self.logits_steps(net, images)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as end:
+                return end.value
+
+    def logits_steps(self, net, images, meter: PhaseMeter | None = None):
+        """:meth:`logits` as a generator: yields ``meter``'s progress events between chunks."""
         import torch
 
         outs = []
-        with torch.inference_mode():
-            for i in range(0, len(images), FEATURE_CHUNK):
-                outs.append(self.forward(net, self.normalise(torch.stack(images[i:i + FEATURE_CHUNK]))).float())
+        for i in range(0, len(images), FEATURE_CHUNK):
+            with torch.inference_mode():
+                chunk = images[i:i + FEATURE_CHUNK]
+                outs.append(self.forward(net, self.normalise(torch.stack(chunk))).float())
+            if meter is not None and (event := meter.advance(len(chunk))) is not None:
+                yield event
         return torch.cat(outs)
 
 
@@ -70,6 +82,10 @@ class ImageBatches:
         net.eval()
         return self.compute.logits(net, self.val_set.images)
 
+    def val_logits_steps(self, net, meter: PhaseMeter):
+        net.eval()
+        return (yield from self.compute.logits_steps(net, self.val_set.images, meter))
+
 
 class FeatureBatches:
     """Head mode: the frozen backbone ran once (plus a flipped copy of the training images);
@@ -81,24 +97,30 @@ class FeatureBatches:
         self.n_train = len(train_labels)
 
     @classmethod
-    def compute_features(cls, net, compute: Compute, train_set, val_set, center, should_stop) -> "FeatureBatches | None":
-        """Run the backbone over every image once; None if ``should_stop()`` turned true."""
+    def compute_features(cls, net, compute: Compute, train_set, val_set, center, should_stop):
+        """Run the backbone over every image once, yielding PhaseProgress (an image count and an
+        ETA); return FeatureBatches, or None if ``should_stop()`` turned true."""
         import torch
         import torch.nn as nn
 
+        sources = (("train", train_set.images, False), ("flip", train_set.images, True), ("val", val_set.images, False))
+        meter = PhaseMeter("features", "computing features with the frozen backbone",
+                           sum(len(images) for _, images, _ in sources))
+        yield meter.start()
         fc, net.fc = net.fc, nn.Identity()
         net.eval()
         try:
             chunks = {"train": [], "flip": [], "val": []}
-            sources = (("train", train_set.images, False), ("flip", train_set.images, True), ("val", val_set.images, False))
-            with torch.inference_mode():
-                for name, images, flip in sources:
-                    for i in range(0, len(images), FEATURE_CHUNK):
+            for name, images, flip in sources:
+                for i in range(0, len(images), FEATURE_CHUNK):
+                    with torch.inference_mode():
                         x = torch.stack([center(t) for t in images[i:i + FEATURE_CHUNK]])
                         x = x.flip(-1) if flip else x
                         chunks[name].append(compute.forward(net, compute.normalise(x)).float().cpu())
-                        if should_stop():
-                            return None
+                    if should_stop():
+                        return None
+                    if (event := meter.advance(len(x))) is not None:
+                        yield event
         finally:
             net.fc = fc
         labels = torch.tensor(train_set.labels, dtype=torch.long)
@@ -180,12 +202,22 @@ class Evaluation:
         return out
 
 
-def evaluate(net, batches, val_labels: list[int], num_classes: int) -> Evaluation:
-    """Plain (unweighted, unsmoothed) cross-entropy, accuracy and confusion on the validation set."""
+def evaluate(net, batches, val_labels: list[int], num_classes: int):
+    """Plain (unweighted, unsmoothed) cross-entropy, accuracy and confusion on the validation set,
+    as a generator: yields PhaseProgress while the images go through the network (full mode),
+    returns an :class:`Evaluation`."""
     import torch
     import torch.nn.functional as F
 
-    logits = batches.val_logits(net)
+    # looked up on the class: a torchrun wrapper (parallel.ShardedValidation) forwards unknown
+    # attributes to the batches it wraps, and must validate its own way
+    steps = getattr(type(batches), "val_logits_steps", None)
+    if steps is None:
+        logits = batches.val_logits(net)
+    else:
+        meter = PhaseMeter("validating", f"validating on {len(val_labels)} images", len(val_labels))
+        yield meter.start()
+        logits = yield from steps(batches, net, meter)
     labels = torch.tensor(val_labels, device=logits.device)
     pred = logits.argmax(1)
     confusion = [[0] * num_classes for _ in range(num_classes)]
