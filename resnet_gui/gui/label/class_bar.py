@@ -1,9 +1,12 @@
-"""The classes as buttons (keys 1-9 in order) with their counts, and a field to add one."""
+"""The classes as buttons (keys 1-9 in order) with their counts, and a field to add one;
+they wrap onto more lines rather than widen the window."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
+
+from .flow import FlowLayout
 
 MAX_KEYS = 9
 
@@ -16,18 +19,17 @@ class ClassBar(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = FlowLayout(self)
         self.buttons: list[QPushButton] = []
         self.add_field = QLineEdit(placeholderText="New class: type a name, Enter")
-        self.add_field.setMaximumWidth(240)
+        self.add_field.setFixedWidth(230)
         self.add_field.returnPressed.connect(self._on_add)
         self._layout.addWidget(self.add_field)
-        self._layout.addStretch(1)
         self.names: list[str] = []
 
     def set_classes(self, classes: list[tuple[str, int]]) -> None:
         for button in self.buttons:
+            self._layout.removeWidget(button)
             button.deleteLater()
         self.buttons = []
         self.names = [name for name, _ in classes]

@@ -7,38 +7,47 @@ Wiring (the main window)::
     self.tabs.addTab(self.label_page, "Label")
     # on close, before the window goes: self.label_page.shutdown()
 
-It keeps its own settings keys (``label/dataset``, ``label/photos``, ``label/move``). The
-dataset is a plain folder with one subfolder per class; every labeling is a journaled batch
+It keeps its own settings keys (``label/dataset``, ``label/photos``, ``label/move``); the
+Classify page's review widgets use the same dataset (``DATASET_KEY``, and ``dataset_changed``
+when the user picks another one). The dataset is a plain folder with one subfolder per class; every labeling is a journaled batch
 (``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z) work across
-restarts. ``set_model(weights)`` adds suggestions (the Classify page can pass its model).
+restarts. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
+so only for a model trained on this dataset (the window offers each model the Classify page loads).
 """
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..pyside_refcount import keep_singletons_alive
 from ..settings import AppSettings
-from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
+from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip
 from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
 from .class_bar import ClassBar
+from .flow import ElidedLabel
 from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
+
+DATASET_KEY = "label/dataset"  # the current dataset, shared with the Classify page's review widgets
 
 
 class LabelPage(QWidget):
+    dataset_changed = Signal(str)  # the user chose another dataset folder
+    dataset_edited = Signal()  # a batch (label, undo, redo, finish) ended: classes or counts may differ
+
     def __init__(self, settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
         keep_singletons_alive()  # PySide6 6.12 on Python 3.11: see pyside_refcount.py
         self.settings = settings
         self.dataset = None  # core Dataset
         self.weights = ""
+        self._offered: tuple[str, list[str]] | None = None  # the window's model: (weights, class names)
         self.thumbnails = Thumbnails(self)
         self.model = PhotoModel(self.thumbnails, self)
         self.proxy = PhotoFilter(self)
@@ -49,8 +58,8 @@ class LabelPage(QWidget):
         self._accept_queue: list[tuple[str, list[str]]] = []
         self._build()
         self.setAcceptDrops(True)
-        if settings.qs.value("label/dataset"):
-            self.open_dataset(str(settings.qs.value("label/dataset")))
+        if settings.qs.value(DATASET_KEY):
+            self.open_dataset(str(settings.qs.value(DATASET_KEY)))
         if settings.qs.value("label/photos"):
             self.open_photos(str(settings.qs.value("label/photos")))
         else:
@@ -60,8 +69,7 @@ class LabelPage(QWidget):
     # ------------------------------------------------------------ layout
 
     def _build(self) -> None:
-        self.dataset_label = QLabel("No dataset: choose a folder (one subfolder per class)")
-        self.dataset_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.dataset_label = ElidedLabel("No dataset: choose a folder (one subfolder per class)")
         choose_dataset = QPushButton("Dataset…", clicked=self.choose_dataset)
         choose_photos = QPushButton("Open photos…", clicked=self.choose_photos)
         self.move_box = QCheckBox("Move instead of copy")
@@ -71,11 +79,13 @@ class LabelPage(QWidget):
         self.least_sure = QCheckBox("Least sure first", toggled=self.proxy.sort_least_sure)
         self.accept_percent = QSpinBox(minimum=50, maximum=100, value=90, suffix=" %")
         self.accept_button = QPushButton("Accept suggestions above", clicked=self.accept_suggestions)
-        top = QHBoxLayout()
-        for w in (choose_dataset, self.dataset_label, choose_photos, self.move_box, self.show_labeled,
-                  self.least_sure, self.accept_button, self.accept_percent):
-            top.addWidget(w)
-        top.addStretch(1)
+        top = QHBoxLayout()  # what goes where; then, over the grid, how it shows
+        for w in (choose_dataset, self.dataset_label, choose_photos, self.move_box):
+            top.addWidget(w, 1 if w is self.dataset_label else 0)
+        options = QHBoxLayout()
+        for w in (self.show_labeled, self.least_sure, self.accept_button, self.accept_percent):
+            options.addWidget(w)
+        options.addStretch(1)
         self.classes = ClassBar(self)
         self.classes.chosen.connect(self.label_selected)
         self.view = QListView(self)
@@ -102,7 +112,7 @@ class LabelPage(QWidget):
         bar.addWidget(QPushButton("Undo it", clicked=lambda: self._journal_action("undo")))
         self.interrupted_bar.hide()
         layout = QVBoxLayout(self)
-        for item in (top, self.classes, self.interrupted_bar, self.view, self.status):
+        for item in (top, self.classes, self.interrupted_bar, options, self.view, self.status):
             layout.addLayout(item) if isinstance(item, QHBoxLayout) else layout.addWidget(item)
         self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, lambda: self._journal_action("undo"))
         self.redo_action = self._action("Redo", QKeySequence("Ctrl+Shift+Z"), lambda: self._journal_action("redo"))
@@ -140,15 +150,21 @@ class LabelPage(QWidget):
             self.dataset = None
             self._say(f"Cannot use {folder} as a dataset: {exc}", ERROR_STYLE)
             return
-        self.settings.qs.setValue("label/dataset", folder)
+        self.settings.qs.setValue(DATASET_KEY, folder)
         self.refresh()
+        self.dataset_changed.emit(folder)
 
     def open_photos(self, folder: str) -> None:
         self.settings.qs.setValue("label/photos", folder)
         self.model.clear()
         task = self.scan_runner.start(jobs.scan, folder)
         task.yielded.connect(lambda found: self.model.append(found.paths))
-        task.finished.connect(lambda: self._say(f"{self.model.rowCount()} photos in {folder}"))
+        task.finished.connect(lambda: self._on_listed(folder))
+
+    def _on_listed(self, folder: str) -> None:
+        self._say(f"{self.model.rowCount()} photos in {folder}")
+        if self.weights:  # new photos: suggestions for them too
+            self.set_model(self.weights)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -164,6 +180,7 @@ class LabelPage(QWidget):
         if self.dataset is None:
             return
         self.dataset_label.setText(f"Dataset: {self.dataset.root}")
+        self.dataset_label.setToolTip(plain_tooltip(str(self.dataset.root)))
         self.classes.set_classes([(c.name, c.count) for c in self.dataset.classes()])
         journal = self.dataset.journal
         self.model.set_labeled(self.dataset.labeled())
@@ -174,6 +191,7 @@ class LabelPage(QWidget):
         self.redo_action.setEnabled(redo is not None)
         self.redo_action.setText(f"Redo {redo.title}" if redo else "Redo")
         self.interrupted_bar.setVisible(broken is not None)
+        self._suggest_if_it_fits()
         if broken is not None:
             self.interrupted_label.setText(f"“{broken.title}” was interrupted (the app closed mid-way): "
                                            "finish it or undo it; every photo is in one place or both.")
@@ -249,6 +267,7 @@ class LabelPage(QWidget):
 
     def _after_batch(self) -> None:
         self.refresh()
+        self.dataset_edited.emit()
         self._next_accept()  # the runner is free again only now
 
     # ------------------------------------------------------------ suggestions
@@ -261,6 +280,19 @@ class LabelPage(QWidget):
             task = self.suggest_runner.start(jobs.suggest, weights, paths)
             task.yielded.connect(lambda s: self.model.add_suggestions(s.items))
             task.errored.connect(lambda exc, _d: self._say(f"No suggestions: {exc}", ERROR_STYLE))
+
+    def offer_model(self, weights: str, class_names: list[str]) -> None:
+        """Suggest with this model once it fits the dataset: every class it knows is a class
+        folder here (an ImageNet or other dataset's model would suggest classes that are not)."""
+        self._offered = (weights, list(class_names))
+        self._suggest_if_it_fits()
+
+    def _suggest_if_it_fits(self) -> None:
+        if self._offered is None or self.dataset is None:
+            return
+        weights, names = self._offered
+        if weights != self.weights and names and set(names) <= set(self.classes.names):
+            self.set_model(weights)
 
     # ------------------------------------------------------------ misc
 

@@ -75,9 +75,10 @@ def undo_sort(journal_path: str, *, should_stop: StopFlag):
         journal.close()
 
 
-def retrain(dataset_root: str, weights: str, out: str, *, should_stop: StopFlag):
+def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
     """Fine-tune from the current model on the dataset: head-only when the model was trained
-    that way (seconds, cached features), else the whole network; yields fine_tune's events."""
+    that way (seconds, cached features), else the whole network, at the model's own input
+    size; yields fine_tune's events. ``epochs``: None for 10 head-only, 5 whole network."""
     from ...core.model.loading import load_model
     from ...core.train.config import TrainConfig
     from ...core.train.events import Done
@@ -87,7 +88,7 @@ def retrain(dataset_root: str, weights: str, out: str, *, should_stop: StopFlag)
     mode = (training.get("config") or {}).get("mode") or "head"
     old = training.get("val_acc")
     cfg = TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
-                      epochs=10 if mode == "head" else 5).resolve()
+                      epochs=epochs or (10 if mode == "head" else 5)).resolve()
     done = None
     for event in fine_tune(cfg, should_stop):
         if isinstance(event, Done):

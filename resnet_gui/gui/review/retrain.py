@@ -9,7 +9,8 @@ Wiring (the Classify page)::
     self.retrain.use_model.connect(self.use_model)                  # the user took the new model
     # on close: self.retrain.shutdown()
 
-The new checkpoint goes beside the current one as ``<name>-retrained-<n>.pt`` (never over it).
+The new checkpoint goes beside the current one as ``<name>-retrained-<n>.pt`` (never over it;
+in the user's models folder when the current one is a shipped model).
 """
 
 from __future__ import annotations
@@ -39,9 +40,20 @@ def added_since(dataset: str, weights: str) -> int:
 
 
 def next_free(weights: str) -> str:
+    """``<name>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
+    that is the app's shipped models (maybe read-only, and replaced by an update) or not writable."""
+    from ...resources import user_data_dir, weights_dir
+
     path = Path(weights)
+    folder = path.parent
+    try:
+        shipped = folder.resolve() == weights_dir().resolve()
+    except (OSError, RuntimeError, ImportError):  # no weights package in this install
+        shipped = False
+    if shipped or not os.access(folder, os.W_OK):
+        folder = user_data_dir() / "models"
     n = 1
-    while (candidate := path.with_name(f"{path.stem}-retrained-{n}.pt")).exists():
+    while (candidate := folder / f"{path.stem}-retrained-{n}.pt").exists():
         n += 1
     return str(candidate)
 
@@ -53,6 +65,7 @@ class RetrainPanel(QWidget):
         super().__init__(parent)
         self.dataset = self.weights = ""
         self.new_checkpoint = ""
+        self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
         self.runner = TaskRunner(self, name="retrain")
         self.count = QLabel("", styleSheet=MUTED_STYLE)
         self.button = QPushButton("Retrain", clicked=self.start)
@@ -81,7 +94,7 @@ class RetrainPanel(QWidget):
             return
         self.take.hide()
         self.button.setEnabled(False)
-        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights))
+        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights), self.epochs)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_done)
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0] if str(exc) else repr(exc),
