@@ -1,8 +1,9 @@
 """The main window: menus, toolbar, the pages' tabs, the status bar and settings.
 
-Each page (``classify/``, ``finetune/``) owns its views, its slots and its background
+Each page (``classify/``, ``finetune/``, ``label/``) owns its views, its slots and its background
 runner; the window only places them, routes drops and the device choice to them, shows
-their messages and errors, and stops them when it closes. Nothing here imports torch.
+their messages and errors, keeps the Label page and the Classify page's review widgets on one
+dataset, and stops them when it closes. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMe
 from ..constants import APP_TITLE, DEVICE_CHOICES
 from .classify.page import ClassifyPage
 from .finetune.page import FinetunePage
+from .label.page import LabelPage
 from .pyside_refcount import keep_singletons_alive
 from .settings import AppSettings
 
@@ -35,6 +37,7 @@ class MainWindow(QMainWindow):
         self.classify_page.device_provider = self.device
         self.finetune_page = FinetunePage(self.settings)
         self.finetune_page.device_provider = self.device
+        self.label_page = LabelPage(self.settings)
         self._build_ui()
         self._connect()
         self._restore_settings()
@@ -75,6 +78,9 @@ class MainWindow(QMainWindow):
         refresh = QKeySequence.keyBindings(QKeySequence.StandardKey.Refresh)  # F5 on most platforms
         self.rerun_action.setShortcuts(refresh + [k for k in [QKeySequence("Ctrl+R")] if k not in refresh])
         self.rerun_action.setEnabled(False)
+        self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.loop.open_sort_dialog,
+                                  tip="Copy (or move) the classified photos into one folder per class, with Undo")
+        self.sort_action.setEnabled(False)
         self.recent_menu = QMenu("&Recent weights", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
@@ -119,6 +125,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.open_images_action)
         menu.addAction(self.rerun_action)
         menu.addAction(self.export_action)
+        menu.addAction(self.sort_action)
         menu.addSeparator()
         menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
         menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -128,6 +135,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabBarAutoHide(True)
         self.tabs.addTab(page, "Classify")
         self.tabs.addTab(self.finetune_page, "Fine-tune")
+        self.tabs.addTab(self.label_page, "Label")
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
@@ -140,7 +148,7 @@ class MainWindow(QMainWindow):
 
     def _build_view_menu(self) -> None:
         menu = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Classify", "&Fine-tune")):
+        for i, name in enumerate(("&Classify", "&Fine-tune", "&Label")):
             menu.addAction(name, QKeySequence(f"Ctrl+{i + 1}"), lambda i=i: self.tabs.setCurrentIndex(i))
         menu.addSeparator()
         # Ctrl+Tab / Ctrl+Shift+Tab: the standard keys for the next and previous document
@@ -166,6 +174,11 @@ class MainWindow(QMainWindow):
         page.rerun_available.connect(self.rerun_action.setEnabled)
         page.model_loaded.connect(self._on_model_loaded)
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
+        # one dataset for labeling and for the verdicts, and one undo history (Dataset.shared)
+        self.label_page.dataset_changed.connect(page.loop.set_dataset)
+        self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
+        page.loop.dataset_edited.connect(self.label_page.refresh)
+        page.loop.sortable.connect(self.sort_action.setEnabled)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
         self.tabs.currentChanged.connect(self._on_page_changed)
 
@@ -202,6 +215,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, info, _device: str) -> None:
         self.setWindowTitle(f"{Path(info.source).name} — {APP_TITLE}")
         self.finetune_page.set_current_model(info)
+        self.label_page.offer_model(info.source, info.class_names)  # suggestions, if it fits the dataset
 
     def _use_trained_model(self, path: str) -> None:
         """The Fine-tune page's "use this model": classify with it."""
@@ -309,6 +323,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.classify_page.shutdown()
         self.finetune_page.shutdown()
+        self.label_page.shutdown()  # a labeling batch in flight ends at a file boundary, journaled
 
     def confirm_stop_training(self) -> bool:
         """Asked when the window closes during a fine-tune (tests replace it)."""

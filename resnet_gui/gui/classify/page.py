@@ -1,13 +1,13 @@
-"""The Classify page: results | preview + chart, wired to jobs on the page's own TaskRunner.
+"""The Classify page: results | preview + chart, wired to jobs on the page's own TaskRunner;
+the photo loop's review widgets (grid, verdict, retrain, sort) come from ``photo_loop.py``.
 
 Data flows one way: a user action -> a job (``jobs.py``, in the runner's thread) -> core ->
 yielded dataclasses -> the views' setters, here in the GUI thread. A new run, or a new
 model, replaces the job before it, and a replaced job never reaches the views.
 
-The window places a few of the page's widgets around it (the model bar above the tabs, the
-top-k box in the toolbar, the run's progress and Cancel in the status bar), its toolbar and
-menu actions call the page's slots, and it shows what the page reports through
-``status_message`` and ``error_occurred``.
+The window places the model bar above the tabs, the top-k box in the toolbar and the run's
+progress in the status bar; its actions call the page's slots; it shows ``status_message``
+and ``error_occurred``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..thumbnails import Thumbnails
 from . import jobs
 from .file_actions import FileActions
 from .model_bar import ModelBar
+from .photo_loop import PhotoLoop
 from .preview import PreviewPane
 from .results import ResultsPanel
 from .skipped import SkippedTable
@@ -82,18 +83,21 @@ class ClassifyPage(FileActions, QWidget):
         self.skipped = SkippedTable()
         self.lists = QTabWidget()
         self.lists.setDocumentMode(True)
-        self.lists.addTab(self.results, "Results")
-        self.lists.addTab(self.skipped, "Skipped")
         self.preview = PreviewPane(self.thumbnails)
+        self.loop = PhotoLoop(self)  # places results and preview in its containers
+        self.lists.addTab(self.loop.results_stack, "Results")
+        self.lists.addTab(self.skipped, "Skipped")
+        self.lists.setCornerWidget(self.loop.view_switch, Qt.Corner.TopRightCorner)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.lists)
-        self.splitter.addWidget(self.preview)
+        self.splitter.addWidget(self.loop.preview_column)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([520, 640])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.loop.bar)
 
         self.run_status = RunStatus()  # the window puts it in the status bar
         self.run_status.cancel_requested.connect(self.cancel)
@@ -101,7 +105,6 @@ class ClassifyPage(FileActions, QWidget):
         self.model_bar.open_requested.connect(self.choose_weights)
         self.model_bar.download_requested.connect(self.choose_download)
         self.model_bar.cancel_download_requested.connect(self.cancel_download)
-        self.results.current_changed.connect(self.preview.show_item)
         self.results.low_spin.valueChanged.connect(self._on_low_changed)
         self.results.counts_changed.connect(self._update_tab_titles)
         self.topk_spin.valueChanged.connect(self._on_topk_changed)
@@ -364,7 +367,7 @@ class ClassifyPage(FileActions, QWidget):
 
     def _on_low_changed(self, percent: int) -> None:
         self.preview.low_threshold = percent / 100.0
-        self.preview.show_item(self.results.current_item())
+        self.loop.show_current()
         self.settings.low_confidence = percent
 
     def _remember_image_folder(self, path: str) -> None:
@@ -392,5 +395,5 @@ class ClassifyPage(FileActions, QWidget):
         """Cancel the run and wait for the threads: never leave one running. Safe to call twice."""
         self._pending_paths = None
         self._run_task = self._model_task = None
-        runs_ended = self.runner.shutdown()
-        return self.thumbnails.shutdown() and runs_ended
+        ended = [self.loop.shutdown(), self.runner.shutdown(), self.thumbnails.shutdown()]  # each, always
+        return all(ended)
