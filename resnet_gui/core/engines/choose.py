@@ -25,6 +25,7 @@ class Opened:
     engine: str  # torch | onnxruntime | openvino
     description: str  # what runs, in words: "onnxruntime int8 on cpu (default.int8.onnx)"
     notes: list[str] = field(default_factory=list)
+    loaded: Any = None  # the torch LoadedModel when torch runs (a device move reuses it)
 
 
 def is_onnx(path: str | os.PathLike) -> bool:
@@ -39,12 +40,18 @@ def gpu_likely() -> bool:
 
 
 def _torch(weights: Path, device: str, precision: str, arch: str | None) -> Opened:
-    from ..infer import Classifier
     from ..model.loading import load_model
 
-    loaded = load_model(weights, arch=arch)
+    return open_torch(load_model(weights, arch=arch), device, precision)
+
+
+def open_torch(loaded, device: str = "auto", precision: str = "fp32") -> Opened:
+    """Already loaded weights (a core LoadedModel) on torch: raises DeviceError as Classifier does."""
+    from ..infer import Classifier
+
     classifier = Classifier(loaded, device, precision)
-    return Opened(classifier, loaded.info, "torch", f"torch {precision} on {classifier.device}", loaded.info.notes)
+    return Opened(classifier, loaded.info, "torch", f"torch {precision} on {classifier.device}", loaded.info.notes,
+                  loaded)
 
 
 def _shipped_sibling(weights: Path, sha256: str) -> Path | None:
@@ -61,10 +68,10 @@ def _shipped_sibling(weights: Path, sha256: str) -> Path | None:
     return None
 
 
-def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: str = "auto", precision: str = "fp32",
-                    arch: str | None = None) -> Opened:
-    """Prepare ``weights`` for classification on the chosen engine. Raises WeightsError,
-    DeviceError or EngineError with one line."""
+def plan_engine(weights: str | os.PathLike, engine: str = "auto", device: str = "auto",
+                precision: str = "fp32") -> str:
+    """The engine :func:`open_classifier` runs ``weights`` on (torch | onnxruntime | openvino),
+    decided without loading anything; EngineError when that combination cannot run."""
     weights = Path(weights)
     kind = device.split(":")[0]  # cuda:1 under torchrun
     if engine not in ENGINE_CHOICES:
@@ -74,15 +81,27 @@ def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: st
             raise EngineError(f"{weights.name}: an ONNX file runs on onnxruntime or openvino, not torch")
         if kind in ("cuda", "mps"):
             raise EngineError(f"{weights.name}: ONNX files run on the CPU in this app; use .pt weights for {device}")
-        chosen = DEFAULT_CPU_ENGINE if engine == "auto" else engine
+        return DEFAULT_CPU_ENGINE if engine == "auto" else engine
+    gpu = kind in ("cuda", "mps") or device == "auto" and gpu_likely()
+    if engine == "torch" or engine == "auto" and (gpu or precision != "fp32"):
+        return "torch"
+    if kind in ("cuda", "mps"):
+        raise EngineError(f"the {engine} engine runs on the CPU; use --engine torch for {device}")
+    return DEFAULT_CPU_ENGINE if engine == "auto" else engine
+
+
+def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: str = "auto", precision: str = "fp32",
+                    arch: str | None = None) -> Opened:
+    """Prepare ``weights`` for classification on the chosen engine. Raises WeightsError,
+    DeviceError or EngineError with one line."""
+    weights = Path(weights)
+    chosen = plan_engine(weights, engine, device, precision)
+    if is_onnx(weights):
         classifier = open_engine(weights, chosen)
         return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({weights.name})",
                       classifier.info.notes)
-    gpu = kind in ("cuda", "mps") or device == "auto" and gpu_likely()
-    if engine == "torch" or engine == "auto" and (gpu or precision != "fp32"):
+    if chosen == "torch":
         return _torch(weights, device, precision, arch)
-    if kind in ("cuda", "mps"):
-        raise EngineError(f"the {engine} engine runs on the CPU; use --engine torch for {device}")
     from .cache import cached_conversion
     from .export import file_sha256
 
@@ -91,12 +110,12 @@ def open_classifier(weights: str | os.PathLike, engine: str = "auto", device: st
 
         raise WeightsError(f"{weights}: no such file")
     sha256 = file_sha256(weights)
-    chosen = DEFAULT_CPU_ENGINE if engine == "auto" else engine
     sibling = _shipped_sibling(weights, sha256) if arch is None else None
     if sibling is not None:
         classifier = open_engine(sibling, chosen)
-        return Opened(classifier, classifier.info, chosen, f"{classifier.describe()} ({sibling.name})",
-                      classifier.info.notes)
+        info = classifier.info
+        info.source = str(weights)  # the weights the user chose: a device or engine change reloads these
+        return Opened(classifier, info, chosen, f"{classifier.describe()} ({sibling.name})", info.notes)
     onnx_path, made = cached_conversion(weights, arch, sha256)
     classifier = open_engine(onnx_path, chosen)
     how = "converted now, cached" if made else "cached conversion"

@@ -57,6 +57,8 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
     loaded = load_model(weights, arch=arch)
     info = loaded.info
     yield f"exporting {info.describe()}"
+    if should_stop():
+        return None
     props = info_to_props(info, "fp32", file_sha256(weights))
     with tempfile.TemporaryDirectory(prefix="resnet_gui_export_") as tmp:
         fp32_path = Path(tmp) / "fp32.onnx"
@@ -76,9 +78,9 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
             raise ExportError(f"the exported model does not match PyTorch: {parity.describe()}")
         result = ExportResult(out, "fp32", parity)
         final = fp32_path
+        if should_stop():  # a cancelled export writes nothing
+            return None
         if int8:
-            if should_stop():
-                return None
             yield f"calibrating int8 on {len(split.calibrate)} photos of {Path(calibrate).name}"
             final = quantize_int8(fp32_path, Path(tmp) / "int8.onnx", split.calibrate, info, props)
             if should_stop():
@@ -87,6 +89,8 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
             yield verdict.describe()
             check_verdict(verdict)
             result.precision, result.verdict = "int8", verdict
+            if should_stop():
+                return None
         with atomic_write(out) as handle:
             handle.write(final.read_bytes())
     yield f"wrote {out}"

@@ -1,17 +1,17 @@
 """The Classify page's background work: plain generator jobs for the page's TaskRunner.
 
 No Qt here. Each job yields plain dataclasses (floats, strings and core Predictions, never
-tensors) and returns a summary; torch is first imported inside them, so the window shows
-before it loads. A :class:`ModelSession` is touched only by the jobs of one runner, which
-runs them one at a time, so it needs no lock.
+tensors) and returns a summary. The model is opened by the core's engine choice
+(``core.engines.choose``): torch is imported only when torch runs it, so an ONNX model (or
+a cached conversion) gives the first result without torch. A :class:`ModelSession` is
+touched only by the jobs of one runner, which runs them one at a time, so it needs no lock.
 """
 
 from __future__ import annotations
 
-import queue
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
@@ -29,8 +29,8 @@ StopFlag = Callable[[], bool]
 class ModelSession:
     """The loaded model and its prepared classifier; kept when a new load fails."""
 
-    loaded: Any = None  # core LoadedModel
-    classifier: Any = None  # core Classifier
+    loaded: Any = None  # core LoadedModel, when torch runs the model (a device move reuses it)
+    classifier: Any = None  # core Classifier, or an engine's (same predict_batch, decode, stack)
     devices_reported: bool = False
 
 
@@ -79,6 +79,9 @@ class Results:
 class ModelReady:
     info: ModelInfo
     device: str  # where it actually runs: "cpu", "cuda", "mps"
+    engine: str = "torch"  # torch | onnxruntime | openvino
+    description: str = ""  # what runs, in words: "onnxruntime int8 on cpu (default.int8.onnx)"
+    notes: list[str] = field(default_factory=list)  # non-fatal remarks about the model or the engine
 
 
 @dataclass
@@ -113,38 +116,67 @@ class RunSummary:
 # ---------------------------------------------------------------- model
 
 
-def load_model(session: ModelSession, path: str, device: str = "auto", *, should_stop: StopFlag):
-    """Load weights into ``session`` (or move the loaded ones to ``device``)."""
+def load_model(session: ModelSession, path: str, device: str = "auto", engine: str = "auto", *,
+               should_stop: StopFlag):
+    """Open weights (.pt/.pth/.safetensors/.onnx) in ``session`` on ``engine``
+    (``constants.ENGINE_CHOICES``); a failure keeps the model before."""
     if should_stop():
         return None
     yield Loading(str(path))
+    from ...core.engines.runtimes import EngineError
     from ...core.model.checkpoint import WeightsError
-    from ...core.model.devices import DeviceError, available_devices
-    from ...core.model.loading import load_model as read_weights
+    from ...core.model.devices import DeviceError
 
     try:
-        if not session.devices_reported:
-            yield Devices(available_devices())
-            session.devices_reported = True
-        if session.loaded is not None and session.loaded.info.source == str(path):
-            loaded = session.loaded  # same file, other device: just move it
-        else:
-            loaded = read_weights(path)
-        classifier = yield from _prepare(loaded, device)
-    except (WeightsError, DeviceError) as exc:
+        yield from _report_devices(session)
+        opened = yield from _open(session, str(path), device, engine)
+    except (WeightsError, DeviceError, EngineError) as exc:
         return ModelFailed(str(exc))
     except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
         return ModelFailed(f"{type(exc).__name__}: {exc}")
-    session.loaded, session.classifier = loaded, classifier
-    return ModelReady(loaded.info, classifier.device.type)
+    session.loaded, session.classifier = opened.loaded, opened.classifier
+    return ModelReady(opened.info, device_name(opened.classifier), opened.engine, opened.description,
+                      list(opened.notes))
 
 
-def _prepare(loaded, device: str):
-    from ...core import infer
+def device_name(classifier) -> str:
+    """"cpu", "cuda", "mps": a torch Classifier has a torch.device, an engine's a plain "cpu"."""
+    return getattr(classifier.device, "type", str(classifier.device))
+
+
+def _report_devices(session: ModelSession):
+    """The devices torch sees, once; asked only where a GPU is likely or torch is already in,
+    so that an ONNX engine on a plain CPU never imports torch for it."""
+    from ...core.engines.choose import gpu_likely
+
+    if session.devices_reported or not (gpu_likely() or "torch" in sys.modules):
+        return
+    from ...core.model.devices import available_devices
+
+    yield Devices(available_devices())
+    session.devices_reported = True
+
+
+def _open(session: ModelSession, path: str, device: str, engine: str):
+    """The core's Opened for ``path``; a GPU that is missing or full, or an ONNX engine asked
+    for with a GPU device, runs on the CPU and says so (never silently)."""
+    from ...core.engines.choose import is_onnx, open_classifier, open_torch, plan_engine
     from ...core.model.devices import DeviceError, is_out_of_memory
 
+    gpu = device.split(":")[0] in ("cuda", "mps")
+    if gpu and (is_onnx(path) or engine in ("onnxruntime", "openvino")):
+        plan_engine(path, engine, "cpu")  # a choice that cannot run at all fails before the notice
+        yield Notice(f"{'ONNX files' if is_onnx(path) else 'The ' + engine + ' engine'} run on the CPU: "
+                     f"{device.upper()} is not used.")
+        device = "cpu"
+    if plan_engine(path, engine, device) != "torch":
+        return open_classifier(path, engine, device)
+    from ...core.model.loading import load_model as read_weights
+
+    same = session.loaded is not None and session.loaded.info.source == path
+    loaded = session.loaded if same else read_weights(path)  # same file, other device: just move it
     try:
-        return infer.Classifier(loaded, device)
+        return open_torch(loaded, device)
     except DeviceError as exc:
         yield Notice(f"{exc}: running on the CPU.")
     except Exception as exc:
@@ -152,7 +184,7 @@ def _prepare(loaded, device: str):
             raise
         _free_gpu_memory()
         yield Notice(f"Out of GPU memory on {device.upper()}: running on the CPU instead.")
-    return infer.Classifier(loaded, "cpu")
+    return open_torch(loaded, "cpu")
 
 
 def _free_gpu_memory() -> None:
@@ -162,43 +194,32 @@ def _free_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def download_and_load(session: ModelSession, arch: str, device: str = "auto", *, should_stop: StopFlag):
-    """Download ``arch``'s ImageNet weights (reporting progress), then load them."""
+def download_and_load(session: ModelSession, arch: str, device: str = "auto", engine: str = "auto", *,
+                      should_stop: StopFlag):
+    """Download ``arch``'s ImageNet weights (reporting progress, ~5 times a second), then load them."""
     from ...core.model import download
 
     try:
-        path = yield from _with_progress(
-            lambda progress: download.download_imagenet_weights(arch, progress, should_stop=should_stop))
-    except download.DownloadCancelled:
-        return ModelFailed("Download cancelled.")
+        steps = download.iter_download(arch)
+        last = 0.0
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as end:
+                path = end.value
+                break
+            if should_stop():
+                steps.close()  # the core removes its partial file
+                return ModelFailed("Download cancelled.")
+            now = time.perf_counter()
+            if now - last >= EMIT_INTERVAL or done == total:
+                last = now
+                yield DownloadProgress(done, total)
     except download.DownloadError as exc:
         return ModelFailed(str(exc))
     except Exception as exc:  # noqa: BLE001
         return ModelFailed(f"Download failed: {type(exc).__name__}: {exc}")
-    return (yield from load_model(session, str(path), device, should_stop=should_stop))
-
-
-def _with_progress(fn: Callable[[Callable[[int, int], None]], Any]):
-    """Run ``fn(progress)``, whose progress comes by callback, yielding it as DownloadProgress
-    (at most ~10 a second, and the last one); return what ``fn`` returns."""
-    reports: queue.SimpleQueue = queue.SimpleQueue()
-    # the core's download blocks and reports through a callback, so it runs beside this
-    # generator; cancel still goes through its should_stop
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="download") as pool:
-        future = pool.submit(fn, lambda done, total: reports.put((done, total)))
-        last = 0.0
-        while True:
-            finished = future.done()
-            latest = None
-            while not reports.empty():
-                latest = reports.get()
-            now = time.perf_counter()
-            if latest is not None and (now - last >= EMIT_INTERVAL or latest[0] == latest[1] or finished):
-                last = now
-                yield DownloadProgress(*latest)
-            if finished:
-                return future.result()
-            time.sleep(0.02)
+    return (yield from load_model(session, str(path), device, engine, should_stop=should_stop))
 
 
 # ---------------------------------------------------------------- classification
@@ -216,7 +237,7 @@ def classify(session: ModelSession, paths: list[str], topk: int = KEEP_TOPK, bat
     files = []
     for path in iter_image_files(paths):
         if should_stop():
-            return RunSummary(0, 0, 0, True, time.perf_counter() - start, session.classifier.device.type)
+            return RunSummary(0, 0, 0, True, time.perf_counter() - start, device_name(session.classifier))
         files.append(path)
     yield Started(len(files))
     counts = [0, 0]  # classified, skipped
@@ -228,7 +249,7 @@ def classify(session: ModelSession, paths: list[str], topk: int = KEEP_TOPK, bat
             report.rate = meter.update(report.done) if report.done else 0.0
         yield report
     return RunSummary(total=len(files), classified=counts[0], skipped=counts[1], cancelled=should_stop(),
-                      seconds=time.perf_counter() - start, device=session.classifier.device.type)
+                      seconds=time.perf_counter() - start, device=device_name(session.classifier))
 
 
 def _classify_files(session: ModelSession, files: list, topk: int, batch_size: int,
@@ -257,9 +278,9 @@ def _classify_files(session: ModelSession, files: list, topk: int, batch_size: i
                     good, bad = [], []
             break
         except Exception as exc:
-            if not is_out_of_memory(exc) or session.classifier.device.type == "cpu":
+            if not is_out_of_memory(exc) or device_name(session.classifier) == "cpu" or session.loaded is None:
                 raise
-            lost = session.classifier.device.type.upper()
+            lost = device_name(session.classifier).upper()
             session.classifier = None
             _free_gpu_memory()
             session.classifier = infer.Classifier(session.loaded, "cpu")

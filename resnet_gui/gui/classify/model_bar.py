@@ -1,15 +1,19 @@
-"""The strip under the toolbar saying which model is in use, or what to do without one."""
+"""The strip under the toolbar saying which model is in use and which engine runs it, or what
+to do without one. It also holds the engine choice, which the window places in its toolbar
+beside the device choice (as it places the page's top-k box)."""
 
 from __future__ import annotations
 
 import html
 import os
+import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ..styles import plain_tooltip
+from .engine_choice import EngineCombo
 
 if TYPE_CHECKING:
     from ...core.model.checkpoint import ModelInfo
@@ -26,8 +30,10 @@ class ModelBar(QFrame):
     open_requested = Signal()
     download_requested = Signal()
     cancel_download_requested = Signal()
+    engine_changed = Signal(str)  # the user chose another engine: the model is to be opened again
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, settings=None) -> None:
+        """``settings``: the window's AppSettings, where the engine choice is remembered."""
         super().__init__(parent)
         self.setObjectName("modelBar")
         self.text = QLabel()
@@ -43,12 +49,19 @@ class ModelBar(QFrame):
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.clicked.connect(self.cancel_download_requested)
+        # placed by the window, in the toolbar: in this strip it would make it taller
+        self.engine_combo = EngineCombo(settings)
+        self.engine_combo.engine_changed.connect(self.engine_changed)
+        self.engine_label = QLabel(" &Engine ")
+        self.engine_label.setBuddy(self.engine_combo)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.text, 1)
         for widget in (self.progress, self.cancel_button, self.open_button, self.download_button):
             layout.addWidget(widget)
         self.state = ""
+        self.engine_text = ""  # what runs the model, in words (the core's Opened.description)
+        self.engine_notes: list[str] = []
         self.show_none()
 
     def _set(self, state: str, html: str, buttons: bool = False, progress: bool = False) -> None:
@@ -60,13 +73,21 @@ class ModelBar(QFrame):
         self.progress.setVisible(progress)
         self.cancel_button.setVisible(progress)
 
+    def engine(self) -> str:
+        """The chosen engine: one of constants.ENGINE_CHOICES."""
+        return self.engine_combo.engine()
+
+    def describe_engine(self, description: str, notes: list[str] | None = None) -> None:
+        """What runs the model now (the load job's ModelReady.description and .notes); shown
+        by the next :meth:`show_model`."""
+        self.engine_text, self.engine_notes = description, list(notes or [])
+
     def show_none(self) -> None:
-        self._set("none", "<b>No model loaded.</b> Open a weights file (.pt, .pth, .safetensors), drop one on the "
+        self._set("none", "<b>No model loaded.</b> Open a weights file (.pt, .pth, .safetensors, .onnx), drop one on the "
                   "window, or download ImageNet weights (needs internet, about 45–100 MB).", buttons=True)
 
     def show_loading(self, path: str) -> None:
-        self._set("busy", f"Loading <b>{_esc(os.path.basename(path))}</b>… "
-                  "<span style='color:gray'>(the first load also starts PyTorch)</span>")
+        self._set("busy", f"Loading <b>{_esc(os.path.basename(path))}</b>…")
 
     def show_download(self, arch: str, done: int = 0, total: int = 0) -> None:
         if self.state != "busy" or not self.progress.isVisible():
@@ -79,18 +100,31 @@ class ModelBar(QFrame):
             self.progress.setRange(0, 0)
 
     def show_model(self, info: ModelInfo, device: str) -> None:
-        """``device``: where it actually runs ("cpu", "cuda", "mps")."""
+        """``device``: where it actually runs ("cpu", "cuda", "mps"); the engine as last described."""
         names = info.class_names
         shown = ", ".join(names[:6]) + (f", … ({len(names) - 6} more)" if len(names) > 6 else "")
+        # the engine and where it runs; which file it runs from is in the tooltip
+        runs = _esc(_device_upper(self.engine_text.split(" (")[0])) if self.engine_text else f"on {device.upper()}"
+        notes = [n for n in dict.fromkeys(list(info.notes) + self.engine_notes)]  # each note once
+        note = f" · <span style='color:#8a5a00'>note: {_esc(_short(notes[0]))}</span>" if notes else ""
         self._set("ok", f"<b>{_esc(info.arch)}</b> · {info.num_classes} classes "
                   f"<span style='color:gray'>({_esc(shown)})</span> · "
-                  f"<b>{_esc(os.path.basename(info.source))}</b> · on {device.upper()}")
-        self.text.setToolTip(plain_tooltip(f"{info.source}\nclass names from: {info.class_names_from}"
-                                           + "".join(f"\nnote: {n}" for n in info.notes)))
+                  f"<b>{_esc(os.path.basename(info.source))}</b> · {runs}{note}")
+        engine = f"\nengine: {self.engine_text}" if self.engine_text else ""
+        self.text.setToolTip(plain_tooltip(f"{info.source}\nclass names from: {info.class_names_from}{engine}"
+                                           + "".join(f"\nnote: {n}" for n in notes)))
 
     def show_error(self, message: str) -> None:
         self._set("error", f"<b>Could not load the model:</b> {_esc(message)}", buttons=True)
 
+
+def _device_upper(description: str) -> str:
+    """"onnxruntime int8 on cpu (…)" -> "… on CPU (…)", as the window names devices."""
+    return re.sub(r"\bon (cpu|cuda(?::\d+)?|mps)\b", lambda m: "on " + m.group(1).upper(), description)
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _esc(text: str) -> str:
