@@ -88,7 +88,7 @@ class _Printer:
         self.interactive = hasattr(stderr, "isatty") and stderr.isatty()
 
     def show(self, event) -> None:
-        from ..core.train.events import BatchProgress, DataReady, EpochEnd, Stage, format_duration
+        from ..core.train.events import BatchProgress, Calibrated, DataReady, EpochEnd, Stage, format_duration
 
         if isinstance(event, BatchProgress) and self.interactive:
             filled = int(BAR_WIDTH * event.batch / event.batches)
@@ -108,6 +108,8 @@ class _Printer:
                 say(f"  skipped {path}: {reason}", self.err)
         elif isinstance(event, Stage):
             say(event.message, self.err, flush=True)
+        elif isinstance(event, Calibrated):  # out-of-class threshold, temperature, ECE before -> after
+            say(event.message, self.out, flush=True)
 
     def summary(self, done) -> None:
         say(done.message, self.out)

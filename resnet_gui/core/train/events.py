@@ -100,6 +100,23 @@ class EpochEnd:
 
 
 @dataclass
+class Calibrated:
+    """After the last epoch: out-of-class detection and the temperature, fitted on the best
+    model with the run's validation split and stored in its checkpoint (core/trust). ECE:
+    expected calibration error (15 bins) on those validation photos, before/after the temperature.
+    Only ``message`` is set when nothing was fitted (cancelled, no validation photos...)."""
+
+    message: str
+    temperature: float | None = None
+    ece_before: float | None = None
+    ece_after: float | None = None
+    threshold: float | None = None
+    pass_rate: float | None = None  # share of validation photos under the threshold (~95 %)
+    photos: int = 0
+    method: str = ""
+
+
+@dataclass
 class Done:
     reason: str  # completed | early_stopping | cancelled | nan
     message: str

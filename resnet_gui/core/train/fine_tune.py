@@ -179,7 +179,14 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
             stopped, message = "early_stopping", f"stopped early: no improvement for {cfg.patience} epochs"
             break
     progress.best = best
-    yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history))
+    calibrated = None
+    if stopped in ("completed", "early_stopping") and best.epoch > 0 and dist.is_main:
+        from .calibrate_step import calibrate_after_training
+
+        calibrated = yield from calibrate_after_training(out, cfg.half, cfg.image_size, train_set, val_set, device,
+                                                         cfg.seed, should_stop)
+        yield calibrated
+    yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history, calibrated))
 
 
 def _save_epoch(out: Path, cfg: TrainConfig, model, info: ModelInfo, opt_sched: tuple, epoch: int, history: list,
@@ -263,7 +270,8 @@ def _training_record(cfg: TrainConfig, start_label: str, history: list, best: Be
             "skipped": len(ready.skipped), "split": ready.split_from}
 
 
-def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, history: list) -> Done:
+def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, history: list,
+          calibrated=None) -> Done:
     saved = out.is_file() and best.epoch > 0
     if stopped == "completed":
         message = f"finished {cfg.epochs} epochs"
@@ -273,5 +281,8 @@ def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, h
                                  else "; no epoch finished, nothing was saved")
     if saved:
         message += f". Best validation accuracy {best.val_acc:.1%} at epoch {best.epoch}, saved to {out}"
+    if saved and calibrated is not None and calibrated.ece_before is not None:
+        message += (f". Confidence calibrated: temperature {calibrated.temperature:.3g}, expected calibration error "
+                    f"{calibrated.ece_before:.3f} -> {calibrated.ece_after:.3f}; out-of-class threshold set")
     return Done(stopped, message, str(out) if saved else None, best.epoch, max(0.0, best.val_acc),
                 best.per_class, best.confusion, history)

@@ -1,0 +1,57 @@
+"""The last step of a training run: out-of-class detection and the temperature (core/trust),
+fitted on the best model with the run's own split (training photos describe the classes,
+validation photos set the threshold and the temperature), and stored in its checkpoint."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .events import Calibrated, Stage
+
+
+def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, val_set, device, seed: int,
+                             should_stop: Callable[[], bool]) -> Iterator[object]:
+    """Yield Stage events; return a :class:`Calibrated` (its ``message`` says why when nothing
+    was fitted). The checkpoint at ``out`` is rewritten atomically only when all went well.
+    Under torchrun this runs on rank 0 with the images it holds (in head mode, its share)."""
+    import numpy as np
+    from torchvision.transforms.v2 import functional as F
+
+    from ..model.checkpoint import WeightsError, checkpoint_dict, save_torch
+    from ..model.loading import load_model
+    from ..trust.features import extract, normaliser
+    from ..trust.fit import BANK_ROWS, fit_trust
+
+    if not val_set.labels or not train_set.labels:
+        return Calibrated("out-of-class detection and temperature: not fitted (no validation photos)")
+    try:
+        loaded = load_model(out)  # the best epoch, exactly as saved
+    except WeightsError as exc:
+        return Calibrated(f"out-of-class detection and temperature: not fitted ({exc})")
+    info = loaded.info
+    model = loaded.model.to(device)
+    normalise = normaliser(info.mean, info.std, device)
+    picked = sorted(random.Random(seed).sample(range(len(train_set.images)), min(BANK_ROWS, len(train_set.images))))
+    train_images = [F.center_crop(train_set.images[i], [image_size, image_size]) for i in picked]
+    total = len(train_images) + len(val_set.images)
+    yield Stage(f"fitting out-of-class detection and temperature on {len(train_images)} training and "
+                f"{len(val_set.images)} validation photos", 0, total)
+    fitted = extract(model, train_images, normalise, device, should_stop)
+    held = extract(model, val_set.images, normalise, device, should_stop) if fitted is not None else None
+    if held is None or should_stop():
+        return Calibrated("out-of-class detection and temperature: not fitted (cancelled); "
+                          "resnet-gui calibrate MODEL DATA_DIR adds them")
+    yield Stage("fitting out-of-class detection and temperature", total, total)
+    trust = fit_trust(fitted[1], np.array([train_set.labels[i] for i in picked]), held[0], held[1],
+                      np.array(val_set.labels), info.num_classes, seed=seed,
+                      fitted_on=f"the validation split of training ({len(val_set.labels)} photos)")
+    info.trust = trust
+    try:
+        save_torch(checkpoint_dict(loaded.model.cpu().state_dict(), info, half=half), out)
+    except (OSError, RuntimeError) as exc:  # the model saved before is intact
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+        return Calibrated(f"out-of-class detection and temperature: not saved ({reason}); the model is kept without them")
+    return Calibrated(trust.describe(), trust.temperature, trust.ece_before, trust.ece_after, trust.threshold,
+                      trust.pass_rate, trust.photos, trust.method)
