@@ -140,7 +140,8 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
     assert panel.count.text().startswith("3 photos added")
     panel.start()
     qtbot.waitUntil(lambda: not panel.runner.busy, timeout=120_000)
-    assert "New model (head)" in panel.progress.text() and "current model: " in panel.progress.text()
+    assert panel.progress.text().startswith("Validation ") and "for the current model" in panel.progress.text()
+    assert panel.progress.text().endswith("first-retrained-1.pt, head retrain")
     assert Path(panel.new_checkpoint).name == "first-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
     with qtbot.waitSignal(panel.use_model) as used:
         panel.take.click()

@@ -1,11 +1,14 @@
-"""Two small layout pieces that keep the Label page narrow enough for a 1024 px (or smaller)
-screen: a layout that wraps its widgets onto more lines, and a label that elides its text."""
+"""Small layout pieces: a layout that wraps its widgets onto more lines and a label that
+elides its text (they keep the Label page narrow enough for a 1024 px or smaller screen),
+and thumbnail grids that use their whole width."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QWidgetItem
+
+from ..styles import plain_tooltip
 
 
 class FlowLayout(QLayout):
@@ -76,21 +79,51 @@ class FlowLayout(QLayout):
 
 
 class ElidedLabel(QLabel):
-    """One line of plain text, shortened in the middle (a long path keeps its start and its
-    end) instead of widening the window; the whole text is in the tooltip."""
+    """One line of plain text, shortened (in the middle by default: a long path keeps its
+    start and its end) instead of widening the window; the whole text is in the tooltip
+    when it is cut."""
 
-    def __init__(self, text: str = "", parent=None) -> None:
+    def __init__(self, text: str = "", parent=None, elide=Qt.TextElideMode.ElideMiddle) -> None:
         super().__init__(parent)
+        self.elide = elide
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(80)
         self.setText(text)
 
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(plain_tooltip(text) if self.fontMetrics().horizontalAdvance(text) > self.width() else "")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.setText(self.text())  # the tooltip, when the text no longer fits
+
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.contentsRect().width())
+        self.drawFrame(painter)  # a style sheet's box, if any
+        text = self.fontMetrics().elidedText(self.text(), self.elide, self.contentsRect().width())
         self.style().drawItemText(painter, self.contentsRect(), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                                   self.palette(), self.isEnabled(), text, self.foregroundRole())
 
     def sizeHint(self) -> QSize:
         return QSize(min(super().sizeHint().width(), 400), super().sizeHint().height())
+
+
+class SpreadColumns(QObject):
+    """Keeps an icon-mode list view's cells at least ``cell`` wide and spreads the leftover
+    width over the columns, so a wide pane shows no empty strip at its right edge."""
+
+    def __init__(self, view, cell: QSize) -> None:
+        super().__init__(view)
+        self.view, self.cell = view, cell
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            width = self.view.viewport().width() - 4  # a little slack: a full row must not wrap
+            columns = max(1, width // self.cell.width())
+            size = QSize(max(self.cell.width(), width // columns), self.cell.height())
+            if self.view.gridSize() != size:
+                self.view.setGridSize(size)
+        return False

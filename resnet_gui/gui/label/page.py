@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
 
 from ..pyside_refcount import keep_singletons_alive
 from ..settings import AppSettings
-from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip
+from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
 from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
 from .class_bar import ClassBar
-from .flow import ElidedLabel
+from .flow import ElidedLabel, SpreadColumns
 from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
 
 DATASET_KEY = "label/dataset"  # the current dataset, shared with the Classify page's review widgets
@@ -93,6 +93,7 @@ class LabelPage(QWidget):
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.view.setGridSize(ITEM_SIZE + QSize(6, 6))
+        SpreadColumns(self.view, ITEM_SIZE + QSize(6, 6))
         self.view.setUniformItemSizes(True)  # what makes 20k items cheap: no per-item measuring
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(1000)
@@ -180,7 +181,6 @@ class LabelPage(QWidget):
         if self.dataset is None:
             return
         self.dataset_label.setText(f"Dataset: {self.dataset.root}")
-        self.dataset_label.setToolTip(plain_tooltip(str(self.dataset.root)))
         self.classes.set_classes([(c.name, c.count) for c in self.dataset.classes()])
         journal = self.dataset.journal
         self.model.set_labeled(self.dataset.labeled())
@@ -260,7 +260,7 @@ class LabelPage(QWidget):
     def _on_batch_done(self, done: jobs.BatchDone) -> None:
         words = {"label": "labeled", "undo": "undone", "redo": "redone", "finish": "finished"}
         problems = [why for _, why in done.failed] + done.notes + ([done.stopped] if done.stopped else [])
-        self._say(f"{words[done.action]}: {done.done} photos" + ("; " + "; ".join(problems) if problems else ""),
+        self._say(f"{words[done.action]}: {done.done} photo{'' if done.done == 1 else 's'}" + ("; " + "; ".join(problems) if problems else ""),
                   WARN_STYLE if problems else MUTED_STYLE)
         if done.action != "label":
             self._accept_queue = []

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Si
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
+from ..label.flow import SpreadColumns
 from ..styles import plain_tooltip
 from ..thumb_cache import PixmapCache
 from ..thumbnails import Thumbnails
@@ -109,6 +110,7 @@ class ResultsGrid(QListView):
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(GRID_THUMB, GRID_THUMB))
         self.setGridSize(QSize(GRID_THUMB + 26, GRID_THUMB + 34))
+        SpreadColumns(self, QSize(GRID_THUMB + 26, GRID_THUMB + 34))
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setResizeMode(QListView.ResizeMode.Adjust)

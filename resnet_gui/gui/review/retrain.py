@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
 from ..tasks import TaskRunner
 from . import jobs
@@ -69,15 +70,14 @@ class RetrainPanel(QWidget):
         self.runner = TaskRunner(self, name="retrain")
         self.count = QLabel("", styleSheet=MUTED_STYLE)
         self.button = QPushButton("Retrain", clicked=self.start)
-        self.progress = QLabel("")
-        self.progress.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # one line that never widens the window (errors can be long)
         self.take = QPushButton("Use the new model", clicked=lambda: self.use_model.emit(self.new_checkpoint))
         self.take.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.count, self.button, self.progress, self.take):
+        for w in (self.count, self.button, self.take):
             layout.addWidget(w)
-        layout.addStretch(1)
+        layout.addWidget(self.progress, 1)
         self.refresh_count()
 
     def set_sources(self, dataset: str, weights: str) -> None:
@@ -86,7 +86,7 @@ class RetrainPanel(QWidget):
 
     def refresh_count(self) -> None:
         n = added_since(self.dataset, self.weights) if self.dataset and self.weights else 0
-        self.count.setText(f"{n} photos added since this model was trained")
+        self.count.setText(f"{n} photo{'' if n == 1 else 's'} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
 
     def start(self) -> None:
@@ -114,8 +114,10 @@ class RetrainPanel(QWidget):
             return
         old = f"{result.old_val_acc:.1%}" if result.old_val_acc is not None else "unknown"
         self.new_checkpoint = result.checkpoint
-        self._say(f"New model ({result.mode}): validation {result.new_val_acc:.1%}; current model: {old} "
-                  f"(when it was trained)", box_style(OK))
+        # what decides first: a narrow window cuts the end of the line
+        self._say(f"Validation {result.new_val_acc:.1%} against {old} for the current model "
+                  f"(when it was trained); new model: {Path(result.checkpoint).name}, {result.mode} retrain",
+                  box_style(OK, padding=1))
         self.take.show()
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:

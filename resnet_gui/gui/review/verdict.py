@@ -15,8 +15,9 @@ the Label page through ``Dataset.shared``), so Undo on the Label page takes it b
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
+from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE
 from ..tasks import TaskRunner
 from . import jobs
@@ -36,13 +37,13 @@ class VerdictBar(QWidget):
         self.classes.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.classes.lineEdit().setPlaceholderText("it is…")
         self.wrong = QPushButton("Wrong: it is", clicked=lambda: self.add_to(self.classes.currentText().strip()))
-        self.status = QLabel("", styleSheet=MUTED_STYLE)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # an error can be long: one line, cut, whole in the tooltip
+        self.status.setStyleSheet(MUTED_STYLE)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.correct, self.wrong, self.classes, self.status):
+        for w in (self.correct, self.wrong, self.classes):
             layout.addWidget(w)
-        layout.addStretch(1)
+        layout.addWidget(self.status, 1)
         self._update()
 
     def set_dataset(self, folder: str) -> None:
