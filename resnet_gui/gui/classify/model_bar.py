@@ -1,6 +1,5 @@
-"""The strip under the toolbar saying which model is in use and which engine runs it, or what
-to do without one. It also holds the engine choice, which the window places in its toolbar
-beside the device choice (as it places the page's top-k box)."""
+"""The strip under the toolbar saying which model is in use and which engine runs it, with the
+engine choice, or what to do without one."""
 
 from __future__ import annotations
 
@@ -49,15 +48,16 @@ class ModelBar(QFrame):
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.clicked.connect(self.cancel_download_requested)
-        # placed by the window, in the toolbar: in this strip it would make it taller
         self.engine_combo = EngineCombo(settings)
         self.engine_combo.engine_changed.connect(self.engine_changed)
-        self.engine_label = QLabel(" &Engine ")
+        self.engine_label = QLabel("&Engine")
         self.engine_label.setBuddy(self.engine_combo)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
+        # thin margins: the combo and the buttons set the height, which small screens need
+        layout.setContentsMargins(10, 2, 10, 2)
         layout.addWidget(self.text, 1)
-        for widget in (self.progress, self.cancel_button, self.open_button, self.download_button):
+        for widget in (self.progress, self.cancel_button, self.open_button, self.download_button,
+                       self.engine_label, self.engine_combo):
             layout.addWidget(widget)
         self.state = ""
         self.engine_text = ""  # what runs the model, in words (the core's Opened.description)
