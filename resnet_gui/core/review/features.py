@@ -1,0 +1,124 @@
+"""Penultimate-layer features (and the model's own logits) of many photos, batched.
+
+A generator: it yields :class:`~resnet_gui.core.train.events.Stage` progress events and
+returns a :class:`FeatureSet`. Decoding runs one batch ahead in a small thread pool, so
+memory holds two batches of images plus the features (N x 512 floats for a resnet18:
+6 MB for 3,000 photos)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from ..data.decoded import default_workers
+from ..data.images import ImageError
+from ..data.transforms import decode_tensor
+from ..model.checkpoint import LoadedModel
+from ..train.events import Stage
+
+BATCH = 32
+THUMB = 16  # side of the grey thumbnail kept per photo for near-duplicate search
+
+
+@dataclass
+class FeatureSet:
+    paths: list[Path]  # the photos that could be read, in input order
+    features: object  # numpy float32 (N, D): average-pooled layer4 output
+    logits: object  # numpy float32 (N, K): the model's own head on those features
+    thumbs: object  # numpy float32 (N, THUMB*THUMB): grey thumbnail of what the model sees (duplicates)
+    indices: list[int]  # each row's position in the input list
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    cancelled: bool = False
+
+
+def backbone_features(model, x):
+    """Average-pooled layer4 output of a torchvision ResNet, without touching ``model.fc``
+    (the window's model may be in use elsewhere: no swapping of modules)."""
+    import torch
+
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    x = model.layer4(model.layer3(model.layer2(model.layer1(x))))
+    return torch.flatten(model.avgpool(x), 1)
+
+
+def grey_thumbnails(batch_uint8):
+    """(N, THUMB*THUMB) float32 grey thumbnails (area averages) of a uint8 NCHW batch."""
+    import torch
+
+    x = batch_uint8.float()
+    grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    return torch.nn.functional.adaptive_avg_pool2d(grey, THUMB).flatten(1).numpy()
+
+
+def _decode(path: Path, short_side: int, crop: int):
+    try:
+        return decode_tensor(path, short_side, crop), None
+    except ImageError as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad photo never stops a review
+        return None, f"cannot read: {type(exc).__name__}: {exc}"
+
+
+def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *, device: str = "cpu",
+                     batch_size: int = BATCH, workers: int | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> Iterator[Stage]:
+    """Yield ``Stage("computing features", done, total)`` after each batch; return a FeatureSet.
+    ``should_stop()`` is checked between batches; a cancelled run returns what it has, marked."""
+    import numpy as np
+    import torch
+    import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
+
+    from ..model.devices import resolve_device
+
+    should_stop = should_stop or (lambda: False)
+    info, model = loaded.info, loaded.model.eval()
+    dev = resolve_device(device)
+    model = model.to(dev)
+    mean = torch.tensor(info.mean, device=dev).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(info.std, device=dev).view(1, 3, 1, 1) * 255.0
+    paths = [Path(p) for p in paths]
+    chunks = [list(range(i, min(i + batch_size, len(paths)))) for i in range(0, len(paths), batch_size)]
+    out = FeatureSet([], [], [], [], [])
+    feats, logits, thumbs = [], [], []
+    total = len(paths)
+    yield Stage(f"computing features of {total} photos", 0, total)
+
+    def submit(pool, chunk):
+        return [pool.submit(_decode, paths[i], info.resize_size, info.image_size) for i in chunk]
+
+    with ThreadPoolExecutor(workers or default_workers(), thread_name_prefix="decode") as pool:
+        pending = submit(pool, chunks[0]) if chunks else []
+        for n, chunk in enumerate(chunks):
+            current = pending
+            pending = submit(pool, chunks[n + 1]) if n + 1 < len(chunks) else []  # decode one batch ahead
+            tensors = []
+            for i, future in zip(chunk, current):
+                tensor, error = future.result()
+                if error is None:
+                    tensors.append(tensor)
+                    out.paths.append(paths[i])
+                    out.indices.append(i)
+                else:
+                    out.skipped.append((str(paths[i]), error))
+            if tensors:
+                batch = torch.stack(tensors)
+                thumbs.append(grey_thumbnails(batch))
+                with torch.inference_mode():
+                    x = (batch.to(dev).float() - mean) / std
+                    f = backbone_features(model, x)
+                    feats.append(f.float().cpu().numpy())
+                    logits.append(model.fc(f).float().cpu().numpy())
+            yield Stage(f"computing features of {total} photos", chunk[-1] + 1, total)
+            if should_stop():
+                for future in pending:
+                    future.cancel()
+                out.cancelled = True
+                break
+    width, k = model.fc.in_features, model.fc.out_features
+    out.features = np.concatenate(feats) if feats else np.zeros((0, width), np.float32)
+    out.logits = np.concatenate(logits) if logits else np.zeros((0, k), np.float32)
+    out.thumbs = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB * THUMB), np.float32)
+    return out
