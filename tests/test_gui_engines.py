@@ -151,6 +151,7 @@ def test_the_engine_choice_decides_what_runs_and_is_remembered(wired, qtbot, set
     window = wired
     page = window.classify_page
     files = make_images(3)
+    window.set_device("cpu")  # Auto on a GPU machine would be PyTorch there
     assert page.model_bar.engine() == "auto"
     text = open_and_wait(qtbot, page, checkpoint)  # auto on the CPU: ONNX Runtime, a conversion cached once
     assert "onnxruntime fp32 on CPU" in text
