@@ -104,3 +104,17 @@ def error_message(exc: BaseException) -> str:
     from ...core.train.config import TrainingError
 
     return str(exc) if isinstance(exc, TrainingError) else f"Training stopped: {type(exc).__name__}: {exc}"
+
+
+def measure_speed(config, arch: str, *, should_stop: StopFlag):
+    """The core's short speed measurement for the run ``config`` describes (a core Speed, or None
+    when cancelled or when the folder cannot be read)."""
+    from ...core.data.datasets import DatasetError
+    from ...core.train.estimate import measure_speed as measure, sample_photos
+
+    import_torchvision()
+    try:
+        photos = sample_photos(config.data_dir)
+    except (DatasetError, OSError):
+        return None
+    return measure(config, arch, photos, should_stop, config.workers)

@@ -14,9 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
-from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, Stage
+from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
 from ..tasks import Task, TaskRunner
 from . import jobs
+from .estimate import RunEstimate
 from .form import TrainForm
 from .run_view import RunView
 
@@ -36,6 +37,7 @@ class FinetunePage(QWidget):
         self.device_provider = lambda: "auto"  # the window passes its device selector
         self.train_runner = TaskRunner(self, name="fine-tune")
         self.scan_runner = TaskRunner(self, name="folder scan")
+        self.estimate_runner = TaskRunner(self, name="estimate")
         self.last_error = ""
         self._task: Task | None = None  # the training job until it has finished
         self._scan_task: Task | None = None
@@ -43,6 +45,7 @@ class FinetunePage(QWidget):
         self._done: Done | None = None
 
         self.form = TrainForm(settings)
+        self.estimate = RunEstimate(self.estimate_runner)
         self.run_view = RunView()
         scroll = QScrollArea()
         scroll.setWidget(self.form)
@@ -55,6 +58,7 @@ class FinetunePage(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(self.estimate)
         left_layout.addLayout(self.form.buttons)  # a fixed footer: Start is always in view
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -67,7 +71,13 @@ class FinetunePage(QWidget):
         self.form.cancel_button.clicked.connect(self.cancel)
         self.run_view.use_model_requested.connect(self.use_model_requested)
         self._views = {Stage: self.run_view.show_stage, BatchProgress: self.run_view.show_progress,
-                       EpochEnd: self.run_view.show_epoch, DataReady: self._on_data_ready}
+                       EpochEnd: self.run_view.show_epoch, DataReady: self._on_data_ready,
+                       PhaseProgress: self.run_view.show_phase}
+        form = self.form
+        for combo in (form.arch_combo, form.start_combo, form.mode_combo):
+            combo.currentIndexChanged.connect(self.update_estimate)
+        for spin in (form.epochs_spin, form.size_spin, form.batch_spin, form.val_spin):
+            spin.valueChanged.connect(self.update_estimate)
 
     # ================================================================ public API
 
@@ -80,6 +90,7 @@ class FinetunePage(QWidget):
         """Scan ``path`` in the background; the class table and Start follow."""
         path = str(path)
         self.form.set_folder(path)
+        self.update_estimate()  # hidden until the new folder is scanned
         if self._scan_task is not None:
             self._scan_task.detach()  # the latest folder wins
             self._scan_task = None
@@ -116,6 +127,7 @@ class FinetunePage(QWidget):
         task.errored.connect(self._on_errored)
         task.finished.connect(self._on_finished)
         self.form.set_running(True)
+        self.estimate.pause()
         return True
 
     def cancel(self) -> None:
@@ -128,8 +140,19 @@ class FinetunePage(QWidget):
     def shutdown(self) -> bool:
         """Cancel any run and wait for the threads (the window calls this when closing)."""
         self._task = None
+        self.estimate.pause()
         ok = self.train_runner.shutdown()
+        ok = self.estimate_runner.shutdown() and ok
         return self.scan_runner.shutdown() and ok
+
+    def update_estimate(self, *_) -> None:
+        """The form changed: the estimate of the run's time follows (measured in the background)."""
+        if not self.running:
+            self.estimate.request(self.config(), self.form.arch_combo.currentText(), self.form.scan)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.update_estimate()  # the window's device may have changed meanwhile
 
     # ================================================================ what the tests read
 
@@ -144,6 +167,7 @@ class FinetunePage(QWidget):
     def _on_scanned(self, scan: jobs.FolderScan) -> None:
         self._scan_task = None
         self.form.show_scan(scan)
+        self.update_estimate()
         self.folder_scanned.emit(scan)
 
     def _on_event(self, event) -> None:
@@ -164,6 +188,7 @@ class FinetunePage(QWidget):
         self.form.set_running(False)
         self.run_view.show_done(done)
         self.form.refresh_output()  # the next run does not replace this model
+        self.update_estimate()
         self.training_finished.emit(done)
 
     # ================================================================ drops

@@ -22,6 +22,13 @@ ACCURACY_GAP = 0.10  # validation accuracy this far above training accuracy gets
 ACCURACY_NOTE = ("Training accuracy is below validation accuracy: expected, as it is measured on augmented "
                  "photos (random crops, flips, colour changes), which are harder than the plain validation photos.")
 
+PHASES = {  # PhaseProgress.phase -> what the bar says, and whether it counts images
+    "reading": ("Reading photos", True),
+    "features": ("Computing features", True),
+    "validating": ("Validating", True),
+    "saving": ("Saving the model", False),
+}
+
 BANNERS = {  # Done.reason -> (title, colours)
     "completed": ("✔ Finished", OK),
     "early_stopping": ("✔ Stopped early", OK),
@@ -47,6 +54,7 @@ class RunView(QWidget):
         self.epochs_seen: list = []  # EpochEnd events of the current run
         self.last_done = None  # core Done of the last run
         self.cancelling = False
+        self._run_eta = ""  # the training steps' ETA, shown again after a phase between epochs
         self._build()
         self.use_button.clicked.connect(self._use_model)
         self._clear_results()
@@ -130,12 +138,24 @@ class RunView(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setFormat("Starting…")
         self.rate_label.clear()
+        self._run_eta = ""
         self.status_label.setText("Starting (the first run also loads PyTorch)…")
 
     def show_stage(self, event) -> None:
         self.status_label.setText(_sentence(event.message) + "…")
         self.progress.setRange(0, 0)
         self.progress.setFormat(event.message)
+
+    def show_phase(self, e) -> None:
+        """PhaseProgress: a phase outside the training steps, with its count and ETA."""
+        title, counted = PHASES.get(e.phase, (_sentence(e.phase), True))
+        self.progress.setRange(0, max(1, e.total))
+        self.progress.setValue(e.done)
+        self.progress.setFormat(f"{title} · {e.done:,} / {e.total:,}" if counted else f"{title}…")
+        eta = format_duration(e.eta_seconds)
+        self.rate_label.setText(f"ETA {eta}" if eta != "–" else "ETA: measuring…")
+        if not self.cancelling:
+            self.status_label.setText(_sentence(e.message) + "…")
 
     def show_data(self, event) -> None:
         """DataReady: the split is made; unreadable images are listed."""
@@ -157,7 +177,8 @@ class RunView(QWidget):
         self.progress.setRange(0, max(1, e.epochs * e.batches))
         self.progress.setValue((e.epoch - 1) * e.batches + e.batch)
         self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} · batch {e.batch}/{e.batches}")
-        self.rate_label.setText(f"{e.images_per_second:.0f} images/s · ETA {format_duration(e.eta_seconds)}")
+        self._run_eta = f"{e.images_per_second:.0f} images/s · ETA {format_duration(e.eta_seconds)}"
+        self.rate_label.setText(self._run_eta)
         self.loss_chart.add_batch(e.epoch - 1 + e.batch / max(1, e.batches), e.loss)
         if not self.cancelling:
             self.status_label.setText(f"Training: loss {e.loss:.3f}")
@@ -168,6 +189,10 @@ class RunView(QWidget):
         self.loss_chart.add_epoch(e.epoch, e.train_loss, e.val_loss)
         self.acc_chart.add_epoch(e.epoch, e.train_acc, e.val_acc)
         self.accuracy_note.setVisible(e.val_acc - e.train_acc > ACCURACY_GAP)
+        self.progress.setRange(0, e.epochs)  # back from validating / saving to the whole run
+        self.progress.setValue(e.epoch)
+        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} done")
+        self.rate_label.setText(self._run_eta)
         saved = " · best so far, saved" if e.improved else ""
         if not self.cancelling:
             self.status_label.setText(f"Epoch {e.epoch}/{e.epochs}: validation accuracy {e.val_acc:.1%}, "
