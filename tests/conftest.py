@@ -14,6 +14,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SHARED_DATA = Path(os.environ.get("RESNET_GUI_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache(tmp_path_factory) -> Path:
+    """Engine conversions of .pt weights (the window converts on the CPU) go to the tests' own
+    cache, never the user's; one per session, so each tiny model is converted once."""
+    folder = tmp_path_factory.mktemp("engine-cache")
+    os.environ["RESNET_GUI_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

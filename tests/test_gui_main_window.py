@@ -396,12 +396,12 @@ def test_switching_device_reloads_and_reruns(loaded, qtbot, make_images, tmp_pat
 def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeypatch):
     from resnet_gui.core.model import download
 
-    def fake_download(arch, progress=None, *, should_stop=None, **kwargs):
+    def fake_download(arch, **kwargs):
         for done in (0, 50, 100):
-            progress(done, 100)
+            yield done, 100
         return tiny_weights
 
-    monkeypatch.setattr(download, "download_imagenet_weights", fake_download)
+    monkeypatch.setattr(download, "iter_download", fake_download)
     page = window.classify_page
     seen = []
     shown = page.model_bar.show_download
@@ -416,13 +416,12 @@ def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeyp
 def test_cancelling_a_download_keeps_no_model(window, qtbot, monkeypatch):
     from resnet_gui.core.model import download
 
-    def slow_download(arch, progress=None, *, should_stop=None, **kwargs):
-        while not should_stop():
-            progress(10, 100)
+    def slow_download(arch, **kwargs):
+        while True:  # the job stops pulling (and closes it) once cancelled
+            yield 10, 100
             time.sleep(0.01)
-        raise download.DownloadCancelled("download cancelled")
 
-    monkeypatch.setattr(download, "download_imagenet_weights", slow_download)
+    monkeypatch.setattr(download, "iter_download", slow_download)
     page = window.classify_page
     page.download_imagenet("resnet18")
     qtbot.waitUntil(lambda: page.model_bar.progress.value() == 100, timeout=WAIT)

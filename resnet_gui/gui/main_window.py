@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMe
 
 from ..constants import APP_TITLE, DEVICE_CHOICES
 from .classify.page import ClassifyPage
+from .export_dialog import add_export_action
 from .finetune.page import FinetunePage
 from .label.page import LabelPage
 from .pyside_refcount import keep_singletons_alive
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.open_images_action)
         menu.addAction(self.rerun_action)
         menu.addAction(self.export_action)
+        self.export_model_action = add_export_action(menu, self)
         menu.addAction(self.sort_action)
         menu.addSeparator()
         menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         page.results_arrived.connect(lambda: self.export_action.setEnabled(True))
         page.rerun_available.connect(self.rerun_action.setEnabled)
         page.model_loaded.connect(self._on_model_loaded)
+        page.model_bar.engine_changed.connect(page.change_device)  # reopened on the chosen engine
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
         # one dataset for labeling and for the verdicts, and one undo history (Dataset.shared)
         self.label_page.dataset_changed.connect(page.loop.set_dataset)

@@ -78,7 +78,7 @@ class ClassifyPage(FileActions, QWidget):
         self.topk_spin = QSpinBox(minimum=1, maximum=jobs.KEEP_TOPK, value=5)
         self.topk_spin.setToolTip("How many guesses the chart and the CSV show")
 
-        self.model_bar = ModelBar()
+        self.model_bar = ModelBar(settings=self.settings)  # remembers the engine choice
         self.results = ResultsPanel(self.thumbnails)
         self.skipped = SkippedTable()
         self.lists = QTabWidget()
@@ -173,7 +173,7 @@ class ClassifyPage(FileActions, QWidget):
         if job is not jobs.download_and_load:
             self._downloading = ""
         # not replace=True: the cancelled run must still report its end
-        task = self.runner.start(job, self.session, *args, self.device_provider(), replace=False)
+        task = self.runner.start(job, self.session, *args, self.device_provider(), self.model_bar.engine(), replace=False)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_model_result)
         task.errored.connect(lambda exc, _details: self._on_model_result(jobs.ModelFailed(f"{type(exc).__name__}: {exc}")))
@@ -183,6 +183,7 @@ class ClassifyPage(FileActions, QWidget):
         self._model_task = None
         self._downloading = ""
         if isinstance(result, jobs.ModelReady):
+            self.model_bar.describe_engine(result.description, result.notes)
             self._on_model_loaded(result.info, result.device)
         elif isinstance(result, jobs.ModelFailed):
             self._on_model_failed(result.message)
