@@ -27,6 +27,7 @@ LOW_TEXT = QColor("#b35c00")
 COL_IMAGE, COL_LABEL, COL_CONFIDENCE = range(3)
 LIVE_SORT_LIMIT = 5000  # above this many rows, a sorted view is re-sorted when the run ends
 LIVE_SORT_MS = 1000  # below it, new rows join the sort at most once a second (not per batch)
+LABEL_MAX_SHARE = 0.4  # the label column fits its longest label, up to this share of the table
 
 
 class ResultsModel(QAbstractTableModel):
@@ -242,11 +243,17 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 6)
+        # the file name takes the room (cut in the middle when it must be); the label column
+        # fits its labels (measured once per distinct label, not per row) until the user drags it
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_IMAGE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_LABEL, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_CONFIDENCE, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(COL_LABEL, 150)
+        self._label_widths: dict[str, int] = {}
+        self._label_fitted = True  # False once the user has resized the label column
+        self._fitting = False
+        header.sectionResized.connect(self._on_section_resized)
+        self._fit_label_column()
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
 
         self.hint = QLabel("Drop images or folders here\nor choose Open folder… / Open images…")
@@ -272,6 +279,11 @@ class ResultsPanel(QWidget):
 
     def append(self, items: list[Prediction]) -> None:
         self.model.append(items)
+        new_labels = {item.label for item in items} - self._label_widths.keys()
+        if new_labels:
+            metrics = self.table.fontMetrics()
+            self._label_widths.update((label, metrics.horizontalAdvance(label)) for label in new_labels)
+            self._fit_label_column()
         if items:
             self.stack.setCurrentWidget(self.table)
             if self.model.rowCount() <= LIVE_SORT_LIMIT and self.proxy.sortColumn() >= 0 \
@@ -302,8 +314,34 @@ class ResultsPanel(QWidget):
         if self.proxy.sortColumn() >= 0:
             self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
 
+    def label_column_width(self) -> int:
+        """What the label column needs: the widest label (or the header) plus the cell's margins."""
+        header = self.table.horizontalHeader()
+        widest = max(self._label_widths.values(), default=0)
+        title = header.fontMetrics().horizontalAdvance(ResultsModel.HEADERS[COL_LABEL]) + 24  # room for the sort arrow
+        return max(title, widest + 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12)
+
+    def _fit_label_column(self) -> None:
+        if not self._label_fitted:
+            return
+        room = self.table.viewport().width() or self.table.width()
+        self._fitting = True
+        self.table.horizontalHeader().resizeSection(COL_LABEL, min(self.label_column_width(),
+                                                                   max(80, int(room * LABEL_MAX_SHARE))))
+        self._fitting = False
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == COL_LABEL and not self._fitting:
+            self._label_fitted = False  # the user's width stays
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_label_column()  # the cap follows the table's width
+
     def clear(self) -> None:
         self.model.clear()
+        self._label_widths.clear()  # the next run may come from a model with other labels
+        self._fit_label_column()
         self.stack.setCurrentWidget(self.hint)
         self.current_changed.emit(None)
 
