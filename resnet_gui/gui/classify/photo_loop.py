@@ -26,6 +26,12 @@ from ..styles import MUTED_STYLE, plain_tooltip
 TABLE, GRID = 0, 1
 
 
+def trainable(weights: str) -> str:
+    """``weights`` when a fine-tune can start from it, else '' (Retrain is then disabled): an
+    ONNX file holds no trainable network."""
+    return "" if Path(weights).suffix.lower() == ".onnx" else weights
+
+
 class PhotoLoop(QObject):
     dataset_edited = Signal()  # a verdict added a photo to the dataset (the Label page refreshes)
     sortable = Signal(bool)  # there are classified photos to sort
@@ -92,7 +98,7 @@ class PhotoLoop(QObject):
         self.sort_button.clicked.connect(self.open_sort_dialog)
         self.verdict.added.connect(self._on_added)
         self.retrain.use_model.connect(page.use_model)
-        page.model_loaded.connect(lambda info, _device: self.retrain.set_sources(self.dataset, info.source))
+        page.model_loaded.connect(lambda info, _device: self.retrain.set_sources(self.dataset, trainable(info.source)))
 
     # ------------------------------------------------------------ dataset
 
@@ -100,7 +106,7 @@ class PhotoLoop(QObject):
         """The dataset verdicts go to and Retrain trains on ('' for none)."""
         self.dataset = folder
         self.verdict.set_dataset(folder)
-        self.retrain.set_sources(folder, self.page.model.source if self.page.model else "")
+        self.retrain.set_sources(folder, trainable(self.page.model.source) if self.page.model else "")
         name = Path(folder).name if folder else "none"
         self.dataset_label.setText(f"Dataset: {name}")
         self.dataset_label.setToolTip(plain_tooltip(folder or "Choose one on the Label page"))

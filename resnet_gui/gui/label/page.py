@@ -163,7 +163,8 @@ class LabelPage(QWidget):
         task.finished.connect(lambda: self._on_listed(folder))
 
     def _on_listed(self, folder: str) -> None:
-        self._say(f"{self.model.rowCount()} photos in {folder}")
+        waiting = sum(1 for path in self.model.paths() if path not in self.model.labeled)
+        self._say(f"{self.model.rowCount()} photos in {folder}, {waiting} to label")
         if self.weights:  # new photos: suggestions for them too
             self.set_model(self.weights)
 

@@ -13,8 +13,8 @@ It remembers the last destination under the settings key ``review/sort_destinati
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
@@ -38,7 +38,12 @@ class SortDialog(QDialog):
         self.threshold.valueChanged.connect(self.refresh_preview)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Folder", "Photos"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the names, not the counts, need room
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.summary = QLabel("", wordWrap=True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.sort_button = QPushButton("Sort", clicked=self.start_sort, enabled=False)
@@ -60,6 +65,7 @@ class SortDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
+        self.resize(560, 440)  # the folder of every class, the _unsure one too, without scrolling
         self.refresh_preview()
 
     def _choose(self) -> None:
