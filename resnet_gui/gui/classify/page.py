@@ -2,12 +2,9 @@
 the photo loop's review widgets (grid, verdict, retrain, sort) come from ``photo_loop.py``.
 
 Data flows one way: a user action -> a job (``jobs.py``, in the runner's thread) -> core ->
-yielded dataclasses -> the views' setters, here in the GUI thread. A new run, or a new
-model, replaces the job before it, and a replaced job never reaches the views.
-
-The window places the model bar above the tabs, the top-k box in the toolbar and the run's
-progress in the status bar; its actions call the page's slots; it shows ``status_message``
-and ``error_occurred``.
+yielded dataclasses -> the views' setters, in the GUI thread. A new run or model replaces
+the job before it; a replaced job never reaches the views. The window places the model bar,
+the top-k box and the run's progress, and shows ``status_message`` and ``error_occurred``.
 """
 
 from __future__ import annotations
