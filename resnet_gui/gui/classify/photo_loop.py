@@ -13,15 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QToolButton,
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
+from ..label.flow import ElidedLabel
 from ..label.page import DATASET_KEY
 from ..review.grid import ResultsGrid
 from ..review.retrain import RetrainPanel
 from ..review.sort_dialog import SortDialog
 from ..review.verdict import VerdictBar
-from ..styles import MUTED_STYLE, plain_tooltip
+from ..styles import MUTED_STYLE
 
 TABLE, GRID = 0, 1
 
@@ -76,8 +77,8 @@ class PhotoLoop(QObject):
 
         self.sort_button = QPushButton("Sort into folders…", enabled=False)
         self.sort_button.setToolTip("Copy (or move) the classified photos into one folder per class, with Undo")
-        self.dataset_label = QLabel(styleSheet=MUTED_STYLE)
-        self.dataset_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.dataset_label = ElidedLabel(elide=Qt.TextElideMode.ElideRight)
+        self.dataset_label.setStyleSheet(MUTED_STYLE)
         self.retrain = RetrainPanel()
         self.bar = QWidget()
         bar = QHBoxLayout(self.bar)
@@ -85,7 +86,7 @@ class PhotoLoop(QObject):
         bar.addWidget(self.sort_button)
         bar.addSpacing(12)
         bar.addWidget(self.dataset_label)
-        bar.addWidget(self.retrain, 1)
+        bar.addWidget(self.retrain, 3)
 
     def _connect(self) -> None:
         page = self.page
@@ -109,7 +110,6 @@ class PhotoLoop(QObject):
         self.retrain.set_sources(folder, trainable(self.page.model.source) if self.page.model else "")
         name = Path(folder).name if folder else "none"
         self.dataset_label.setText(f"Dataset: {name}")
-        self.dataset_label.setToolTip(plain_tooltip(folder or "Choose one on the Label page"))
 
     def refresh_dataset(self) -> None:
         """The dataset changed on disk (a Label page batch): classes and the count since training."""

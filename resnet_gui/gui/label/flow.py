@@ -68,7 +68,7 @@ class FlowLayout(QLayout):
         for item in self._items:
             if item.widget() is not None and item.widget().isHidden():
                 continue
-            hint = item.sizeHint()
+            hint = item.sizeHint().boundedTo(QSize(max(1, area.width()), 1 << 20))  # never wider than the line
             if x + hint.width() > area.right() + 1 and line > 0:
                 x, y, line = area.x(), y + line + self._spacing, 0
             if move:
@@ -87,8 +87,8 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self.elide = elide
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)  # shrinks to the minimum below
+        self.setMinimumWidth(24)  # a narrow window cuts the text, not the window
         self.setText(text)
 
     def setText(self, text: str) -> None:

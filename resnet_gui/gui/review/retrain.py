@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
@@ -68,7 +68,8 @@ class RetrainPanel(QWidget):
         self.new_checkpoint = ""
         self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
         self.runner = TaskRunner(self, name="retrain")
-        self.count = QLabel("", styleSheet=MUTED_STYLE)
+        self.count = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
+        self.count.setStyleSheet(MUTED_STYLE)
         self.button = QPushButton("Retrain", clicked=self.start)
         self.progress = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # one line that never widens the window (errors can be long)
         self.take = QPushButton("Use the new model", clicked=lambda: self.use_model.emit(self.new_checkpoint))

@@ -15,9 +15,9 @@ the Label page through ``Dataset.shared``), so Undo on the Label page takes it b
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
 
-from ..label.flow import ElidedLabel
+from ..label.flow import ElidedLabel, FlowLayout
 from ..styles import ERROR_STYLE, MUTED_STYLE
 from ..tasks import TaskRunner
 from . import jobs
@@ -39,11 +39,10 @@ class VerdictBar(QWidget):
         self.wrong = QPushButton("Wrong: it is", clicked=lambda: self.add_to(self.classes.currentText().strip()))
         self.status = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # an error can be long: one line, cut, whole in the tooltip
         self.status.setStyleSheet(MUTED_STYLE)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.correct, self.wrong, self.classes):
+        self.status.setMinimumHeight(self.correct.sizeHint().height())  # its text centred on the buttons' line
+        layout = FlowLayout(self)  # wraps onto a second line rather than widen the window
+        for w in (self.correct, self.wrong, self.classes, self.status):
             layout.addWidget(w)
-        layout.addWidget(self.status, 1)
         self._update()
 
     def set_dataset(self, folder: str) -> None:
@@ -59,7 +58,8 @@ class VerdictBar(QWidget):
 
     def set_photo(self, path: str, predicted: str) -> None:
         self.path, self.predicted = path, predicted
-        self.correct.setText(f"Correct ({predicted})" if predicted else "Correct")
+        shown = self.correct.fontMetrics().elidedText(predicted, Qt.TextElideMode.ElideRight, 140)  # a long name
+        self.correct.setText(f"Correct ({shown})" if predicted else "Correct")
         self.status.clear()
         self._update()
 
