@@ -149,11 +149,14 @@ class RunView(QWidget):
     def show_phase(self, e) -> None:
         """PhaseProgress: a phase outside the training steps, with its count and ETA."""
         title, counted = PHASES.get(e.phase, (_sentence(e.phase), True))
+        eta = format_duration(e.eta_seconds)
+        eta = f" · ETA {eta}" if eta != "–" else ""  # none until there is a rate
+        # all in the bar's text, set first: setValue repaints the bar at once, while a label's
+        # text waits for the next paint and would lag behind a busy bar
+        self.progress.setFormat((f"{title} · {e.done:,} / {e.total:,}" if counted else f"{title}…") + eta)
         self.progress.setRange(0, max(1, e.total))
         self.progress.setValue(e.done)
-        self.progress.setFormat(f"{title} · {e.done:,} / {e.total:,}" if counted else f"{title}…")
-        eta = format_duration(e.eta_seconds)
-        self.rate_label.setText(f"ETA {eta}" if eta != "–" else "ETA: measuring…")
+        self.rate_label.clear()
         if not self.cancelling:
             self.status_label.setText(_sentence(e.message) + "…")
 
@@ -174,9 +177,9 @@ class RunView(QWidget):
 
     def show_progress(self, e) -> None:
         """BatchProgress: the bar over all epochs, images/s and the ETA."""
+        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} · batch {e.batch}/{e.batches}")  # before the value
         self.progress.setRange(0, max(1, e.epochs * e.batches))
         self.progress.setValue((e.epoch - 1) * e.batches + e.batch)
-        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} · batch {e.batch}/{e.batches}")
         self._run_eta = f"{e.images_per_second:.0f} images/s · ETA {format_duration(e.eta_seconds)}"
         self.rate_label.setText(self._run_eta)
         self.loss_chart.add_batch(e.epoch - 1 + e.batch / max(1, e.batches), e.loss)
@@ -189,9 +192,9 @@ class RunView(QWidget):
         self.loss_chart.add_epoch(e.epoch, e.train_loss, e.val_loss)
         self.acc_chart.add_epoch(e.epoch, e.train_acc, e.val_acc)
         self.accuracy_note.setVisible(e.val_acc - e.train_acc > ACCURACY_GAP)
-        self.progress.setRange(0, e.epochs)  # back from validating / saving to the whole run
+        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} done")  # back from validating, saving: the run
+        self.progress.setRange(0, e.epochs)
         self.progress.setValue(e.epoch)
-        self.progress.setFormat(f"Epoch {e.epoch}/{e.epochs} done")
         self.rate_label.setText(self._run_eta)
         saved = " · best so far, saved" if e.improved else ""
         if not self.cancelling:
