@@ -1,7 +1,7 @@
 """The Classify page's part of the photo loop: results as a grid, a verdict on the shown photo
 (it becomes training data), Retrain from the current model, and *Sort into folders…*.
 
-The widgets live in ``gui/review/``; this class builds them around the page's own views and
+The widgets live in ``gui/verdicts/``; this class builds them around the page's own views and
 connects them. The page places three of its containers: ``results_stack`` (the table or the
 grid) in the Results tab, ``preview_column`` (the preview over the verdict bar) in the
 splitter, ``bar`` (sort, dataset, retrain) under it. The dataset is the Label page's
@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedW
 
 from ..label.flow import ElidedLabel
 from ..label.page import DATASET_KEY
-from ..review.grid import ResultsGrid
-from ..review.retrain import RetrainPanel
-from ..review.sort_dialog import SortDialog
-from ..review.verdict import VerdictBar
+from ..verdicts.grid import ResultsGrid
+from ..verdicts.retrain import RetrainPanel
+from ..verdicts.sort_dialog import SortDialog
+from ..verdicts.verdict import VerdictBar
 from ..styles import MUTED_STYLE
 
 TABLE, GRID = 0, 1

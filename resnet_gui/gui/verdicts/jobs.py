@@ -1,0 +1,100 @@
+"""The verdict widgets' background work: plain generator jobs (no Qt) for a TaskRunner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+StopFlag = Callable[[], bool]
+
+
+@dataclass
+class SortPreview:
+    """What a sort would do: photos per folder, bytes needed, bytes free at the destination."""
+
+    counts: dict[str, int]
+    bytes_needed: int
+    bytes_free: int
+    plan: object  # core Plan, handed back to run_sort
+
+
+@dataclass
+class RetrainResult:
+    checkpoint: str | None
+    old_val_acc: float | None  # as recorded when the current model was trained
+    new_val_acc: float
+    mode: str
+    message: str
+
+
+def add_photo(dataset_root: str, path: str, class_name: str, *, should_stop: StopFlag):
+    """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch."""
+    from ...core.files.dataset import Dataset
+
+    dataset = Dataset.shared(dataset_root)
+    dataset.add_class(class_name)
+    result = yield from dataset.journal.run(dataset.plan_label([path], class_name), should_stop)
+    return result
+
+
+def preview_sort(items: list[tuple[str, str, float]], destination: str, min_confidence: float, move: bool,
+                 *, should_stop: StopFlag) -> SortPreview:
+    import shutil
+
+    from ...core.files.sorting import plan_sort
+
+    plan = plan_sort(items, destination, min_confidence=min_confidence, move=move)
+    existing = Path(destination)
+    while not existing.exists():
+        existing = existing.parent
+    counts = {Path(folder).name: n for folder, n in plan.folder_counts().items()}
+    return SortPreview(counts, plan.bytes_needed, shutil.disk_usage(existing).free, plan)
+
+
+def run_sort(plan, destination: str, *, should_stop: StopFlag):
+    """Do a previewed sort through a new journal beside it; returns (journal path, PassResult)."""
+    from ...core.files.journal import Journal
+    from ...core.files.sorting import sort_journal_path
+
+    journal = Journal(sort_journal_path(destination))
+    try:
+        result = yield from journal.run(plan, should_stop)
+    finally:
+        journal.close()
+    return str(journal.path), result
+
+
+def undo_sort(journal_path: str, *, should_stop: StopFlag):
+    from ...core.files.journal import Journal
+
+    journal = Journal(journal_path)
+    try:
+        return (yield from journal.undo(should_stop))
+    finally:
+        journal.close()
+
+
+def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
+    """Fine-tune from the current model on the dataset: head-only when the model was trained
+    that way (seconds, cached features), else the whole network, at the model's own input
+    size; yields fine_tune's events. ``epochs``: None for 10 head-only, 5 whole network."""
+    from ...core.model.loading import load_model
+    from ...core.train.config import TrainConfig
+    from ...core.train.events import Done
+    from ...core.train.fine_tune import fine_tune
+
+    training = load_model(weights).info.training or {}
+    mode = (training.get("config") or {}).get("mode") or "head"
+    old = training.get("val_acc")
+    cfg = TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
+                      epochs=epochs or (10 if mode == "head" else 5)).resolve()
+    done = None
+    for event in fine_tune(cfg, should_stop):
+        if isinstance(event, Done):
+            done = event
+        yield event
+    if done is None:
+        return RetrainResult(None, old, 0.0, mode, "stopped before the first epoch")
+    return RetrainResult(done.checkpoint, float(old) if isinstance(old, (int, float)) else None,
+                         done.best_val_acc, mode, done.message)

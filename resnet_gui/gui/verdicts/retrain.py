@@ -1,0 +1,129 @@
+"""Retrain from the current model on the dataset, in the background, and offer the result.
+
+Wiring (the Classify page)::
+
+    from ..verdicts.retrain import RetrainPanel
+    self.retrain = RetrainPanel(self)
+    self.retrain.set_sources(dataset_folder, current_weights_path)   # when either changes
+    self.verdict.added.connect(lambda *_: self.retrain.refresh_count())
+    self.retrain.use_model.connect(self.use_model)                  # the user took the new model
+    # on close: self.retrain.shutdown()
+
+The new checkpoint goes beside the current one as ``<name>-retrained-<n>.pt`` (never over it;
+in the user's models folder when the current one is a shipped model).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+
+from ..label.flow import ElidedLabel
+from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
+from ..tasks import TaskRunner
+from . import jobs
+
+
+def added_since(dataset: str, weights: str) -> int:
+    """Photos the journal added to ``dataset`` after ``weights`` was written."""
+    from ...core.files.dataset import Dataset
+    from ...core.files.journal import DO
+
+    try:
+        since = os.path.getmtime(weights)
+    except OSError:
+        return 0
+    journal = Dataset.shared(dataset).journal
+    return sum(len(b.finished) for b in journal.batches.values() if b.direction == DO and b.time > since)
+
+
+def next_free(weights: str) -> str:
+    """``<name>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
+    that is the app's shipped models (maybe read-only, and replaced by an update) or not writable."""
+    from ...resources import user_data_dir, weights_dir
+
+    path = Path(weights)
+    folder = path.parent
+    try:
+        shipped = folder.resolve() == weights_dir().resolve()
+    except (OSError, RuntimeError, ImportError):  # no weights package in this install
+        shipped = False
+    if shipped or not os.access(folder, os.W_OK):
+        folder = user_data_dir() / "models"
+    n = 1
+    while (candidate := folder / f"{path.stem}-retrained-{n}.pt").exists():
+        n += 1
+    return str(candidate)
+
+
+class RetrainPanel(QWidget):
+    use_model = Signal(str)  # the new checkpoint, when the user takes it
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.dataset = self.weights = ""
+        self.new_checkpoint = ""
+        self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
+        self.runner = TaskRunner(self, name="retrain")
+        self.count = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
+        self.count.setStyleSheet(MUTED_STYLE)
+        self.button = QPushButton("Retrain", clicked=self.start)
+        self.progress = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # one line that never widens the window (errors can be long)
+        self.take = QPushButton("Use the new model", clicked=lambda: self.use_model.emit(self.new_checkpoint))
+        self.take.hide()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.count, self.button, self.take):
+            layout.addWidget(w)
+        layout.addWidget(self.progress, 1)
+        self.refresh_count()
+
+    def set_sources(self, dataset: str, weights: str) -> None:
+        self.dataset, self.weights = dataset, weights
+        self.refresh_count()
+
+    def refresh_count(self) -> None:
+        n = added_since(self.dataset, self.weights) if self.dataset and self.weights else 0
+        self.count.setText(f"{n} photo{'' if n == 1 else 's'} added since this model was trained")
+        self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
+
+    def start(self) -> None:
+        if not (self.dataset and self.weights) or self.runner.busy:
+            return
+        self.take.hide()
+        self.button.setEnabled(False)
+        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights), self.epochs)
+        task.yielded.connect(self._on_event)
+        task.returned.connect(self._on_done)
+        task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0] if str(exc) else repr(exc),
+                                                       ERROR_STYLE))
+        task.finished.connect(self.refresh_count)
+
+    def _on_event(self, event) -> None:
+        epoch = getattr(event, "epoch", None)
+        if epoch is not None and hasattr(event, "val_acc"):
+            self._say(f"epoch {epoch}/{event.epochs}: validation {event.val_acc:.1%}")
+        elif hasattr(event, "message") and not hasattr(event, "reason"):
+            self._say(event.message)
+
+    def _on_done(self, result: jobs.RetrainResult) -> None:
+        if not result.checkpoint:
+            self._say(f"Nothing saved: {result.message}", ERROR_STYLE)
+            return
+        old = f"{result.old_val_acc:.1%}" if result.old_val_acc is not None else "unknown"
+        self.new_checkpoint = result.checkpoint
+        # what decides first: a narrow window cuts the end of the line
+        self._say(f"Validation {result.new_val_acc:.1%} against {old} for the current model "
+                  f"(when it was trained); new model: {Path(result.checkpoint).name}, {result.mode} retrain",
+                  box_style(OK, padding=1))
+        self.take.show()
+
+    def _say(self, text: str, style: str = MUTED_STYLE) -> None:
+        self.progress.setStyleSheet(style)
+        self.progress.setText(text)
+
+    def shutdown(self) -> bool:
+        return self.runner.shutdown()

@@ -1,0 +1,95 @@
+"""“Correct” / “Wrong: it is …”: one photo's verdict becomes training data (a journaled copy).
+
+Wiring (the Classify page), under each result's preview or in the row's context::
+
+    from ..verdicts.verdict import VerdictBar
+    self.verdict = VerdictBar(self)
+    self.verdict.set_dataset(dataset_folder)                  # the current dataset ('' for none)
+    self.verdict.set_photo(prediction.path, prediction.label)  # on selection change
+    self.verdict.added.connect(lambda path, cls: ...)         # e.g. bump the Retrain counter
+
+The copy runs on the bar's own TaskRunner and goes into the dataset's journal (shared with
+the Label page through ``Dataset.shared``), so Undo on the Label page takes it back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
+
+from ..label.flow import ElidedLabel, FlowLayout
+from ..styles import ERROR_STYLE, MUTED_STYLE
+from ..tasks import TaskRunner
+from . import jobs
+
+
+class VerdictBar(QWidget):
+    added = Signal(str, str)  # photo path, class it was added to
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.dataset = ""
+        self.path = ""
+        self.predicted = ""
+        self.runner = TaskRunner(self, name="verdict")
+        self.correct = QPushButton("Correct", clicked=lambda: self.add_to(self.predicted))
+        self.classes = QComboBox(editable=True)  # the class list, or type a new class
+        self.classes.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.classes.lineEdit().setPlaceholderText("it is…")
+        self.wrong = QPushButton("Wrong: it is", clicked=lambda: self.add_to(self.classes.currentText().strip()))
+        self.status = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # an error can be long: one line, cut, whole in the tooltip
+        self.status.setStyleSheet(MUTED_STYLE)
+        self.status.setMinimumHeight(self.correct.sizeHint().height())  # its text centred on the buttons' line
+        layout = FlowLayout(self)  # wraps onto a second line rather than widen the window
+        for w in (self.correct, self.wrong, self.classes, self.status):
+            layout.addWidget(w)
+        self._update()
+
+    def set_dataset(self, folder: str) -> None:
+        from ...core.files.dataset import Dataset
+
+        self.dataset = folder
+        names = Dataset.shared(folder).class_names() if folder else []
+        current = self.classes.currentText()
+        self.classes.clear()
+        self.classes.addItems(names)
+        self.classes.setCurrentText(current)
+        self._update()
+
+    def set_photo(self, path: str, predicted: str) -> None:
+        self.path, self.predicted = path, predicted
+        shown = self.correct.fontMetrics().elidedText(predicted, Qt.TextElideMode.ElideRight, 140)  # a long name
+        self.correct.setText(f"Correct ({shown})" if predicted else "Correct")
+        self.status.clear()
+        self._update()
+
+    def add_to(self, class_name: str) -> None:
+        if not (self.dataset and self.path and class_name):  # queued: one runner thread, one batch at a time
+            return
+        path = self.path
+        task = self.runner.start(jobs.add_photo, self.dataset, path, class_name, replace=False)
+        task.returned.connect(lambda result: self._on_added(path, class_name, result))
+        task.errored.connect(lambda exc, _d: self._say(str(exc) or repr(exc), ERROR_STYLE))
+
+    def _on_added(self, path: str, class_name: str, result) -> None:
+        if result.failed:
+            self._say(result.failed[0][1], ERROR_STYLE)
+            return
+        self._say(f"added to {class_name}")
+        self.set_dataset(self.dataset)  # a new class joins the list
+        self.added.emit(path, class_name)
+
+    def _say(self, text: str, style: str = MUTED_STYLE) -> None:
+        self.status.setStyleSheet(style)
+        self.status.setText(text.splitlines()[0] if text else "")
+
+    def _update(self) -> None:
+        ready = bool(self.dataset and self.path)
+        self.correct.setEnabled(ready and bool(self.predicted))
+        self.wrong.setEnabled(ready)
+        tip = "" if self.dataset else "Choose a dataset on the Label page first"
+        self.correct.setToolTip(tip)
+        self.wrong.setToolTip(tip)
+
+    def shutdown(self) -> bool:
+        return self.runner.shutdown()

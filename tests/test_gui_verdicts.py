@@ -1,0 +1,161 @@
+"""The review widgets standalone, with real files: verdicts into the dataset, the sort dialog
+with its preview and Undo, the results grid, and a head-only retrain that reports accuracies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from files_support import hashes, snapshot
+from resnet_gui.core.files.dataset import Dataset
+from resnet_gui.core.files.journal import run_all
+from resnet_gui.core.infer import Prediction
+from resnet_gui.gui.verdicts.grid import ResultsGrid
+from resnet_gui.gui.verdicts.retrain import RetrainPanel
+from resnet_gui.gui.verdicts.sort_dialog import SortDialog
+from resnet_gui.gui.verdicts.verdict import VerdictBar
+from resnet_gui.gui.settings import AppSettings
+from resnet_gui.gui.thumbnails import Thumbnails
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def _idle(qtbot, runner, timeout=20_000):
+    qtbot.waitUntil(lambda: not runner.busy, timeout=timeout)
+
+
+def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path, make_images):
+    photos = make_images(2)
+    (tmp_path / "data" / "red").mkdir(parents=True)
+    bar = VerdictBar()
+    qtbot.addWidget(bar)
+    bar.set_dataset(str(tmp_path / "data"))
+    bar.set_photo(str(photos[0]), "red")
+    with qtbot.waitSignal(bar.added) as added:
+        bar.correct.click()
+    assert added.args == [str(photos[0]), "red"]
+    bar.set_photo(str(photos[1]), "red")
+    bar.classes.setCurrentText("blue")  # a new class, typed
+    with qtbot.waitSignal(bar.added):
+        bar.wrong.click()
+    assert (tmp_path / "data" / "red" / photos[0].name).read_bytes() == photos[0].read_bytes()
+    assert (tmp_path / "data" / "blue" / photos[1].name).exists()
+    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red"]
+    run_all(Dataset.shared(tmp_path / "data").journal.undo())  # the Label page's Undo takes it back
+    assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
+    bar.shutdown()
+
+
+def test_verdict_without_a_dataset_is_disabled(qtbot, make_images):
+    bar = VerdictBar()
+    qtbot.addWidget(bar)
+    bar.set_photo(str(make_images(1)[0]), "red")
+    assert not bar.correct.isEnabled() and not bar.wrong.isEnabled()
+    bar.shutdown()
+
+
+def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_images):
+    photos = make_images(5)
+    before = snapshot(tmp_path / "images")
+    items = [(str(p), "red" if i < 3 else "blue", 0.9 if i != 4 else 0.3) for i, p in enumerate(photos)]
+    dialog = SortDialog(items, settings)
+    qtbot.addWidget(dialog)
+    dialog.destination.setText(str(tmp_path / "sorted"))
+    dialog.refresh_preview()
+    qtbot.waitUntil(dialog.sort_button.isEnabled, timeout=10_000)
+    table = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert table == {"_unsure/": "1", "blue/": "1", "red/": "3"}
+    assert "MB needed" in dialog.summary.text() and not (tmp_path / "sorted").exists()  # a preview writes nothing
+    dialog.sort_button.click()
+    qtbot.waitUntil(dialog.undo_button.isEnabled, timeout=10_000)
+    assert hashes(tmp_path / "sorted") == hashes(tmp_path / "images") and snapshot(tmp_path / "images") == before
+    assert "Journal:" in dialog.summary.text()
+    dialog.undo_button.click()
+    qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone"), timeout=10_000)
+    assert not list((tmp_path / "sorted").rglob("*.png"))
+    assert settings.qs.value("review/sort_destination") == str(tmp_path / "sorted")
+    dialog.done(0)
+
+
+def test_sort_dialog_refuses_a_destination_inside_nothing_writable(qtbot, tmp_path, settings, make_images):
+    items = [(str(p), "a/b", 0.9) for p in make_images(1)]
+    dialog = SortDialog(items, settings)
+    qtbot.addWidget(dialog)
+    dialog.destination.setText(str(tmp_path / "sorted"))
+    dialog.refresh_preview()
+    qtbot.waitUntil(lambda: "folder name" in dialog.summary.text(), timeout=10_000)
+    assert not dialog.sort_button.isEnabled()
+    dialog.done(0)
+
+
+def test_results_grid_shows_thumbnails_labels_and_badges(qtbot, make_images):
+    photos = make_images(6)
+    thumbnails = Thumbnails()
+    grid = ResultsGrid(thumbnails)
+    qtbot.addWidget(grid)
+    grid.resize(800, 500)
+    grid.show()
+    grid.append([Prediction(i, str(p), topk=[("red", 0.2 + 0.1 * i)]) for i, p in enumerate(photos)]
+                + [Prediction(9, "broken.jpg", error="cannot read")])
+    assert grid.model().rowCount() == 6  # errors are not photos to show
+    qtbot.waitUntil(lambda: grid.model().index(5).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=10_000)
+    assert grid.caption(5) == "img_005.png: red 70%"
+    assert not grid.grab().isNull()  # the badge delegate paints
+    with qtbot.waitSignal(grid.activated_path) as activated:
+        grid.activated.emit(grid.model().index(2))
+    assert activated.args == [str(photos[2])]
+    grid.clear()
+    assert grid.model().rowCount() == 0
+    thumbnails.shutdown()
+
+
+@pytest.mark.slow
+def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path, make_images, tiny_weights):
+    from resnet_gui.core.train.config import TrainConfig
+    from resnet_gui.core.train.fine_tune import fine_tune
+
+    for name in ("red", "green"):
+        make_images(8, folder=tmp_path / "data" / name)
+    first = tmp_path / "models" / "first.pt"
+    list(fine_tune(TrainConfig(data_dir=str(tmp_path / "data"), out=str(first), start=str(tiny_weights),
+                               mode="head", epochs=2, image_size=64, batch_size=8)))
+    os.utime(first, (1_000_000_000, 1_000_000_000))  # trained long before the verdicts below
+    bar = VerdictBar()
+    panel = RetrainPanel()
+    qtbot.addWidget(bar)
+    qtbot.addWidget(panel)
+    bar.set_dataset(str(tmp_path / "data"))
+    panel.set_sources(str(tmp_path / "data"), str(first))
+    bar.added.connect(lambda *_: panel.refresh_count())
+    for photo in make_images(3, folder=tmp_path / "new"):
+        bar.set_photo(str(photo), "red")
+        with qtbot.waitSignal(bar.added):
+            bar.correct.click()
+    assert panel.count.text().startswith("3 photos added")
+    panel.start()
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=120_000)
+    assert panel.progress.text().startswith("Validation ") and "for the current model" in panel.progress.text()
+    assert panel.progress.text().endswith("first-retrained-1.pt, head retrain")
+    assert Path(panel.new_checkpoint).name == "first-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
+    with qtbot.waitSignal(panel.use_model) as used:
+        panel.take.click()
+    assert used.args == [panel.new_checkpoint]
+    bar.shutdown()
+    panel.shutdown()
+
+
+def test_the_new_jobs_modules_import_no_qt_and_no_torch():
+    """Like the import-linter contract for the other pages' jobs (pyproject lists those)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, resnet_gui.gui.label.jobs, resnet_gui.gui.verdicts.jobs, resnet_gui.core.files.journal; "
+            "print(sorted(m for m in ('PySide6', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
