@@ -110,7 +110,7 @@ def picture(seed: int, size=(160, 120)) -> Image.Image:
 def tiny_model(tmp_path: Path, classes: list[str]) -> Path:
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=len(classes))
-    return save_checkpoint(tmp_path / "tiny.pt", model, ModelInfo("resnet18", classes, image_size=64))
+    return save_checkpoint(tmp_path / "tiny.pt", model, ModelInfo("resnet18", classes, image_size=64, resize_size=73))
 
 
 @pytest.fixture

@@ -29,21 +29,16 @@ def grad_cam(model, x, class_index: int | None = None):
     import torch
 
     kept: dict = {}
-
-    def forward_hook(_module, _inputs, output):
-        kept["activations"] = output
-        output.register_hook(lambda grad: kept.__setitem__("gradients", grad))
-
-    handle = model.layer4.register_forward_hook(forward_hook)
+    handle = model.layer4.register_forward_hook(lambda _module, _inputs, output: kept.__setitem__("acts", output))
     try:
         with torch.enable_grad():
-            logits = model(x.requires_grad_(True))
+            logits = model(x.detach().requires_grad_(True))  # an input needing grad: a graph even for frozen weights
             index = int(logits[0].argmax()) if class_index is None else int(class_index)
-            model.zero_grad(set_to_none=True)
-            logits[0, index].backward()
+            # the gradient at layer4 only: no parameter's .grad is touched (the model may be shared)
+            (gradients,) = torch.autograd.grad(logits[0, index], kept["acts"])
     finally:
         handle.remove()
-    activations, gradients = kept["activations"].detach()[0], kept["gradients"].detach()[0]
+    activations, gradients = kept["acts"].detach()[0], gradients.detach()[0]
     weights = gradients.mean(dim=(1, 2))  # one weight per channel: the spatially averaged gradient
     cam = torch.relu((weights[:, None, None] * activations).sum(0))
     cam = cam - cam.min()  # min-max scaling, as torchcam and pytorch-grad-cam do
@@ -73,7 +68,7 @@ def _crop_box(width: int, height: int, resize: int, crop: int) -> tuple[float, f
 def explain(loaded: LoadedModel, path: str | os.PathLike, class_name: str | None = None, *,
             max_side: int = MAX_SIDE) -> Explanation:
     """Grad-CAM of one photo for ``class_name`` (None: the top class). Raises ImageError for an
-    unreadable photo, KeyError for a class the model does not have."""
+    unreadable photo, ValueError for a class the model does not have."""
     import numpy as np
     import torch
     from PIL import Image

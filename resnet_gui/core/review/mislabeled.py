@@ -71,12 +71,19 @@ def out_of_fold_probs(features, labels, num_classes: int, *, folds: int = FOLDS,
     k = max(2, min(folds, int(np.bincount(labels).max())))
     fold_of = stratified_folds(labels, k, seed)
     probs = np.zeros((len(labels), num_classes), dtype=np.float32)
+    threads = torch.get_num_threads()
     for fold in range(k):
         yield Stage(f"out-of-fold predictions: fold {fold + 1} of {k}", fold, k)
         if should_stop and should_stop():
             return None
         held = fold_of == fold
-        w, b = fit_linear_head(x[~held], labels[~held], num_classes)
+        # Matrices this small run 8x faster on one thread than on two busy cores (measured:
+        # 1.9 s against 15.9 s for 2,000 photos); the setting is restored at once.
+        torch.set_num_threads(1)
+        try:
+            w, b = fit_linear_head(x[~held], labels[~held], num_classes)
+        finally:
+            torch.set_num_threads(threads)
         with torch.no_grad():
             probs[held] = torch.softmax(torch.as_tensor(x[held]) @ w + b, 1).numpy()
     yield Stage(f"out-of-fold predictions: {k} folds done", k, k)
