@@ -31,6 +31,7 @@ class Speed:
     forward: float  # one image through the network without gradients (features, validation)
     train: float  # one training image: augmentation, forward, backward, optimizer step (0 in head mode)
     save: float  # the files written after each epoch
+    calibration_rows: int = 0  # training photos the run's last step (calibrate_step) passes through the network
 
 
 @dataclass
@@ -151,7 +152,9 @@ def measure_speed(cfg: TrainConfig, arch: str, sample_paths: list, should_stop: 
     # the resume file also holds the optimizer's two moments in full mode
     files = 2 + (2 if cfg.mode == "full" else 0)
     save = (time.perf_counter() - started) * files / 2 + files * model_bytes / DISK_BYTES_PER_SECOND
-    return Speed(str(device), decode, forward, train, save)
+    from ..trust.fit import BANK_ROWS
+
+    return Speed(str(device), decode, forward, train, save, BANK_ROWS)
 
 
 def estimate_run(speed: Speed, mode: str, epochs: int, n_train: int, n_val: int) -> Estimate:
@@ -165,4 +168,7 @@ def estimate_run(speed: Speed, mode: str, epochs: int, n_train: int, n_val: int)
     else:
         per_epoch = n_train * speed.train + n_val * speed.forward + speed.save
         parts.append((f"{epochs} epochs ({n_train:,} training, {n_val:,} validation photos)", epochs * per_epoch))
+    # the last step: out-of-class detection and the temperature, fitted on the best model
+    calibrated = min(speed.calibration_rows, n_train) + n_val
+    parts.append((f"calibrating confidence on {calibrated:,} photos", calibrated * speed.forward))
     return Estimate(sum(seconds for _, seconds in parts), parts)

@@ -27,6 +27,7 @@ PHASES = {  # PhaseProgress.phase -> what the bar says, and whether it counts im
     "features": ("Computing features", True),
     "validating": ("Validating", True),
     "saving": ("Saving the model", False),
+    "calibrating": ("Calibrating confidence", True),
 }
 
 BANNERS = {  # Done.reason -> (title, colours)
