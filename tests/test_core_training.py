@@ -375,9 +375,10 @@ def test_resume_without_its_resume_file_continues_the_learning_rate_schedule(tmp
         if isinstance(event, EpochEnd):
             seen.append(event)
     (tmp_path / "model.pt.resume").unlink()  # only the best checkpoint is left
+    best = max(e.epoch for e in seen if e.improved)  # 1 or 2: whether epoch 2 beat epoch 1 depends on the CPU's numerics
     resumed = [e for e in run(small_cfg(tmp_path, data, epochs=4, patience=10, resume=True)) if isinstance(e, EpochEnd)]
-    assert [e.epoch for e in resumed] == [3, 4]
-    assert [e.lr for e in resumed] == pytest.approx(lrs[2:], rel=1e-6)  # not a fresh warm-up
+    assert [e.epoch for e in resumed] == list(range(best + 1, 5))
+    assert [e.lr for e in resumed] == pytest.approx(lrs[best:], rel=1e-6)  # not a fresh warm-up
 
 
 def test_a_diverging_first_epoch_says_nothing_was_saved(tmp_path):
