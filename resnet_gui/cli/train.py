@@ -88,13 +88,19 @@ class _Printer:
         self.interactive = hasattr(stderr, "isatty") and stderr.isatty()
 
     def show(self, event) -> None:
-        from ..core.train.events import BatchProgress, Calibrated, DataReady, EpochEnd, Stage, format_duration
+        from ..core.train.events import (BatchProgress, Calibrated, DataReady, EpochEnd, PhaseProgress, Stage,
+                                          format_duration)
 
         if isinstance(event, BatchProgress) and self.interactive:
             filled = int(BAR_WIDTH * event.batch / event.batches)
             eta = "" if math.isnan(event.eta_seconds) else f" ETA {format_duration(event.eta_seconds)}"
             print(f"\repoch {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
                   f"loss {event.loss:.3f} {event.images_per_second:.0f} img/s{eta}   ", end="", file=self.err, flush=True)
+        elif isinstance(event, PhaseProgress) and self.interactive:  # reading, features, validating, saving
+            filled = int(BAR_WIDTH * event.done / max(1, event.total))
+            eta = "" if math.isnan(event.eta_seconds) else f" ETA {format_duration(event.eta_seconds)}"
+            print(f"\r{event.message} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {event.done}/{event.total}{eta}   ",
+                  end="" if event.done < event.total else "\n", file=self.err, flush=True)
         elif isinstance(event, EpochEnd):
             if self.interactive:
                 print("\r" + " " * 100 + "\r", end="", file=self.err)

@@ -315,6 +315,8 @@ class ClassifyPage(FileActions, QWidget):
             self.status_message.emit("No image files found in " + ", ".join(Path(p).name for p in self._last_paths), 0)
         self._total = total
         self.run_status.show_progress(0, total)
+        if total:  # the count itself is the bar's text, so the two never disagree
+            self.status_message.emit(f"Classifying {total:,} images…", 0)
 
     def _on_results(self, report: jobs.Results) -> None:
         if report.predictions:
@@ -326,7 +328,6 @@ class ClassifyPage(FileActions, QWidget):
             self._update_tab_titles()
             self.results_arrived.emit()
         self.run_status.show_progress(report.done, report.total, report.rate)
-        self.status_message.emit(f"Classifying… {report.done} of {report.total}", 0)
 
     def _on_run_errored(self, exc: Exception, details: str) -> None:
         self._show_error(f"Classification stopped: {type(exc).__name__}: {exc}", details, title="Classification failed")
