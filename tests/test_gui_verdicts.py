@@ -49,6 +49,10 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
     assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red"]
     run_all(Dataset.shared(tmp_path / "data").journal.undo())  # the Label page's Undo takes it back
     assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
+    bar.set_photo(str(photos[0]), "red")  # a second "Correct" on the same photo adds no second copy
+    bar.correct.click()
+    qtbot.waitUntil(lambda: bar.status.text() == "already in red")
+    assert sorted(p.name for p in (tmp_path / "data" / "red").iterdir()) == [photos[0].name]
     bar.shutdown()
 
 

@@ -85,6 +85,16 @@ class Dataset:
         check_plan(plan, self.root)
         return plan
 
+    def copy_in(self, class_name: str, photo: str | os.PathLike) -> Path | None:
+        """This photo's journaled copy in the class folder, when it is still there (so a second
+        verdict on the same photo adds nothing)."""
+        folder = self.root / check_folder_name(class_name)
+        wanted = os.path.abspath(photo)
+        for src, dst in self.labeled().items():
+            if os.path.abspath(src) == wanted and Path(dst).parent == folder and Path(dst).is_file():
+                return Path(dst)
+        return None
+
     def labeled(self) -> dict[str, str]:
         """Source photo -> its copy in the dataset, for every labeling now in effect."""
         return self.journal.done_sources()

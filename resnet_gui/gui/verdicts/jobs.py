@@ -29,11 +29,14 @@ class RetrainResult:
 
 
 def add_photo(dataset_root: str, path: str, class_name: str, *, should_stop: StopFlag):
-    """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch."""
+    """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch; None when
+    its copy is there already."""
     from ...core.files.dataset import Dataset
 
     dataset = Dataset.shared(dataset_root)
     dataset.add_class(class_name)
+    if dataset.copy_in(class_name, path) is not None:
+        return None
     result = yield from dataset.journal.run(dataset.plan_label([path], class_name), should_stop)
     return result
 

@@ -72,6 +72,9 @@ class VerdictBar(QWidget):
         task.errored.connect(lambda exc, _d: self._say(str(exc) or repr(exc), ERROR_STYLE))
 
     def _on_added(self, path: str, class_name: str, result) -> None:
+        if result is None:
+            self._say(f"already in {class_name}")
+            return
         if result.failed:
             self._say(result.failed[0][1], ERROR_STYLE)
             return
