@@ -177,8 +177,10 @@ def test_features_skip_unreadable_files_and_cancel(tmp_path):
 
 def test_class_lists_must_match():
     assert check_classes(["b", "a"], ["a", "b"]) == [1, 0]
-    with pytest.raises(ReviewError, match=r"model's classes \(daisy, roses\) do not match the folder's \(a, b\)"):
+    with pytest.raises(ReviewError, match=r"model \(2\): daisy, roses; folder \(2\): a, b; review with a model"):
         check_classes(["daisy", "roses"], ["a", "b"])
+    with pytest.raises(ReviewError, match="names a class twice"):
+        check_classes(["a", "a", "b"], ["a", "b", "a"])
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -215,7 +217,7 @@ def test_cli_refusals_are_one_line_exit_2(tmp_path, capsys, folder_with_copies):
     cases = [
         ((tmp_path / "missing", "--weights", weights), "not a folder"),
         ((one_class, "--weights", weights), "need at least 2 classes"),  # the same refusal as train
-        ((folder_with_copies, "--weights", other), "(cat, dog\\x1b[31m) do not match the folder's (a, b)"),
+        ((folder_with_copies, "--weights", other), "model (2): cat, dog\\x1b[31m; folder (2): a, b"),
         ((folder_with_copies, "--weights", tmp_path / "nope.pt"), "no such file"),
         ((folder_with_copies / "train", "--weights", weights, "--val-split", "1.5"), "between 0 and 1"),
     ]

@@ -18,6 +18,7 @@ from ..data.images import ImageError
 from ..data.transforms import decode_tensor
 from ..model.checkpoint import LoadedModel
 from ..train.events import Stage
+from ..trust.features import logits_and_features
 
 BATCH = 32
 THUMB = 16  # side of the grey thumbnail kept per photo for near-duplicate search
@@ -32,16 +33,6 @@ class FeatureSet:
     indices: list[int]  # each row's position in the input list
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
-
-
-def backbone_features(model, x):
-    """Average-pooled layer4 output of a torchvision ResNet, without touching ``model.fc``
-    (the window's model may be in use elsewhere: no swapping of modules)."""
-    import torch
-
-    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
-    x = model.layer4(model.layer3(model.layer2(model.layer1(x))))
-    return torch.flatten(model.avgpool(x), 1)
 
 
 def grey_thumbnails(batch_uint8):
@@ -108,9 +99,9 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
                 thumbs.append(grey_thumbnails(batch))
                 with torch.inference_mode():
                     x = (batch.to(dev).float() - mean) / std
-                    f = backbone_features(model, x)
+                    out_logits, f = logits_and_features(model, x)  # model.fc is never swapped: it may be shared
                     feats.append(f.float().cpu().numpy())
-                    logits.append(model.fc(f).float().cpu().numpy())
+                    logits.append(out_logits.float().cpu().numpy())
             yield Stage(f"computing features of {total} photos", chunk[-1] + 1, total)
             if should_stop():
                 for future in pending:

@@ -79,10 +79,14 @@ def load_split(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int = 
 
 
 def check_classes(model_classes: list[str], folder_classes: list[str]) -> list[int]:
-    """Model output index of each folder class; ReviewError naming both lists when they differ."""
-    if sorted(model_classes) != sorted(folder_classes) or len(set(model_classes)) != len(model_classes):
-        raise ReviewError(f"the model's classes ({', '.join(model_classes)}) do not match the folder's "
-                          f"({', '.join(folder_classes)}); review with a model trained on this folder")
+    """Model output index of each folder class; ReviewError naming both lists when they differ
+    (the same words as ``calibrate``)."""
+    from ..trust.calibrate import class_mismatch
+
+    problem = class_mismatch(model_classes, folder_classes)
+    if problem or len(set(model_classes)) != len(model_classes):
+        raise ReviewError((problem or f"the model names a class twice: {', '.join(model_classes)}")
+                          + "; review with a model trained on this folder")
     return [model_classes.index(name) for name in folder_classes]
 
 
