@@ -92,8 +92,8 @@ def tiny_model(width_classes=3):
 
 def trusted_info(method="knn"):
     rng = np.random.default_rng(0)
-    fit_x, fit_y, centres = clusters(rng, 40, width=512)
-    held_x, held_y, _ = clusters(rng, 20, width=512, centres=centres)
+    fit_x, fit_y, centres = clusters(rng, 40, width=960)
+    held_x, held_y, _ = clusters(rng, 20, width=960, centres=centres)
     trust = fit_trust(np.abs(fit_x), fit_y, logits_of(held_x, centres), np.abs(held_x), held_y, 3, method=method)
     return ModelInfo("resnet18", list(CLASSES), image_size=32, resize_size=37, trust=trust)
 
@@ -132,18 +132,19 @@ def _malformed(meta):
     nan = float("nan")
     yield "NaN temperature", {**meta, "temperature": nan}, "temperature must be a number"
     yield "huge temperature", {**meta, "temperature": 1e6}, "temperature must be a number"
-    yield "bank with NaN", {**meta, "bank": torch.full((4, 512), nan, dtype=torch.float16)}, "NaN"
-    yield "bank of 3 dimensions", {**meta, "bank": torch.zeros(2, 4, 512, dtype=torch.float16)}, "dimensions"
-    yield "bank too large", {**meta, "bank": torch.zeros(5000, 512, dtype=torch.float16)}, "shape"
-    yield "bank of integers", {**meta, "bank": torch.zeros(4, 512, dtype=torch.int32)}, "float16 or float32"
+    yield "bank with NaN", {**meta, "bank": torch.full((4, 960), nan, dtype=torch.float16)}, "NaN"
+    yield "bank of 3 dimensions", {**meta, "bank": torch.zeros(2, 4, 960, dtype=torch.float16)}, "dimensions"
+    yield "bank too large", {**meta, "bank": torch.zeros(5000, 960, dtype=torch.float16)}, "shape"
+    yield "bank of integers", {**meta, "bank": torch.zeros(4, 960, dtype=torch.int32)}, "float16 or float32"
     yield "bank missing", {k: v for k, v in meta.items() if k != "bank"}, "bank must be"
     yield "k beyond the bank", {**meta, "k": 10_000}, "k must be"
     yield "unknown method", {**meta, "method": "oracle"}, "unknown method"
     yield "newer version", {**meta, "version": 99}, "version"
+    yield "other features", {**meta, "features": "penultimate"}, "features"
     yield "not a dictionary", [1, 2], "dictionary"
 
 
-@pytest.mark.parametrize("case", range(11))
+@pytest.mark.parametrize("case", range(12))
 def test_malformed_trust_data_is_refused_in_one_line(tmp_path, case):
     info = trusted_info()
     checkpoint = checkpoint_dict(tiny_model().state_dict(), info)
@@ -164,7 +165,7 @@ def test_malformed_json_bank_is_refused(tmp_path):
     header_len = int.from_bytes(data[:8], "little")
     header = json.loads(data[8:8 + header_len])
     meta = json.loads(header["__metadata__"]["resnet_gui"])
-    meta["trust"]["bank"]["shape"] = [10 ** 9, 512]  # a claimed shape bigger than allowed: refused before decoding
+    meta["trust"]["bank"]["shape"] = [10 ** 9, 960]  # a claimed shape bigger than allowed: refused before decoding
     header["__metadata__"]["resnet_gui"] = json.dumps(meta)
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
@@ -217,7 +218,7 @@ def calibrated(tmp_path, plain_model, capsys):
     before = plain_model.read_bytes()
     assert calibrate_cli(plain_model, data, "--val-split", "0.5", "--device", "cpu") == 0
     out = capsys.readouterr().out
-    assert "out-of-class detection: knn" in out and "plain.calibrated.pt" in out
+    assert "out-of-class detection: mahalanobis" in out and "plain.calibrated.pt" in out
     assert plain_model.read_bytes() == before  # the input is never touched
     return tmp_path / "plain.calibrated.pt"
 
@@ -334,4 +335,4 @@ def test_training_stores_trust_and_reports_ece(tmp_path):
     assert calibrated.photos == 9 and 0 <= calibrated.ece_after <= 1 and calibrated.temperature > 0
     assert "expected calibration error" in done.message
     trust = load_model(tmp_path / "model.pt").info.trust
-    assert trust.temperature == pytest.approx(calibrated.temperature) and len(trust.bank) == 21
+    assert trust.temperature == pytest.approx(calibrated.temperature) and trust.means.shape == (3, 960)

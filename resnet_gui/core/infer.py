@@ -21,6 +21,7 @@ from .data.images import ImageError
 from .data.transforms import decode_tensor
 from .model.checkpoint import LoadedModel, ModelInfo
 from .trust.assess import Ranked, usable_trust, with_scores
+from .trust.features import feature_width
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Classifier:
             self.autocast_dtype = torch.bfloat16 if self.device.type == "cpu" else torch.float16
         self.model = loaded.model.eval().to(self.device)
         # out-of-class score and temperature (core/trust); notes say when they are not available
-        self.trust, self.trust_notes = usable_trust(self.info.trust, int(self.model.fc.in_features))
+        self.trust, self.trust_notes = usable_trust(self.info.trust, feature_width(self.model))
         # channels_last lets oneDNN / cuDNN pick their fastest convolution kernels
         self.model = self.model.to(memory_format=torch.channels_last)
         shape = (1, 3, 1, 1)

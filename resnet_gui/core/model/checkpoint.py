@@ -65,7 +65,8 @@ def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], f
                    **extra) -> ModelInfo:
     """A :class:`ModelInfo` from a checkpoint's metadata, checked: sizes and normalisation a
     model can really work with, else :class:`WeightsError`. Absent sizes follow the one resize rule.
-    ``feature_width``: the model's penultimate width, which stored trust data must match."""
+    ``feature_width``: how many trust features the model gives (core/trust/features.py), which
+    stored trust data must match (None: checked when a classifier is made)."""
     image_size = _whole_number(meta.get("image_size", 224), "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
     resize_size = _whole_number(meta.get("resize_size", resize_for(image_size)), "resize_size",
                                 image_size, 4 * MAX_IMAGE_SIZE)

@@ -101,8 +101,8 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
     if len(held_items) < MIN_HELD_OUT:
         raise CalibrationError(f"only {len(held_items)} held-out photos ({how}); the threshold and temperature need "
                                f"at least {MIN_HELD_OUT}: add photos or give a larger --val-split")
-    if method == "knn" and len(train_items) > BANK_ROWS:
-        train_items = random.Random(seed).sample(list(train_items), BANK_ROWS)  # only the bank's photos are read
+    if len(train_items) > BANK_ROWS:
+        train_items = random.Random(seed).sample(list(train_items), BANK_ROWS)  # enough to fit; bounded time
     device = resolve_device(device)
     model = loaded.model.to(device)
     normalise = normaliser(info.mean, info.std, device)

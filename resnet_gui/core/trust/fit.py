@@ -9,9 +9,9 @@ from .calibration import ece, fit_temperature, softmax
 from .record import MAX_BANK_ROWS, TrustInfo
 from .scores import METHODS, fit_mahalanobis, l2_normalise
 
-DEFAULT_METHOD = "knn"  # docs/trust.md: the numbers behind the choice
-DEFAULT_K = 10
-BANK_ROWS = 2048  # training photos kept in the bank (a seeded random pick when there are more)
+DEFAULT_METHOD = "mahalanobis"  # docs/trust.md: the numbers behind the choice
+DEFAULT_K = 50  # for knn
+BANK_ROWS = 2048  # training photos read to fit (and kept in a knn bank): a seeded random pick of more
 PASS_RATE = 0.95  # share of in-class held-out photos that must pass the threshold
 
 

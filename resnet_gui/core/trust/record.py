@@ -13,11 +13,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from .calibration import T_MAX, T_MIN, softmax
+from .features import FEATURES_KIND
 from .scores import METHODS, energy_score, knn_score, mahalanobis_score, msp_score
 
 TRUST_VERSION = 1
 MAX_BANK_ROWS = 4096  # 4096 x 512 fp16 = 4 MB
-MAX_WIDTH = 2048  # resnet50 and wider: 2048 features
+MAX_WIDTH = 2048  # features per photo: 960 for resnet18/34, 1792 for resnet50 and wider (features.py)
 MAX_K = 100
 NOT_AVAILABLE = "out-of-class detection: not available for this model (resnet-gui calibrate MODEL DATA_DIR adds it)"
 
@@ -40,6 +41,7 @@ class TrustInfo:
     photos: int = 0  # held-out photos the threshold and temperature were fitted on
     pass_rate: float = 0.0  # share of them at or under the threshold (~0.95)
     fitted_on: str = ""  # in words, no folder paths: "the validation split of training"
+    features: str = FEATURES_KIND  # what the arrays describe (features.py)
 
     def scores(self, logits: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         """Out-of-class score per row (raw logits, before the temperature)."""
@@ -70,7 +72,7 @@ class TrustInfo:
                                 "temperature": float(self.temperature), "k": int(self.k),
                                 "ece_before": self.ece_before, "ece_after": self.ece_after,
                                 "photos": int(self.photos), "pass_rate": float(self.pass_rate),
-                                "fitted_on": self.fitted_on}
+                                "fitted_on": self.fitted_on, "features": self.features}
         for name, dtype in (("bank", np.float16), ("means", np.float32), ("precision", np.float32)):
             value = getattr(self, name)
             if value is not None:
@@ -156,6 +158,8 @@ def trust_from_meta(meta: Any, num_classes: int, width: int | None) -> TrustInfo
     method = meta.get("method")
     if method not in METHODS:
         raise TrustError(f"unknown method {_shown(method)}; expected one of {', '.join(METHODS)}")
+    if meta.get("features") != FEATURES_KIND:
+        raise TrustError(f"features {_shown(meta.get('features'))} are not what this app computes ({FEATURES_KIND})")
     fitted_on = meta.get("fitted_on", "")
     photos = meta.get("photos")
     if not isinstance(fitted_on, str) or len(fitted_on) > 200:
