@@ -1,5 +1,6 @@
 """The results table (thumbnail, top-1 label, confidence) with filtering and sorting.
-Rows are the core's Predictions."""
+Rows are the core's Predictions; a photo that is not one of the model's classes has a "?"
+badge on its label and the *Unknown only* filter."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from ..styles import plain_tooltip
 from ..thumbnails import Thumbnails
+from ..unknown_badge import badge_pixmap, unknown_tooltip
 
 if TYPE_CHECKING:  # core.infer imports the decoders: not needed to show the window
     from ...core.infer import Prediction
@@ -45,6 +47,7 @@ class ResultsModel(QAbstractTableModel):
         self.low_threshold = LOW_CONFIDENCE
         thumbnails.loaded.connect(self._on_image)
         self._warn_icon = None
+        self._unknown_icon = None
 
     # ------------------------------------------------------------ content
 
@@ -115,6 +118,8 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if col == COL_IMAGE:
                 return self._thumb_for(item.path)
+            if col == COL_LABEL and item.unknown:
+                return self._unknown_badge()
             if col == COL_CONFIDENCE and low:
                 return self._warning_icon()
         if role == Qt.ItemDataRole.BackgroundRole and low:
@@ -124,6 +129,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             guesses = "\n".join(f"{label}: {prob:.1%}" for label, prob in item.topk[:5])
             mark = f"\nLow confidence (top-1 below {self.low_threshold:.0%})" if low else ""
+            mark += f"\n{unknown_tooltip(item)}" if item.unknown else ""
             return plain_tooltip(f"{item.path}\n{guesses}{mark}")
         if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_CONFIDENCE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -136,6 +142,11 @@ class ResultsModel(QAbstractTableModel):
             icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
             self._warn_icon = icon.pixmap(16, 16)
         return self._warn_icon
+
+    def _unknown_badge(self):
+        if self._unknown_icon is None:
+            self._unknown_icon = badge_pixmap(16)
+        return self._unknown_icon
 
     def _thumb_for(self, path: str):
         pixmap = self._thumbs.get(path)
@@ -162,9 +173,10 @@ class ResultsModel(QAbstractTableModel):
 
 
 class ResultsFilter(QSortFilterProxyModel):
-    """Filter by label text (top-1, or any of the kept guesses) and by confidence."""
+    """Filter by label text (top-1, or any of the kept guesses), by confidence, and to the
+    photos that are not one of the model's classes."""
 
-    SHOW_ALL, SHOW_LOW, SHOW_CONFIDENT = range(3)
+    SHOW_ALL, SHOW_LOW, SHOW_CONFIDENT, SHOW_UNKNOWN = range(4)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -198,6 +210,8 @@ class ResultsFilter(QSortFilterProxyModel):
             return False
         if self._mode == self.SHOW_CONFIDENT and model.is_low(item):
             return False
+        if self._mode == self.SHOW_UNKNOWN and not item.unknown:
+            return False
         return True
 
 
@@ -216,7 +230,9 @@ class ResultsPanel(QWidget):
         self.filter_edit = QLineEdit(placeholderText="Filter by label…", clearButtonEnabled=True)
         self.filter_edit.textChanged.connect(lambda text: self._refilter(self.proxy.set_text, text))
         self.show_combo = QComboBox()
-        self.show_combo.addItems(["All results", "Low confidence only", "Confident only"])
+        self.show_combo.addItems(["All results", "Low confidence only", "Confident only", "Unknown only (?)"])
+        self.show_combo.setItemData(ResultsFilter.SHOW_UNKNOWN, "Photos that are not one of the model's classes "
+                                    "(needs a model with out-of-class detection)", Qt.ItemDataRole.ToolTipRole)
         self.show_combo.currentIndexChanged.connect(lambda mode: self._refilter(self.proxy.set_mode, mode))
         self.low_spin = QSpinBox(prefix="Mark below ", suffix=" %", minimum=0, maximum=100, value=50)
         self.low_spin.setToolTip("Results whose top-1 confidence is below this are marked in orange")
@@ -250,6 +266,7 @@ class ResultsPanel(QWidget):
         header.setSectionResizeMode(COL_LABEL, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_CONFIDENCE, QHeaderView.ResizeMode.ResizeToContents)
         self._label_widths: dict[str, int] = {}
+        self._badge_room = 0  # the "?" badge's width once a row has one
         self._label_fitted = True  # False once the user has resized the label column
         self._fitting = False
         header.sectionResized.connect(self._on_section_resized)
@@ -283,6 +300,9 @@ class ResultsPanel(QWidget):
         if new_labels:
             metrics = self.table.fontMetrics()
             self._label_widths.update((label, metrics.horizontalAdvance(label)) for label in new_labels)
+            self._fit_label_column()
+        if not self._badge_room and any(item.unknown for item in items):
+            self._badge_room = 16 + self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 4
             self._fit_label_column()
         if items:
             self.stack.setCurrentWidget(self.table)
@@ -319,7 +339,7 @@ class ResultsPanel(QWidget):
         header = self.table.horizontalHeader()
         widest = max(self._label_widths.values(), default=0)
         title = header.fontMetrics().horizontalAdvance(ResultsModel.HEADERS[COL_LABEL]) + 24  # room for the sort arrow
-        return max(title, widest + 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12)
+        return max(title, widest + self._badge_room + 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12)
 
     def _fit_label_column(self) -> None:
         if not self._label_fitted:
@@ -341,6 +361,7 @@ class ResultsPanel(QWidget):
     def clear(self) -> None:
         self.model.clear()
         self._label_widths.clear()  # the next run may come from a model with other labels
+        self._badge_room = 0
         self._fit_label_column()
         self.stack.setCurrentWidget(self.hint)
         self.current_changed.emit(None)

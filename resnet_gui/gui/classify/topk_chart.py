@@ -1,18 +1,23 @@
-"""A horizontal bar chart of one image's top-k guesses (QtCharts), best at the top."""
+"""A horizontal bar chart of one image's top-k guesses (QtCharts), best at the top. Clicking a
+bar chooses its class (``class_chosen``): the preview's heatmap shows that class."""
 
 from __future__ import annotations
 
 import html
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QValueAxis
-from PySide6.QtCore import QMargins, Qt
+from PySide6.QtCore import QMargins, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
 
 BAR_COLOUR = QColor("#3d7bd9")
+CHOSEN_COLOUR = QColor("#c2410c")  # the bar whose heatmap is shown
 
 
 class TopKChart(QChartView):
-    """``set_predictions([(label, prob), ...])`` draws them; ``bars()`` reads them back."""
+    """``set_predictions([(label, prob), ...])`` draws them; ``bars()`` reads them back;
+    ``set_chosen(label)`` marks one bar (the class the heatmap shows)."""
+
+    class_chosen = Signal(str)  # a bar was clicked: its class name, as the model names it
 
     def __init__(self, parent=None) -> None:
         self._chart = QChart()
@@ -46,6 +51,9 @@ class TopKChart(QChartView):
         self._series.attachAxis(self._axis_y)
         self._series.attachAxis(self._axis_x)
         self._predictions: list[tuple[str, float]] = []
+        self._bar_set: QBarSet | None = None
+        self._chosen = ""
+        self._series.clicked.connect(self._on_clicked)
         self.set_predictions([])
 
     def set_predictions(self, predictions: list[tuple[str, float]]) -> None:
@@ -57,6 +65,8 @@ class TopKChart(QChartView):
         bar_set.setColor(BAR_COLOUR)
         bar_set.setBorderColor(BAR_COLOUR)
         bar_set.setLabelColor(self.palette().text().color())
+        bar_set.setSelectedColor(CHOSEN_COLOUR)
+        self._bar_set = bar_set
         for _, prob in shown:
             bar_set.append(prob * 100.0)
         self._axis_y.clear()
@@ -67,6 +77,43 @@ class TopKChart(QChartView):
         # always 0-100 %: a 39 % guess must look like 39 %, not fill the chart
         self._axis_x.setRange(0, 100)
         self._chart.setTitle(f"Top {len(shown)} guesses" if shown else "Select an image to see its top guesses")
+        self.set_chosen(self._chosen)
+
+    def set_chosen(self, label: str) -> None:
+        """Mark ``label``'s bar ("" or a label not shown: none)."""
+        self._chosen = label
+        if self._bar_set is None:
+            return
+        self._bar_set.deselectAllBars()
+        names = [name for name, _ in reversed(self._predictions)]
+        if label in names and self._series.count():
+            self._bar_set.selectBar(names.index(label))
+
+    def chosen_bar(self) -> str:
+        """The marked bar's class ("" when none is marked)."""
+        if self._bar_set is None or not self._series.count():
+            return ""
+        names = [name for name, _ in reversed(self._predictions)]
+        selected = self._bar_set.selectedBars()
+        return names[selected[0]] if selected else ""
+
+    def bar_centre(self, label: str):
+        """Where ``label``'s bar is drawn, in the view's coordinates (for tests and tooltips)."""
+        names = [name for name, _ in reversed(self._predictions)]
+        value = self._predictions[[n for n, _ in self._predictions].index(label)][1] * 100.0
+        point = self._chart.mapToPosition(self._chart_point(value / 2, names.index(label)), self._series)
+        return self.mapFromScene(self._chart.mapToScene(point))
+
+    @staticmethod
+    def _chart_point(x: float, y: float):
+        from PySide6.QtCore import QPointF
+
+        return QPointF(x, y)
+
+    def _on_clicked(self, index: int, _bar_set) -> None:
+        names = [name for name, _ in reversed(self._predictions)]
+        if 0 <= index < len(names):
+            self.class_chosen.emit(names[index])
 
     def bars(self) -> list[tuple[str, float]]:
         """What is drawn, best first, as (category label, probability 0..1)."""

@@ -1,4 +1,5 @@
-"""A grid of results: large thumbnails with the label and a confidence badge.
+"""A grid of results: large thumbnails with the label and a confidence badge, and a "?"
+badge on photos that are not one of the model's classes.
 
 Wiring (the Classify page: a QStackedWidget switching between today's table and this)::
 
@@ -21,11 +22,13 @@ from ..label.flow import SpreadColumns
 from ..styles import plain_tooltip
 from ..thumb_cache import PixmapCache
 from ..thumbnails import Thumbnails
+from ..unknown_badge import draw_badge, unknown_tooltip
 
 GRID_THUMB = 160
 GRID_CACHE = 400
 LOW = 0.5  # badges below this are amber
 CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
+UNKNOWN_ROLE = Qt.ItemDataRole.UserRole + 4
 
 
 class GridModel(QAbstractListModel):
@@ -68,8 +71,11 @@ class GridModel(QAbstractListModel):
             return QSize(GRID_THUMB + 20, GRID_THUMB + 28)
         if role == CONFIDENCE_ROLE:
             return item.confidence
+        if role == UNKNOWN_ROLE:
+            return bool(item.unknown)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(f"{item.path}\n{item.label}: {item.confidence:.1%}")
+            unknown = f"\n{unknown_tooltip(item)}" if item.unknown else ""
+            return plain_tooltip(f"{item.path}\n{item.label}: {item.confidence:.1%}{unknown}")
         if role == Qt.ItemDataRole.UserRole:
             return item.path
         return None
@@ -81,10 +87,13 @@ class GridModel(QAbstractListModel):
 
 
 class BadgeDelegate(QStyledItemDelegate):
-    """The usual icon and label, plus the confidence in a small box at the top right."""
+    """The usual icon and label, plus the confidence in a small box at the top right and, on a
+    photo that is not one of the model's classes, a "?" at the top left."""
 
     def paint(self, painter: QPainter, option, index) -> None:
         super().paint(painter, option, index)
+        if index.data(UNKNOWN_ROLE):
+            draw_badge(painter, QRect(option.rect.left() + 4, option.rect.top() + 4, 20, 18))
         confidence = index.data(CONFIDENCE_ROLE)
         if confidence is None:
             return
@@ -129,4 +138,5 @@ class ResultsGrid(QListView):
 
     def caption(self, row: int) -> str:
         item = self.grid_model.items[row]
-        return f"{os.path.basename(item.path)}: {item.label} {item.confidence:.0%}"
+        unknown = " (? not one of the classes)" if item.unknown else ""
+        return f"{os.path.basename(item.path)}: {item.label} {item.confidence:.0%}{unknown}"
