@@ -9,9 +9,10 @@ gradients, stripes, blobs). Each out-of-class method is fitted on the training p
 train rows and its threshold (95 % of in-class photos pass) on their held-out part: the
 training run's own validation split (stratified 10 %, seed 0, as `resnet-gui train` does).
 
-Reports AUROC (in-class val vs each non-flower set and all together) for kNN (several k),
-Mahalanobis, energy and the max-softmax baseline; the share of val photos passing and of
-non-flowers wrongly passing at each threshold; ECE (15 bins) and NLL before/after the
+Reports AUROC (in-class val vs each non-flower set and all together) for kNN and Mahalanobis on
+the penultimate features (fc's input) and on the stage statistics the app stores
+(core/trust/features.py), energy, and the max-softmax baseline; the share of val photos passing
+and of non-flowers wrongly passing at each threshold; ECE (15 bins) and NLL before/after the
 temperature on the val rows; and, when the model stores its trust data, the score as
 ``classify`` computes it with torch and with the ONNX engines (fp32 export, shipped int8).
 
@@ -171,7 +172,6 @@ def main() -> int:
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--weights", default=str(ROOT / "weights" / "default.pt"))
     args = parser.parse_args()
-    from resnet_gui.core.engines.export import file_sha256
     from resnet_gui.core.model.loading import load_model
 
     data, weights = Path(args.data), Path(args.weights)
@@ -179,7 +179,8 @@ def main() -> int:
     names = loaded.info.class_names
     cache = Path(tempfile.gettempdir()) / "resnet_gui_bench_trust"
     cache.mkdir(exist_ok=True)
-    key = file_sha256(weights)
+    # features depend on the tensors only: a checkpoint that gained trust data reuses them
+    key = hashlib.sha256(b"".join(v.numpy().tobytes() for v in loaded.model.state_dict().values())).hexdigest()
     fit, held, val = flower_rows(data, names)
     tmp = Path(tempfile.mkdtemp(prefix="bench_trust_ood_"))
     ood_paths = non_flowers(data, tmp)

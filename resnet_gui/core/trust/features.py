@@ -17,15 +17,19 @@ FEATURES_KIND = "stage-std-v1"  # stored with the trust data: what its arrays de
 MAX_STAGE_CHANNELS = 512
 
 
-def _stage_stats(x):
+def _stage_stats(x, channels: int):
     import torch
 
     x = x.float()  # under autocast the maps may be bf16/fp16
     spread = ((x - x.mean((2, 3), keepdim=True)) ** 2).mean((2, 3)).sqrt()  # per channel, over the image
-    channels = spread.shape[1]
-    if channels > MAX_STAGE_CHANNELS:
-        spread = spread.reshape(spread.shape[0], MAX_STAGE_CHANNELS, channels // MAX_STAGE_CHANNELS).mean(2)
+    if channels > MAX_STAGE_CHANNELS:  # a Python int: the exported graph has no branch
+        spread = spread.reshape(-1, MAX_STAGE_CHANNELS, channels // MAX_STAGE_CHANNELS).mean(2)
     return spread / torch.linalg.vector_norm(spread, dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _stage_channels(net) -> list[int]:
+    expansion = int(net.fc.in_features) // 512  # 1 for basic blocks, 4 for bottlenecks
+    return [c * expansion for c in (64, 128, 256, 512)]
 
 
 def logits_and_features(net, x):
@@ -34,16 +38,15 @@ def logits_and_features(net, x):
 
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
     stats = []
-    for layer in (net.layer1, net.layer2, net.layer3, net.layer4):
+    for layer, channels in zip((net.layer1, net.layer2, net.layer3, net.layer4), _stage_channels(net)):
         x = layer(x)
-        stats.append(_stage_stats(x))
+        stats.append(_stage_stats(x, channels))
     return net.fc(torch.flatten(net.avgpool(x), 1)), torch.cat(stats, 1)
 
 
 def feature_width(net) -> int:
     """How many values :func:`logits_and_features` gives per image (960 for resnet18/34)."""
-    expansion = int(net.fc.in_features) // 512  # 1 for basic blocks, 4 for bottlenecks
-    return sum(min(c * expansion, MAX_STAGE_CHANNELS) for c in (64, 128, 256, 512))
+    return sum(min(c, MAX_STAGE_CHANNELS) for c in _stage_channels(net))
 
 
 def extract(net, images: list, normalise: Callable, device, should_stop: Callable[[], bool] | None = None,
