@@ -4,7 +4,8 @@
    symlinks in a temporary folder, 5 % of them moved to a wrong class at random (seeded),
    plus planted duplicates: exact byte copies and resized, re-encoded copies. A user trains
    on it with the app's own ``fine_tune`` (head mode from weights/default.pt's backbone: the
-   2-core CPU cannot train the whole network in a benchmark), then reviews it with the model
+   2-core CPU cannot train the whole network in a benchmark; ``--mode full --device cuda`` on a
+   GPU), then reviews it with the model
    they just trained. Ranking by out-of-fold label quality is set against ranking by that
    model's own probability of the given label.
 2. ``unseen``: the val rows of flowers-photos, 5 % flipped, reviewed with the default model
@@ -137,17 +138,17 @@ def trained_case(tmp: Path, args) -> dict:
     planted = plant_duplicates(folder, flipped, args.planted, args.seed)
     model = tmp / "flowers-flipped.pt"
     t0, done = time.perf_counter(), None
-    for event in fine_tune(TrainConfig(data_dir=str(folder), out=str(model), start=str(DEFAULT), mode="head",
-                                       seed=args.seed)):
+    for event in fine_tune(TrainConfig(data_dir=str(folder), out=str(model), start=str(DEFAULT), mode=args.mode,
+                                       epochs=args.epochs, seed=args.seed, device=args.device)):
         if isinstance(event, Done):
             done = event
         elif isinstance(event, Stage):
             print(f"  train: {event.message}", file=sys.stderr, flush=True)
     train_s = time.perf_counter() - t0
-    report, times = run_review(folder, model, seed=args.seed)
+    report, times = run_review(folder, model, seed=args.seed, device=args.device)
     result = judge(report, flipped)
     found = found_pairs(report, [(a, b) for _, a, b in planted])
-    result.update(times, train_s=round(train_s, 1), train_val_acc=round(done.best_val_acc, 4),
+    result.update(times, train_mode=args.mode, train_s=round(train_s, 1), train_val_acc=round(done.best_val_acc, 4),
                   train_epochs=done.best_epoch, planted=len(planted), planted_found=sum(found),
                   planted_missed=[p for p, ok in zip(planted, found) if not ok],
                   duplicate_groups=len(report.duplicates), leakage_groups=len(report.leaks))
@@ -157,13 +158,13 @@ def trained_case(tmp: Path, args) -> dict:
 def unseen_case(tmp: Path, args) -> dict:
     folder = tmp / "flowers-val-flipped"
     flipped = flipped_folder(folder, split_rows("val"), args.flip, args.seed)
-    report, times = run_review(folder, DEFAULT, seed=args.seed)
+    report, times = run_review(folder, DEFAULT, seed=args.seed, device=args.device)
     return {**judge(report, flipped), **times}
 
 
-def flowers_224_case() -> dict:
+def flowers_224_case(args) -> dict:
     root = DATA / "flowers-224"
-    report, times = run_review(root, DEFAULT, split_csv=str(DATA / "flowers-224-split.csv"))
+    report, times = run_review(root, DEFAULT, split_csv=str(DATA / "flowers-224-split.csv"), device=args.device)
     pairs = [(str(root / "sunflowers" / a), str(root / "sunflowers" / b)) for a, b in SUNFLOWER_PAIRS]
     ranked = [it.path for it in report.items]
     dog = ranked.index(str(root / DOG))
@@ -188,6 +189,10 @@ def main() -> int:
     parser.add_argument("--planted", type=int, default=10, help="exact copies, and as many resized re-encoded ones")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0, help="only this many train rows (a quick try)")
+    parser.add_argument("--mode", choices=("head", "full"), default="head",
+                        help="how the user trains: head (the CPU default here) or full (a GPU: the whole network)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the app's)")
+    parser.add_argument("--device", default="cpu", help="training and features (cuda on a GPU machine)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("trained", "unseen", "flowers-224"))
     args = parser.parse_args()
     if not (DATA / "flowers-photos").is_dir():
@@ -195,7 +200,7 @@ def main() -> int:
     out = {"cpu": cpu_name(), "flip": args.flip, "seed": args.seed}
     with tempfile.TemporaryDirectory(prefix="bench_review_") as tmp:
         for name, case in (("trained", lambda: trained_case(Path(tmp), args)),
-                           ("unseen", lambda: unseen_case(Path(tmp), args)), ("flowers-224", flowers_224_case)):
+                           ("unseen", lambda: unseen_case(Path(tmp), args)), ("flowers-224", lambda: flowers_224_case(args))):
             if name not in args.skip:
                 print(f"{name} ...", file=sys.stderr, flush=True)
                 out[name] = case()
@@ -220,7 +225,7 @@ def print_table(out: dict) -> None:
               f"out-of-fold {r['out_of_fold_s']} s, duplicates {r['duplicates_s']} s")
     if "trained" in out:
         r = out["trained"]
-        print(f"trained: head from default.pt in {r['train_s']} s (val acc {r['train_val_acc']:.1%}); planted duplicates "
+        print(f"trained: {r['train_mode']} from default.pt in {r['train_s']} s (val acc {r['train_val_acc']:.1%}); planted duplicates "
               f"found {r['planted_found']}/{r['planted']}; groups {r['duplicate_groups']}, leakage {r['leakage_groups']}")
     if "flowers-224" in out:
         r = out["flowers-224"]

@@ -32,7 +32,8 @@ def model():
 
 @pytest.fixture
 def loaded(tmp_path, model):
-    path = save_checkpoint(tmp_path / "tiny.pt", model, ModelInfo("resnet18", ["a", "b", "c"], image_size=64, resize_size=73))
+    info = ModelInfo("resnet18", ["a", "b", "c"], image_size=64, resize_size=73)
+    path = save_checkpoint(tmp_path / "tiny.pt", model, info)
     return load_model(path)
 
 
