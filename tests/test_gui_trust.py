@@ -22,7 +22,7 @@ from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_LABEL, ResultsFi
 from resnet_gui.gui.classify.trust_wiring import TrustWiring
 from resnet_gui.gui.label.page import DATASET_KEY
 from resnet_gui.gui.settings import AppSettings
-from resnet_gui.gui.unknown_badge import UNKNOWN_COLOUR
+from resnet_gui.gui.unknown_badge import UNKNOWN_COLOUR, score_text
 from resnet_gui.gui.verdicts.grid import UNKNOWN_ROLE
 
 WAIT = 60_000
@@ -150,7 +150,8 @@ def test_unknown_photos_get_a_badge_a_filter_and_a_title(qtbot, page, trusted_mo
     qtbot.waitUntil(lambda: page.preview._item is not None and page.preview._item.unknown)
     title = page.preview.title.text()
     assert "not one of this model's classes (out-of-class score" in title
-    assert f"{page.preview._item.ood_score:.3g}" in title
+    assert f"{score_text(page.preview._item.ood_score)}; this model's limit {score_text(page.model.trust.threshold)})" \
+        in title
     panel.show_combo.setCurrentIndex(ResultsFilter.SHOW_ALL)
     known = next(i for i in items if not i.unknown)
     page.preview.show_item(known)
@@ -262,6 +263,10 @@ def test_calibrate_refuses_a_folder_of_other_classes_in_one_line(qtbot, plain_mo
     assert dialog.out is None and not dialog.use_button.isVisible()
     assert sorted(p.name for p in plain_model.parent.iterdir()) == ["plain.pt"]  # nothing written
     assert dialog.shutdown()
+
+
+def test_scores_are_shown_at_their_scale():
+    assert score_text(3502.6) == "3,503" and score_text(0.82314) == "0.823" and score_text(-12.345) == "-12.3"
 
 
 def test_free_calibrated_path_never_names_an_existing_file(tmp_path):

@@ -11,10 +11,22 @@ UNKNOWN_COLOUR = "#6d28d9"  # violet: neither the amber of low confidence nor th
 BADGE_TEXT = "?"
 
 
+def score_text(score: float) -> str:
+    """3502.6 -> "3,503", 0.8231 -> "0.823": the scores' scale depends on the method (core/trust)."""
+    return f"{score:,.0f}" if abs(score) >= 100 else f"{score:.3g}"
+
+
+def score_note(item, threshold: float | None = None) -> str:
+    """" (out-of-class score 3,503; this model's limit 2,238)", or "" without a score."""
+    if item.ood_score is None:
+        return ""
+    limit = f"; this model's limit {score_text(threshold)}" if threshold is not None else ""
+    return f" (out-of-class score {score_text(item.ood_score)}{limit})"
+
+
 def unknown_tooltip(item) -> str:
     """One line for a core Prediction marked unknown."""
-    score = f" (out-of-class score {item.ood_score:.3g})" if item.ood_score is not None else ""
-    return f"? Not one of this model's classes{score}; closest: {item.label} {item.confidence:.1%}"
+    return f"? Not one of this model's classes{score_note(item)}; closest: {item.label} {item.confidence:.1%}"
 
 
 def draw_badge(painter: QPainter, rect: QRect) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from ..styles import MUTED_STYLE, plain_tooltip
-from ..unknown_badge import UNKNOWN_COLOUR
+from ..unknown_badge import UNKNOWN_COLOUR, score_note
 from ..thumbnails import Thumbnails
 from .heatmap import HeatmapBar, HeatmapImages, Heatmaps
 from .topk_chart import TopKChart
@@ -83,6 +83,7 @@ class PreviewPane(QWidget):
         self._k = 5
         self._photo: QPixmap | None = None  # the item's photo, once decoded
         self._chosen = ""  # the class whose heatmap is shown ("": the item's top-1)
+        self._threshold: float | None = None  # the model's out-of-class limit, when it has one
         self.low_threshold = 0.5
         thumbnails.loaded.connect(self._on_image)
         self.title = QLabel()
@@ -127,6 +128,7 @@ class PreviewPane(QWidget):
         gets the hint (with Calibrate… where its weights can be calibrated)."""
         self.heatmaps.set_source(info.source if info is not None else "")
         available = info is None or info.trust is not None
+        self._threshold = info.trust.threshold if info is not None and info.trust is not None else None
         self.trust_hint.setVisible(not available)
         if not available:
             onnx = os.path.splitext(info.source)[1].lower() == ".onnx"
@@ -152,7 +154,7 @@ class PreviewPane(QWidget):
             self.title.setText("<span style='color: gray'>No image selected</span>")
             self.image.set_pixmap(None, "")
         else:
-            self.title.setText(title_html(item, self.low_threshold))
+            self.title.setText(title_html(item, self.low_threshold, self._threshold))
             self.title.setToolTip(plain_tooltip(item.path))
             if self._photo is None:
                 self.image.set_pixmap(None, "Loading…")
@@ -229,14 +231,14 @@ class PreviewPane(QWidget):
         return self.heatmaps.shutdown()
 
 
-def title_html(item: Prediction, low_threshold: float) -> str:
+def title_html(item: Prediction, low_threshold: float, ood_threshold: float | None = None) -> str:
     """The file name and the answer: top-1 with its probability (as the model reports it: at
     its temperature), or "not one of this model's classes" when the model says so."""
     name = f"<b>{html.escape(os.path.basename(item.path))}</b>"
     if not item.ok:
         return f"{name} — <span style='color:#8a1c1c'>{html.escape(item.error or '')}</span>"
     if item.unknown:
-        score = f" (out-of-class score {item.ood_score:.3g})" if item.ood_score is not None else ""
+        score = html.escape(score_note(item, ood_threshold), quote=False)
         return (f"{name} — <span style='color:{UNKNOWN_COLOUR}'><b>?</b> not one of this model's classes{score}</span>"
                 f" <span style='color:gray'>· closest: {html.escape(item.label)} {item.confidence:.1%}</span>")
     low = "" if item.topk and item.confidence >= low_threshold else \
