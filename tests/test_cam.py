@@ -142,3 +142,36 @@ def test_cam_folder_is_checked_before_any_work(tmp_path, loaded):
     with pytest.raises(OutputError):
         drain(write_overlays(loaded, [photo(tmp_path / "p.png")], a_file))
     assert check_cam_folder(tmp_path / "new" / "cams").is_dir()
+
+
+def test_classify_cam_writes_one_png_per_photo_and_never_overwrites(tmp_path, loaded, capsys):
+    from resnet_gui.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        photo(photos / f"p{i}.jpg", seed=i)
+    weights = str(tmp_path / "tiny.pt")
+    cams = tmp_path / "cams"
+    for run in (1, 2):
+        assert main(["classify", "--weights", weights, "--engine", "torch", "--cam", str(cams), str(photos)]) == 0
+        assert "wrote 3 heatmaps" in capsys.readouterr().err
+        pngs = sorted(cams.glob("*.png"))
+        assert len(pngs) == 3 * run  # the second run adds, it never replaces
+        assert all(Image.open(p).size[0] > 0 for p in pngs)
+
+
+def test_classify_cam_refusals_are_one_line_before_any_work(tmp_path, loaded, capsys):
+    from resnet_gui.cli import main
+
+    photo(tmp_path / "p.jpg")
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    fake_onnx = tmp_path / "m.onnx"
+    fake_onnx.write_bytes(b"not onnx")
+    for argv in (["classify", "--weights", str(tmp_path / "tiny.pt"), "--cam", str(not_a_folder), str(tmp_path / "p.jpg")],
+                 ["classify", "--weights", str(fake_onnx), "--cam", str(tmp_path / "c"), str(tmp_path / "p.jpg")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err, err
+    assert not (tmp_path / "c").exists()

@@ -1,4 +1,4 @@
-"""Command line: ``resnet-gui [classify|train|calibrate|export|download|sort|undo] ...``; no subcommand opens the window.
+"""Command line: ``resnet-gui [classify|train|calibrate|review|export|download|sort|undo] ...``; no subcommand opens the window.
 
 One module per command; heavy modules (torch, Qt) are imported inside the command that
 needs them, so ``resnet-gui -h`` answers at once.
@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from ..constants import DEVICE_CHOICES
-from . import calibrate, classify, download, export, sort, train, undo
+from . import calibrate, classify, download, export, review, sort, train, undo
 from .common import fail
 
-SUBCOMMANDS = ("classify", "train", "calibrate", "export", "download", "sort", "undo", "gui")
+SUBCOMMANDS = ("classify", "train", "calibrate", "review", "export", "download", "sort", "undo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_parser(sub)
     train.add_parser(sub)
     calibrate.add_parser(sub)
+    review.add_parser(sub)
     export.add_parser(sub)
     sort.add_parser(sub)
     undo.add_parser(sub)

@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     out = c.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image")
     out.add_argument("--csv", metavar="OUT", help="write results to a CSV file")
+    c.add_argument("--cam", metavar="DIR",
+                   help="also write each photo with a Grad-CAM heatmap of its top class, as PNGs in DIR "
+                        "(named after the photos, never overwriting)")
     c.add_argument("-v", "--verbose", action="store_true")
     c.set_defaults(func=run)
 
@@ -47,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if weights is None:
         return fail("no weights given and no shipped default model: pass --weights FILE "
                     "(or run 'resnet-gui download resnet50' where there is internet)")
+    problem = _cam_problem(args.cam, weights)
+    if problem:
+        return fail(problem)
     try:
         # under torchrun: this process's rank and GPU; else one process, and torch is not imported
         # unless it runs (an ONNX engine answers in about a second)
@@ -55,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     except (WeightsError, DeviceError, DistributedError, EngineError) as exc:
         return fail(str(exc))
     try:
-        return _classify(args, dist, opened)
+        code = _classify(args, dist, opened)
+        return _write_cams(args, weights) if code == 0 and args.cam and dist.is_main else code
     except DistributedError as exc:
         return fail(f"rank {dist.rank}: {exc}")
     finally:
@@ -128,3 +135,40 @@ def _csv_problem(csv_path: str | None) -> str:
     except OutputError as exc:
         return str(exc)
     return ""
+
+
+def _cam_problem(folder: str | None, weights: Path) -> str:
+    """Why ``--cam`` cannot be done (checked before any photo is read), or ""."""
+    from ..core.atomic import OutputError
+    from ..core.review.cam import check_cam_folder
+
+    if not folder:
+        return ""
+    if weights.suffix.lower() == ".onnx":
+        return f"--cam needs the PyTorch weights (.pt, .pth, .safetensors), not {weights.name}"
+    try:
+        check_cam_folder(folder)
+    except OutputError as exc:
+        return str(exc)
+    return ""
+
+
+def _write_cams(args, weights: Path) -> int:
+    """The heatmap PNGs, with the PyTorch model (Grad-CAM needs its gradients)."""
+    from ..core.data.images import iter_image_files
+    from ..core.model.checkpoint import WeightsError
+    from ..core.model.loading import load_model
+    from ..core.review.cam import write_overlays
+
+    try:
+        loaded = load_model(weights, arch=args.arch)
+    except WeightsError as exc:
+        return fail(str(exc))
+    steps = write_overlays(loaded, list(iter_image_files(args.paths)), args.cam)
+    try:
+        while True:
+            next(steps)
+    except StopIteration as stop:
+        written = [png for _, png, _ in stop.value if png]
+    say(f"wrote {len(written)} heatmaps to {args.cam}", sys.stderr)
+    return 0
