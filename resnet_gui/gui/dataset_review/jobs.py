@@ -1,0 +1,69 @@
+"""The Review page's background work: plain generator jobs (no Qt) for its TaskRunners.
+
+The review itself is the core's ``review_folder`` (what ``resnet-gui review`` runs). Acting on
+it moves photos inside the dataset as one journaled batch of the dataset's journal (the Label
+page's): to another class folder, or out of the dataset into ``.resnet-gui/removed/<class>/``
+(hidden, so the trainer skips it; Undo brings it back). Nothing is ever deleted."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+StopFlag = Callable[[], bool]
+REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
+
+
+@dataclass
+class Moved:
+    """A batch (move, remove, undo, redo) ended."""
+
+    action: str  # "move" | "remove" | "undo" | "redo"
+    done: int
+    moved: dict[str, str] = field(default_factory=dict)  # source -> where it is now (move/remove)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+
+def review(data_dir: str, weights: str, device: str = "cpu", *, should_stop: StopFlag):
+    """Stages while it works; returns the core's ReviewReport (None when cancelled)."""
+    from ...core.review.folder import review_folder
+
+    return (yield from review_folder(data_dir, weights, device=device, should_stop=should_stop))
+
+
+def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
+    from ...core.files.dataset import APP_FOLDER
+
+    return Path(root) / APP_FOLDER / REMOVED_FOLDER / class_name
+
+
+def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
+    """``moves``: (photo, class name) pairs, a class of the dataset at ``root``, or "" for out of
+    the dataset. Planned and checked before any file moves, then run as ONE journaled batch."""
+    from ...core.files.checks import check_plan
+    from ...core.files.dataset import Dataset
+    from ...core.files.plan import plan_transfers
+
+    dataset = Dataset.shared(root)
+    pairs = [(path, removed_folder(root, Path(path).parent.name) if not name else dataset.root / name)
+             for path, name in moves]
+    out = all(not name for _, name in moves)
+    where = "out of the dataset" if out else f"to {moves[0][1]}" if len({n for _, n in moves}) == 1 else "to their classes"
+    plan = plan_transfers(pairs, move=True, title=f"move {len(moves)} {where}")
+    check_plan(plan, dataset.root)
+    result = yield from dataset.journal.run(plan, should_stop)
+    sources = {op.src for op in plan.operations}
+    moved = {src: dst for src, dst in dataset.journal.done_sources().items() if src in sources}
+    return Moved("remove" if out else "move", result.done, moved, result.failed, result.notes, result.stopped)
+
+
+def journal_action(root: str, action: str, *, should_stop: StopFlag):
+    """``undo`` or ``redo`` the dataset journal's last batch (whichever page made it)."""
+    from ...core.files.dataset import Dataset
+
+    result = yield from getattr(Dataset.shared(root).journal, action)(should_stop)
+    return Moved(action, result.done, {}, result.failed, result.notes, result.stopped)

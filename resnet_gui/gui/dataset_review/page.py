@@ -1,0 +1,290 @@
+"""The Review page: pick a training folder (default: the Label page's dataset), review it in the
+background with progress and Cancel (the core's ``review_folder``, what ``resnet-gui review``
+runs), then see the likely mislabeled photos and the duplicate groups, and act: move a photo to
+its suggested class, to another class, or out of the dataset, as journaled batches of the
+dataset's own journal (Undo / Redo here, or on the Label page).
+
+Wiring (the window)::
+
+    self.review_page = DatasetReviewPage(self.settings, self)
+    self.review_page.weights_provider = lambda: self.classify_page.model.source if self.classify_page.model else ""
+    self.tabs.addTab(self.review_page, "Review")
+    # on close: self.review_page.shutdown()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from ..label.flow import ElidedLabel
+from ..label.page import DATASET_KEY
+from ..settings import AppSettings
+from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip
+from ..tasks import Task, TaskRunner
+from ..thumbnails import Thumbnails
+from . import jobs
+from .views import DuplicatesTree, MislabeledList
+
+FOLDER_KEY = "review/folder"  # the folder reviewed last (else the Label page's dataset)
+
+
+class DatasetReviewPage(QWidget):
+    dataset_edited = Signal()  # photos moved (or a move undone): the Label page refreshes
+    status_message = Signal(str, int)
+
+    def __init__(self, settings: AppSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.weights_provider: Callable[[], str] = lambda: ""  # the model in use ("" -> the shipped default)
+        self.device = "cpu"
+        self.report = None  # the core's ReviewReport shown
+        self.folder = ""
+        self.runner = TaskRunner(self, name="review")
+        self.files_runner = TaskRunner(self, name="review files")
+        self.thumbnails = Thumbnails(self)
+        self._task: Task | None = None
+        self._files_task: Task | None = None
+        self._build()
+        start = str(settings.qs.value(FOLDER_KEY, "") or settings.qs.value(DATASET_KEY, "") or "")
+        self.set_folder(start)
+
+    # ------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        self.folder_label = ElidedLabel()
+        self.choose_button = QPushButton("Choose folder…", clicked=self.choose_folder)
+        self.review_button = QPushButton("&Review", clicked=self.start)
+        self.review_button.setToolTip("Rank the photos by how strongly out-of-fold predictions disagree with their "
+                                      "folder, and find exact and near duplicates (photos are only read)")
+        self.cancel_button = QPushButton("Cancel", clicked=self.cancel, visible=False)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Folder:"))
+        top.addWidget(self.folder_label, 1)
+        top.addWidget(self.choose_button)
+        top.addWidget(self.review_button)
+        top.addWidget(self.cancel_button)
+        self.progress = QProgressBar(visible=False)
+        self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+
+        self.mislabeled = MislabeledList(self.thumbnails)
+        self.mislabeled.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.to_suggested = QPushButton("Move to suggested class", clicked=self.move_to_suggested)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("Another class for the selected photos")
+        self.to_class = QPushButton("Move to", clicked=lambda: self.move_to_class(self.class_combo.currentText()))
+        self.remove_button = QPushButton("Remove from dataset", clicked=self.remove_selected)
+        self.remove_button.setToolTip("Move the selected photos out of the dataset, into its hidden "
+                                      ".resnet-gui/removed folder (the trainer skips it; Undo brings them back)")
+        self.undo_button = QPushButton("Undo", clicked=lambda: self._journal("undo"))
+        self.redo_button = QPushButton("Redo", clicked=lambda: self._journal("redo"))
+        actions = QHBoxLayout()
+        for widget in (self.to_suggested, self.to_class, self.class_combo, self.remove_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(self.undo_button)
+        actions.addWidget(self.redo_button)
+        mislabeled_tab = QWidget()
+        column = QVBoxLayout(mislabeled_tab)
+        column.setContentsMargins(0, 4, 0, 0)
+        column.addWidget(self.mislabeled, 1)
+        column.addLayout(actions)
+
+        self.duplicates = DuplicatesTree(self.thumbnails)
+        self.leak_banner = QLabel(visible=False)
+        self.leak_banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.leak_banner.setStyleSheet(ERROR_STYLE)
+        self.leak_banner.setWordWrap(True)
+        duplicates_tab = QWidget()
+        column = QVBoxLayout(duplicates_tab)
+        column.setContentsMargins(0, 4, 0, 0)
+        column.addWidget(self.leak_banner)
+        column.addWidget(self.duplicates, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(mislabeled_tab, "Likely mislabeled")
+        self.tabs.addTab(duplicates_tab, "Duplicates")
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tabs, 1)
+        self._update_actions()
+
+    # ------------------------------------------------------------ the folder and the review
+
+    def set_folder(self, folder: str) -> None:
+        self.folder = folder
+        self.folder_label.setText(folder or "none: choose a folder with one subfolder per class")
+        self.review_button.setEnabled(bool(folder) and self._task is None)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Training folder to review", self.folder)
+        if folder:
+            self.set_folder(folder)
+
+    def weights(self) -> str:
+        from ...resources import default_weights
+
+        chosen = self.weights_provider()
+        if chosen and Path(chosen).suffix.lower() != ".onnx":
+            return chosen
+        found = default_weights()
+        return str(found) if found else ""
+
+    def start(self) -> None:
+        weights = self.weights()
+        if not self.folder or self._task is not None:
+            return
+        if not weights:
+            self._say("No model to review with: open a .pt model on the Classify page.", ERROR_STYLE)
+            return
+        self.settings.qs.setValue(FOLDER_KEY, self.folder)
+        self._say(f"Reviewing {Path(self.folder).name} with {Path(weights).name}…")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.review_button.setEnabled(False)
+        task = self.runner.start(jobs.review, self.folder, weights, self.device)
+        task.yielded.connect(self._on_stage)
+        task.returned.connect(self._on_report)
+        task.errored.connect(self._on_error)
+        self._task = task
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._say("Cancelling…")
+
+    def _on_stage(self, stage) -> None:
+        self.status.setText(stage.message)
+        if stage.total:
+            self.progress.setRange(0, stage.total)
+            self.progress.setValue(stage.done)
+            self.progress.setFormat(f"{stage.done:,} / {stage.total:,}")
+        else:
+            self.progress.setRange(0, 0)
+
+    def _end_run(self) -> None:
+        self._task = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.review_button.setEnabled(bool(self.folder))
+
+    def _on_report(self, report) -> None:
+        self._end_run()
+        if report is None:
+            self._say("Review cancelled.")
+            return
+        self.show_report(report)
+
+    def _on_error(self, exc: Exception, _details: str) -> None:
+        self._end_run()
+        known = type(exc).__name__ in ("ReviewError", "TrainingError", "WeightsError", "DeviceError", "DatasetError")
+        self._say(f"Cannot review: {exc if known else f'{type(exc).__name__}: {exc}'}", ERROR_STYLE)
+
+    def show_report(self, report) -> None:
+        self.report = report
+        self._say(report.summary())
+        self.mislabeled.model_.set_items(report.issues)
+        self.class_combo.clear()
+        self.class_combo.addItems(report.classes)
+        self.duplicates.set_groups(report.duplicates)
+        leaks = report.leaks
+        self.leak_banner.setVisible(bool(leaks))
+        self.leak_banner.setText(f"{len(leaks)} duplicate group{'s' if len(leaks) != 1 else ''} split across train "
+                                 "and validation: validation would measure memory, not skill. Keep one photo of "
+                                 "each group (remove the others) before training." if leaks else "")
+        self._update_tab_titles()
+        self._update_actions()
+
+    def _update_tab_titles(self) -> None:
+        report = self.report
+        self.tabs.setTabText(0, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
+        leaks = f", {len(report.leaks)} leaking" if report and report.leaks else ""
+        self.tabs.setTabText(1, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
+
+    # ------------------------------------------------------------ acting on it
+
+    def move_to_suggested(self) -> None:
+        self._move([(item.path, item.suggested) for item in self.mislabeled.selected_items()])
+
+    def move_to_class(self, class_name: str) -> None:
+        if class_name:
+            self._move([(item.path, class_name) for item in self.mislabeled.selected_items()
+                        if item.given != class_name])
+
+    def remove_selected(self) -> None:
+        self._move([(item.path, "") for item in self.mislabeled.selected_items()])
+
+    def _move(self, moves: list[tuple[str, str]]) -> None:
+        if not moves or self._files_task is not None:
+            return
+        self._run_files(jobs.move, self.folder, moves)
+
+    def _journal(self, action: str) -> None:
+        if self._files_task is None and self.folder:
+            self._run_files(jobs.journal_action, self.folder, action)
+
+    def _run_files(self, job, *args) -> None:
+        task = self.files_runner.start(job, *args, replace=False)
+        task.returned.connect(self._on_moved)
+        task.errored.connect(lambda exc, _d: self._on_moved(None, f"{exc}"))
+        self._files_task = task
+        self._update_actions()
+
+    def _on_moved(self, result, error: str = "") -> None:
+        self._files_task = None
+        if result is None:
+            self._say(f"Nothing moved: {error}", ERROR_STYLE)
+        else:
+            if result.moved:
+                self.mislabeled.model_.remove_paths(result.moved)
+            words = {"move": "moved", "remove": "moved out of the dataset", "undo": "undone", "redo": "redone"}
+            problems = [f"{Path(p).name}: {why}" for p, why in result.failed] + result.notes
+            text = f"{result.done} photo{'s' if result.done != 1 else ''} {words[result.action]}"
+            if result.action in ("undo", "redo"):
+                text += " (review again to see them in the lists)"
+            self._say(text + ("; " + "; ".join(problems[:3]) if problems else ""),
+                      WARN_STYLE if problems or result.stopped else "")
+            self.dataset_edited.emit()
+        self._update_tab_titles()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        selected = bool(self.mislabeled.selectionModel().selectedIndexes()) and self._files_task is None
+        for widget in (self.to_suggested, self.to_class, self.class_combo, self.remove_button):
+            widget.setEnabled(selected)
+        journal = self._journal_state()
+        self.undo_button.setEnabled(self._files_task is None and journal[0] is not None)
+        self.redo_button.setEnabled(self._files_task is None and journal[1] is not None)
+        self.undo_button.setText(f"Undo {journal[0].title}" if journal[0] is not None else "Undo")
+        self.undo_button.setToolTip(plain_tooltip("The dataset's last batch, from this page or the Label page"))
+
+    def _journal_state(self):
+        if not self.folder or not Path(self.folder).is_dir():
+            return None, None
+        from ...core.files.dataset import Dataset
+
+        try:
+            journal = Dataset.shared(self.folder).journal
+            return journal.can_undo, journal.can_redo
+        except (OSError, ValueError):
+            return None, None
+
+    def _say(self, text: str, style: str = MUTED_STYLE) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(style)
+        self.status_message.emit(text, 8000)
+
+    def shutdown(self) -> bool:
+        self._task = self._files_task = None
+        ended = [self.runner.shutdown(), self.files_runner.shutdown(), self.thumbnails.shutdown()]
+        return all(ended)

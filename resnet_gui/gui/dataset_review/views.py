@@ -1,0 +1,136 @@
+"""The Review page's two lists: likely mislabeled photos (thumbnails, given -> suggested, score)
+and duplicate groups (leakage across train and validation flagged). Both show what the core's
+ReviewReport holds; names from the folder are plain text (captions, tooltips, tree cells)."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QListView, QTreeWidget, QTreeWidgetItem
+
+from ..label.flow import SpreadColumns
+from ..styles import ERROR, plain_tooltip
+from ..thumb_cache import PixmapCache
+from ..thumbnails import Thumbnails
+
+THUMB = 128
+CACHE = 400
+CELL = QSize(THUMB + 40, THUMB + 52)
+LEAK_TEXT = "LEAKAGE: across train and validation"
+
+
+class MislabeledModel(QAbstractListModel):
+    """Rows of the core's ReviewItems (most likely mislabeled first)."""
+
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self.items: list = []
+        self._rows: dict[str, int] = {}
+        self._thumbs = PixmapCache(thumbnails, THUMB, CACHE, self)
+        self._thumbs.ready.connect(self._on_ready)
+
+    def set_items(self, items: list) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self._rows = {item.path: row for row, item in enumerate(self.items)}
+        self.endResetModel()
+
+    def remove_paths(self, paths) -> None:
+        """Photos acted on leave the list (the review was of the folder before the move)."""
+        gone = set(paths)
+        self.set_items([item for item in self.items if item.path not in gone])
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items)
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        item = self.items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{item.given} \u2192 {item.suggested}\nscore {item.score:.3f}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbs.get(item.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(f"{item.path}\nin {item.given}, looks like {item.suggested}\n"
+                                 f"score {item.score:.3f}: the out-of-fold probability of {item.given} "
+                                 f"(low: likely mislabeled)\n{item.split} split")
+        if role == Qt.ItemDataRole.UserRole:
+            return item.path
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return CELL
+        return None
+
+    def _on_ready(self, path: str) -> None:
+        row = self._rows.get(path)
+        if row is not None and row < len(self.items):
+            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
+
+
+class MislabeledList(QListView):
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self.model_ = MislabeledModel(thumbnails, self)
+        self.setModel(self.model_)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(CELL)
+        SpreadColumns(self, CELL)
+        self.setUniformItemSizes(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setWordWrap(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+
+    def selected_items(self) -> list:
+        rows = sorted({index.row() for index in self.selectionModel().selectedIndexes()})
+        return [self.model_.items[row] for row in rows]
+
+
+class DuplicatesTree(QTreeWidget):
+    """One top-level row per group (kind, size, similarity, leakage), its photos below."""
+
+    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self.setHeaderLabels(["Photo", "Class", "Split"])
+        self.setIconSize(QSize(48, 48))
+        self.setUniformRowHeights(False)
+        self._thumbs = PixmapCache(thumbnails, 48, CACHE, self)
+        self._thumbs.ready.connect(self._on_ready)
+        self._by_path: dict[str, list[QTreeWidgetItem]] = {}
+
+    def set_groups(self, groups: list) -> None:
+        self.clear()
+        self._by_path = {}
+        leak_brush = QBrush(QColor(ERROR[0]))
+        for number, group in enumerate(sorted(groups, key=lambda g: not g.leaks), 1):
+            kind = "exact copies" if group.kind == "exact" else f"near copies (similarity {group.similarity:.3f})"
+            title = f"Group {number}: {len(group.paths)} {kind}" + (f" \u2014 {LEAK_TEXT}" if group.leaks else "")
+            top = QTreeWidgetItem([title, "", ""])
+            top.setFirstColumnSpanned(True)
+            if group.leaks:
+                top.setForeground(0, QBrush(QColor(ERROR[2])))
+                top.setBackground(0, leak_brush)
+            for path, split in zip(group.paths, group.splits or [""] * len(group.paths)):
+                child = QTreeWidgetItem([os.path.basename(path), os.path.basename(os.path.dirname(path)), split])
+                child.setToolTip(0, plain_tooltip(path))
+                child.setData(0, Qt.ItemDataRole.UserRole, path)
+                pixmap = self._thumbs.get(path)
+                if pixmap is not None:
+                    child.setIcon(0, pixmap)
+                self._by_path.setdefault(path, []).append(child)
+                top.addChild(child)
+            self.addTopLevelItem(top)
+            top.setExpanded(True)
+        self.resizeColumnToContents(1)
+
+    def group_titles(self) -> list[str]:
+        return [self.topLevelItem(i).text(0) for i in range(self.topLevelItemCount())]
+
+    def _on_ready(self, path: str) -> None:
+        pixmap = self._thumbs.get(path)
+        for child in self._by_path.get(path, []):
+            if pixmap is not None:
+                child.setIcon(0, pixmap)

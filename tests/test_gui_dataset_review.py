@@ -1,0 +1,175 @@
+"""Issue 16 item 4 in the window: the Review page reviews a real labeled folder in the
+background (the core's review_folder), lists the planted mislabeled photo and the planted
+duplicates, and moves photos as journaled batches that Undo brings back. Real tiny resnet18,
+real files, real widgets (offscreen)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QItemSelectionModel, QSettings
+
+from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
+from resnet_gui.gui.dataset_review.jobs import removed_folder
+from resnet_gui.gui.dataset_review.page import DatasetReviewPage
+from resnet_gui.gui.dataset_review.views import LEAK_TEXT
+from resnet_gui.gui.label.page import DATASET_KEY
+from resnet_gui.gui.settings import AppSettings
+
+WAIT = 120_000
+COLOURS = {"blue": (30, 40, 210), "red": (210, 30, 30)}
+
+
+def _photo(path: Path, colour, seed: int) -> Path:
+    """The class colour over a random 8x8 block pattern of its own (no two photos alike)."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blocks = np.random.default_rng(seed).integers(0, 256, (8, 8, 3))
+    pattern = np.kron(blocks, np.ones((5, 5, 1)))
+    pixels = 0.6 * np.array(colour)[None, None, :] + 0.4 * pattern
+    Image.fromarray(pixels.astype(np.uint8), "RGB").save(path)
+    return path
+
+
+@pytest.fixture
+def dataset(tmp_path) -> tuple[Path, Path, Path]:
+    """blue/ and red/ with 14 photos each, one blue photo in red/ and an exact copy of a red photo;
+    returns (root, the planted blue photo, the copy)."""
+    root = tmp_path / "dataset"
+    for name, colour in COLOURS.items():
+        for i in range(14):
+            _photo(root / name / f"{name}_{i:02d}.png", colour, {"blue": 1000, "red": 2000}[name] + i)
+    planted = _photo(root / "red" / "planted_blue.png", COLOURS["blue"], 99)
+    copy = root / "red" / "red_copy.png"
+    shutil.copyfile(root / "red" / "red_05.png", copy)
+    return root, planted, copy
+
+
+@pytest.fixture
+def model(tmp_path) -> Path:
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    info = ModelInfo("resnet18", ["blue", "red"], image_size=32, resize_size=36)
+    return save_checkpoint(tmp_path / "models" / "colours.pt", torchvision.models.resnet18(num_classes=2), info)
+
+
+@pytest.fixture
+def page(qtbot, tmp_path, dataset, model):
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.qs.setValue(DATASET_KEY, str(dataset[0]))
+    page = DatasetReviewPage(settings)
+    page.weights_provider = lambda: str(model)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    yield page
+    page.close()
+    assert page.shutdown()
+
+
+def _review(qtbot, page) -> None:
+    page.start()
+    assert page.cancel_button.isVisible() and not page.review_button.isEnabled()  # in the background
+    qtbot.waitUntil(lambda: page._task is None, timeout=WAIT)
+
+
+def _select(page, path: Path) -> None:
+    model = page.mislabeled.model_
+    row = next(i for i, item in enumerate(model.items) if item.path == str(path))
+    page.mislabeled.selectionModel().select(model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+
+def _wait_files(qtbot, page) -> None:
+    qtbot.waitUntil(lambda: page._files_task is None, timeout=WAIT)
+
+
+def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, dataset):
+    root, planted, copy = dataset
+    assert page.folder == str(root)  # the Label page's dataset by default
+    _review(qtbot, page)
+    report = page.report
+    assert report is not None, page.status.text()
+    assert page.status.text() == report.summary()
+
+    # likely mislabeled: the blue photo in red/, suggested blue
+    items = page.mislabeled.model_.items
+    assert [i.path for i in items] == [i.path for i in report.issues]
+    found = next(i for i in items if i.path == str(planted))
+    assert (found.given, found.suggested) == ("red", "blue")
+    row = items.index(found)
+    caption = page.mislabeled.model_.data(page.mislabeled.model_.index(row))
+    assert caption.startswith("red \u2192 blue\nscore ")
+    assert page.tabs.tabText(0) == f"Likely mislabeled ({len(items)})"
+
+    # duplicates: the exact copy and its original in one group
+    groups = [sorted(Path(p).name for p in g.paths) for g in report.duplicates]
+    assert ["red_05.png", "red_copy.png"] in groups
+    titles = page.duplicates.group_titles()
+    assert any("exact copies" in t for t in titles)
+    leaking = [g for g in report.duplicates if g.leaks]
+    assert page.leak_banner.isVisible() == bool(leaking)
+    assert sum(LEAK_TEXT in t for t in titles) == len(leaking)
+
+    # move to the suggested class: one journaled batch; the photo leaves the list
+    assert not page.to_suggested.isEnabled()
+    _select(page, planted)
+    assert page.to_suggested.isEnabled()
+    page.to_suggested.click()
+    _wait_files(qtbot, page)
+    assert not planted.exists() and (root / "blue" / "planted_blue.png").is_file()
+    assert str(planted) not in [i.path for i in page.mislabeled.model_.items]
+    assert page.status.text().startswith("1 photo moved")
+    assert page.undo_button.isEnabled() and page.undo_button.text().startswith("Undo move 1")
+
+    # Undo brings it back, byte for byte where it was
+    before = (root / "blue" / "planted_blue.png").read_bytes()
+    page.undo_button.click()
+    _wait_files(qtbot, page)
+    assert planted.read_bytes() == before and not (root / "blue" / "planted_blue.png").exists()
+    assert page.redo_button.isEnabled()
+
+
+def test_remove_moves_out_of_the_dataset_where_training_does_not_look(qtbot, page, dataset):
+    from resnet_gui.core.data.datasets import scan_labeled_folder
+
+    root, planted, _ = dataset
+    _review(qtbot, page)
+    _select(page, planted)
+    page.remove_button.click()
+    _wait_files(qtbot, page)
+    moved = removed_folder(root, "red") / "planted_blue.png"
+    assert not planted.exists() and moved.is_file()
+    scanned = scan_labeled_folder(root)
+    assert scanned.classes == ["blue", "red"]
+    assert all("removed" not in str(path) for path, _ in scanned.train)
+    assert page.status.text() == "1 photo moved out of the dataset"
+    page.undo_button.click()
+    _wait_files(qtbot, page)
+    assert planted.is_file() and not moved.exists()
+
+
+def test_a_folder_that_cannot_be_trained_on_is_refused_in_one_line(qtbot, page, tmp_path):
+    lonely = tmp_path / "lonely"
+    for i in range(5):
+        _photo(lonely / "red" / f"r{i}.png", COLOURS["red"], i)
+    page.set_folder(str(lonely))
+    _review(qtbot, page)
+    assert page.report is None
+    assert page.status.text().startswith("Cannot review: ") and "\n" not in page.status.text()
+
+
+def test_a_model_of_other_classes_is_refused_with_both_lists(qtbot, page, dataset, tmp_path):
+    import torchvision
+
+    other = save_checkpoint(tmp_path / "pets.pt", torchvision.models.resnet18(num_classes=2),
+                            ModelInfo("resnet18", ["cat", "dog"], image_size=32, resize_size=36))
+    page.weights_provider = lambda: str(other)
+    _review(qtbot, page)
+    text = page.status.text()
+    assert text.startswith("Cannot review: ") and "cat, dog" in text and "blue, red" in text
