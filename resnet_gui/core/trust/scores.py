@@ -48,7 +48,7 @@ def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, num_classes: int) 
     centred = x - means[labels]
     cov = centred.T @ centred / max(1, len(x))
     # shrunk towards a scaled identity: fewer photos than dimensions leave the covariance singular
-    # (on the shipped model 1 % changes no AUROC by more than 0.001, from 150 photos up)
+    # (on the shipped model 1 % moves no AUROC by more than 0.002, fitted on 150 to 2191 photos)
     cov = (1 - SHRINKAGE) * cov + SHRINKAGE * np.trace(cov) / len(cov) * np.eye(len(cov))
     precision = np.linalg.pinv(cov, hermitian=True)
     return means.astype(np.float32), precision.astype(np.float32)
