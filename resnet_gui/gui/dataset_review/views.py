@@ -8,7 +8,7 @@ import os
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QListView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTreeWidget, QTreeWidgetItem
 
 from ..label.flow import SpreadColumns
 from ..styles import ERROR, plain_tooltip
@@ -97,6 +97,11 @@ class DuplicatesTree(QTreeWidget):
         self.setHeaderLabels(["Photo", "Class", "Split"])
         self.setIconSize(QSize(48, 48))
         self.setUniformRowHeights(False)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # file names and group titles
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._thumbs = PixmapCache(thumbnails, 48, CACHE, self)
         self._thumbs.ready.connect(self._on_ready)
         self._by_path: dict[str, list[QTreeWidgetItem]] = {}
@@ -109,7 +114,6 @@ class DuplicatesTree(QTreeWidget):
             kind = "exact copies" if group.kind == "exact" else f"near copies (similarity {group.similarity:.3f})"
             title = f"Group {number}: {len(group.paths)} {kind}" + (f" \u2014 {LEAK_TEXT}" if group.leaks else "")
             top = QTreeWidgetItem([title, "", ""])
-            top.setFirstColumnSpanned(True)
             if group.leaks:
                 top.setForeground(0, QBrush(QColor(ERROR[2])))
                 top.setBackground(0, leak_brush)
@@ -123,8 +127,8 @@ class DuplicatesTree(QTreeWidget):
                 self._by_path.setdefault(path, []).append(child)
                 top.addChild(child)
             self.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)  # only once in the tree
             top.setExpanded(True)
-        self.resizeColumnToContents(1)
 
     def group_titles(self) -> list[str]:
         return [self.topLevelItem(i).text(0) for i in range(self.topLevelItemCount())]
