@@ -336,3 +336,11 @@ def test_training_stores_trust_and_reports_ece(tmp_path):
     assert "expected calibration error" in done.message
     trust = load_model(tmp_path / "model.pt").info.trust
     assert trust.temperature == pytest.approx(calibrated.temperature) and trust.means.shape == (3, 960)
+
+
+def test_export_leaves_the_model_in_eval_mode(calibrated, tmp_path):
+    from resnet_gui.core.engines.export import export_onnx
+
+    loaded = load_model(calibrated)
+    export_onnx(loaded, tmp_path / "m.onnx")
+    assert not any(m.training for m in loaded.model.modules())  # BatchNorm keeps its running statistics

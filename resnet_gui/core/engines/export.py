@@ -36,7 +36,9 @@ def onnx_bytes(loaded: LoadedModel) -> bytes:
         def forward(self, x):
             return logits_and_features(self.net, x)
 
-    model = WithFeatures(loaded.model.eval().float().cpu())
+    # eval() on the wrapper too: the exporter restores the wrapper's mode afterwards, and a
+    # wrapper left in training mode would put the shared model's BatchNorm in training mode
+    model = WithFeatures(loaded.model.eval().float().cpu()).eval()
     size = loaded.info.image_size
     buffer = io.BytesIO()
     with torch.no_grad():
