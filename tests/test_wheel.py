@@ -71,7 +71,9 @@ def test_wheel_holds_the_code_the_model_and_the_icons(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     code = {p.relative_to(ROOT).as_posix() for p in (ROOT / "resnet_gui").rglob("*.py") if "__pycache__" not in p.parts}
     assert code - names == set(), "source modules missing from the wheel"
-    shipped = {"resnet_gui/weights/__init__.py", "resnet_gui/weights/default.pt", "resnet_gui/assets/__init__.py"}
+    shipped = {"resnet_gui/weights/__init__.py", "resnet_gui/weights/default.pt",
+               "resnet_gui/weights/default.int8.onnx",  # the CPU engine's int8 twin of default.pt
+               "resnet_gui/assets/__init__.py"}
     shipped |= {f"resnet_gui/assets/{p.name}" for p in (ROOT / "assets").glob("icon.*")}
     assert {"resnet_gui/assets/icon.png", "resnet_gui/assets/icon.ico"} <= shipped
     assert shipped - names == set()
