@@ -65,6 +65,7 @@ def page(qtbot, tmp_path, dataset, model):
     settings.qs.setValue(DATASET_KEY, str(dataset[0]))
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)
+    page.device_provider = lambda: "cpu"
     qtbot.addWidget(page)
     page.resize(1000, 700)
     page.show()

@@ -55,11 +55,17 @@ class Heatmaps(QObject):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.runner = TaskRunner(self, name="heatmap")
+        self._runner: TaskRunner | None = None  # its thread starts with the first heatmap asked for
         self.models = HeatmapModels()  # touched only by the runner's jobs
         self._cache: OrderedDict[tuple[str, str, str], HeatmapImages | str] = OrderedDict()
         self._source = ""
         self.pending: tuple[str, str] | None = None  # (path, class) being computed
+
+    @property
+    def runner(self) -> TaskRunner:
+        if self._runner is None:
+            self._runner = TaskRunner(self, name="heatmap")
+        return self._runner
 
     def set_source(self, source: str) -> None:
         """The weights the heatmaps come from (the model in use); a new one forgets the old maps."""
@@ -95,7 +101,8 @@ class Heatmaps(QObject):
 
     def cancel(self) -> None:
         self.pending = None
-        self.runner.cancel(detach=True)
+        if self._runner is not None:
+            self._runner.cancel(detach=True)
 
     def _on_result(self, source: str, result) -> None:
         if result is None:
@@ -118,7 +125,7 @@ class Heatmaps(QObject):
 
     def shutdown(self) -> bool:
         self.pending = None
-        return self.runner.shutdown()
+        return self._runner.shutdown() if self._runner is not None else True
 
 
 class HeatmapBar(QWidget):

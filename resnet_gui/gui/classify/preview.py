@@ -94,6 +94,7 @@ class PreviewPane(QWidget):
         self.trust_hint = QLabel()
         self.trust_hint.setTextFormat(Qt.TextFormat.RichText)  # fixed text and a link, nothing from a file
         self.trust_hint.setStyleSheet(MUTED_STYLE)
+        self.trust_hint.setWordWrap(True)  # wraps on a narrow pane: adds nothing to the window's minimum width
         self.trust_hint.linkActivated.connect(lambda _link: self.calibrate_requested.emit())
         self.trust_hint.hide()
         self.image = ScaledImage()
@@ -115,6 +116,7 @@ class PreviewPane(QWidget):
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 0, 0)
+        layout.setSpacing(2)  # the hint's row costs no height that a 520 px window needs
         layout.addWidget(self.title)
         layout.addWidget(self.trust_hint)
         layout.addWidget(splitter, 1)

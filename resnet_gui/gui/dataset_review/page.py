@@ -6,9 +6,12 @@ dataset's own journal (Undo / Redo here, or on the Label page).
 
 Wiring (the window)::
 
-    self.review_page = DatasetReviewPage(self.settings, self)
+    self.review_page = DatasetReviewPage(self.settings)
+    self.review_page.device_provider = self.device
     self.review_page.weights_provider = lambda: self.classify_page.model.source if self.classify_page.model else ""
     self.tabs.addTab(self.review_page, "Review")
+    self.review_page.dataset_edited.connect(self.label_page.refresh)
+    self.label_page.dataset_changed.connect(self.review_page.set_folder)
     # on close: self.review_page.shutdown()
 """
 
@@ -41,7 +44,7 @@ class DatasetReviewPage(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.weights_provider: Callable[[], str] = lambda: ""  # the model in use ("" -> the shipped default)
-        self.device = "cpu"
+        self.device_provider: Callable[[], str] = lambda: "auto"  # the window's device choice
         self.report = None  # the core's ReviewReport shown
         self.folder = ""
         self.runner = TaskRunner(self, name="review")
@@ -152,7 +155,7 @@ class DatasetReviewPage(QWidget):
         self.progress.show()
         self.cancel_button.show()
         self.review_button.setEnabled(False)
-        task = self.runner.start(jobs.review, self.folder, weights, self.device)
+        task = self.runner.start(jobs.review, self.folder, weights, self.device_provider())
         task.yielded.connect(self._on_stage)
         task.returned.connect(self._on_report)
         task.errored.connect(self._on_error)
