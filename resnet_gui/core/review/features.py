@@ -18,7 +18,6 @@ from ..data.images import ImageError
 from ..data.transforms import decode_tensor
 from ..model.checkpoint import LoadedModel
 from ..train.events import Stage
-from ..trust.features import logits_and_features
 
 BATCH = 32
 THUMB = 16  # side of the grey thumbnail kept per photo for near-duplicate search
@@ -33,6 +32,17 @@ class FeatureSet:
     indices: list[int]  # each row's position in the input list
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
+
+
+def logits_and_penultimate(net, x):
+    """torchvision ResNet.forward, also returning fc's input: what the out-of-fold heads learn
+    from (core/trust looks at other statistics, made for telling unknown photos apart).
+    ``net.fc`` is never swapped: the model may be in use elsewhere."""
+    import torch
+
+    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+    features = torch.flatten(net.avgpool(net.layer4(net.layer3(net.layer2(net.layer1(x))))), 1)
+    return net.fc(features), features
 
 
 def grey_thumbnails(batch_uint8):
@@ -99,7 +109,7 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
                 thumbs.append(grey_thumbnails(batch))
                 with torch.inference_mode():
                     x = (batch.to(dev).float() - mean) / std
-                    out_logits, f = logits_and_features(model, x)  # model.fc is never swapped: it may be shared
+                    out_logits, f = logits_and_penultimate(model, x)
                     feats.append(f.float().cpu().numpy())
                     logits.append(out_logits.float().cpu().numpy())
             yield Stage(f"computing features of {total} photos", chunk[-1] + 1, total)
