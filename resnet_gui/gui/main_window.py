@@ -20,6 +20,7 @@ from .classify.page import ClassifyPage
 from .export_dialog import add_export_action
 from .finetune.page import FinetunePage
 from .label.page import LabelPage
+from .dataset_review.page import DatasetReviewPage
 from .pyside_refcount import keep_singletons_alive
 from .settings import AppSettings
 
@@ -39,6 +40,8 @@ class MainWindow(QMainWindow):
         self.finetune_page = FinetunePage(self.settings)
         self.finetune_page.device_provider = self.device
         self.label_page = LabelPage(self.settings)
+        self.review_page = DatasetReviewPage(self.settings)  # issue 16: mislabeled photos and duplicates
+        self.review_page.device_provider = self.device
         self._build_ui()
         self._connect()
         self._restore_settings()
@@ -138,6 +141,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(page, "Classify")
         self.tabs.addTab(self.finetune_page, "Fine-tune")
         self.tabs.addTab(self.label_page, "Label")
+        self.tabs.addTab(self.review_page, "Review")
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
@@ -181,6 +185,10 @@ class MainWindow(QMainWindow):
         self.label_page.dataset_changed.connect(page.loop.set_dataset)
         self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
         page.loop.dataset_edited.connect(self.label_page.refresh)
+        self.review_page.weights_provider = lambda: page.model.source if page.model else ""
+        self.review_page.dataset_edited.connect(self.label_page.refresh)
+        self.label_page.dataset_changed.connect(self.review_page.set_folder)
+        self.review_page.status_message.connect(self.statusBar().showMessage)
         page.loop.sortable.connect(self.sort_action.setEnabled)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
         self.tabs.currentChanged.connect(self._on_page_changed)
@@ -327,6 +335,7 @@ class MainWindow(QMainWindow):
         self.classify_page.shutdown()
         self.finetune_page.shutdown()
         self.label_page.shutdown()  # a labeling batch in flight ends at a file boundary, journaled
+        self.review_page.shutdown()
 
     def confirm_stop_training(self) -> bool:
         """Asked when the window closes during a fine-tune (tests replace it)."""

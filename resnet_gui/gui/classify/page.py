@@ -1,10 +1,10 @@
 """The Classify page: results | preview + chart, wired to jobs on the page's own TaskRunner;
-the photo loop's review widgets (grid, verdict, retrain, sort) come from ``photo_loop.py``.
+the photo loop's widgets come from ``photo_loop.py``, unknown badges and heatmaps from
+``trust_wiring.py``.
 
 Data flows one way: a user action -> a job (``jobs.py``, in the runner's thread) -> core ->
 yielded dataclasses -> the views' setters, in the GUI thread. A new run or model replaces
-the job before it; a replaced job never reaches the views. The window places the model bar,
-the top-k box and the run's progress, and shows ``status_message`` and ``error_occurred``.
+the job before it; a replaced job never reaches the views.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .photo_loop import PhotoLoop
 from .preview import PreviewPane
 from .results import ResultsPanel
 from .skipped import SkippedTable
+from .trust_wiring import TrustWiring
 from .run_status import RunStatus
 
 
@@ -82,6 +83,7 @@ class ClassifyPage(FileActions, QWidget):
         self.lists.setDocumentMode(True)
         self.preview = PreviewPane(self.thumbnails)
         self.loop = PhotoLoop(self)  # places results and preview in its containers
+        self.trust = TrustWiring(self)  # the preview's model (heatmaps, the hint), Calibrate…
         self.lists.addTab(self.loop.results_stack, "Results")
         self.lists.addTab(self.skipped, "Skipped")
         self.lists.setCornerWidget(self.loop.view_switch, Qt.Corner.TopRightCorner)
@@ -394,5 +396,5 @@ class ClassifyPage(FileActions, QWidget):
         """Cancel the run and wait for the threads: never leave one running. Safe to call twice."""
         self._pending_paths = None
         self._run_task = self._model_task = None
-        ended = [self.loop.shutdown(), self.runner.shutdown(), self.thumbnails.shutdown()]  # each, always
+        ended = [self.loop.shutdown(), self.trust.shutdown(), self.runner.shutdown(), self.thumbnails.shutdown()]
         return all(ended)
