@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "resnet_gui"
-MAX_MODULE_LINES = 400
+MAX_MODULE_LINES = 399  # "under 400"
 
 
 def test_import_linter_contracts_hold():

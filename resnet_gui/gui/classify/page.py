@@ -354,7 +354,6 @@ class ClassifyPage(FileActions, QWidget):
         self.error_occurred.emit(title, message, details)
 
     # ================================================================ view state and settings
-
     def _update_tab_titles(self) -> None:
         self.lists.setTabText(0, self.results.count_text())
         made_by = f"Made by {Path(self.results_model).name}" if self.results_model else ""
