@@ -124,17 +124,13 @@ def _print_row(pred) -> None:
 
 def _csv_problem(csv_path: str | None) -> str:
     """Why ``--csv`` cannot be written (checked before any image is read), or ""."""
-    from ..core.atomic import OutputError, check_output_file
+    from ..core.atomic import output_file_problem
 
     if not csv_path:
         return ""
     if not Path(csv_path).resolve().parent.is_dir():
         return f"cannot write {csv_path}: its folder does not exist"
-    try:
-        check_output_file(csv_path, example="results.csv")
-    except OutputError as exc:
-        return str(exc)
-    return ""
+    return output_file_problem(csv_path, example="results.csv")
 
 
 def _cam_problem(folder: str | None, weights: Path) -> str:

@@ -70,6 +70,15 @@ def check_output_file(path: str | os.PathLike, need_bytes: int = 0, example: str
     return path
 
 
+def output_file_problem(path: str | os.PathLike, example: str = "model.pt") -> str:
+    """:func:`check_output_file` as its one-line reason, or "" when ``path`` can be written."""
+    try:
+        check_output_file(path, example=example)
+    except OutputError as exc:
+        return str(exc)
+    return ""
+
+
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     """Remove temp files that a killed earlier run left beside ``path``: only names of
     :func:`atomic_write`'s own pattern, and only files older than this process."""

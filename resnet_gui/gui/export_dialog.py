@@ -151,7 +151,7 @@ class ExportDialog(QDialog):
 
     def problem(self) -> str:
         """Why the export cannot start, in one line ("" when it can); checked before any work."""
-        from ..core.atomic import OutputError, check_output_file
+        from ..core.atomic import output_file_problem
 
         out, photos = self.out_edit.text().strip(), self.photos_edit.text().strip()
         if not out:
@@ -164,11 +164,7 @@ class ExportDialog(QDialog):
             return "int8 needs a folder of photos to calibrate on (100–300 of the photos the model will see)."
         if photos and not Path(photos).is_dir():
             return f"{photos}: no such folder"
-        try:
-            check_output_file(out, example="model.onnx")
-        except OutputError as exc:
-            return str(exc)
-        return ""
+        return output_file_problem(out, example="model.onnx")
 
     def start(self) -> bool:
         """Start the export (False, with the reason shown, when it cannot start)."""

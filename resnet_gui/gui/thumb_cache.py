@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from .thumbnails import Thumbnails
@@ -50,3 +50,40 @@ class PixmapCache(QObject):
         while len(self._pixmaps) > self.limit:
             self._pixmaps.popitem(last=False)
         self.ready.emit(path)
+
+
+class ThumbnailListModel(QAbstractListModel):
+    """A flat list of photos with thumbnails from a :class:`PixmapCache`: the Label page's
+    photos, the results grid, the Review page's list. Subclasses keep ``_rows`` (path -> row)
+    and say what a row is (``path_at``, ``row_count``) and shows besides its thumbnail
+    (``row_data``)."""
+
+    def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: dict[str, int] = {}
+        self._thumbs = PixmapCache(thumbnails, size, limit, self)
+        self._thumbs.ready.connect(self._on_ready)
+
+    def path_at(self, row: int) -> str:
+        raise NotImplementedError
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def row_data(self, row: int, role):
+        return None
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else self.row_count()
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbs.get(self.path_at(index.row()))
+        return self.row_data(index.row(), role)
+
+    def _on_ready(self, path: str) -> None:
+        row = self._rows.get(path)
+        if row is not None and row < self.row_count():
+            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])

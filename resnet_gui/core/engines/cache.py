@@ -10,7 +10,7 @@ from pathlib import Path
 from ...constants import APP_ID
 from .export import file_sha256
 
-FORMAT_VERSION = 1  # bump when the exported graph or its metadata changes
+FORMAT_VERSION = 2  # 2: the features output and trust metadata; bump when the exported graph or its metadata changes
 
 
 def cache_dir() -> Path:

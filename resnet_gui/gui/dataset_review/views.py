@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTreeWidget, QTreeWidgetItem
 
 from ..label.flow import SpreadColumns
 from ..styles import ERROR, plain_tooltip
-from ..thumb_cache import PixmapCache
+from ..thumb_cache import PixmapCache, ThumbnailListModel
 from ..thumbnails import Thumbnails
 
 THUMB = 128
@@ -21,15 +21,12 @@ CELL = QSize(THUMB + 40, THUMB + 52)
 LEAK_TEXT = "LEAKAGE: across train and validation"
 
 
-class MislabeledModel(QAbstractListModel):
+class MislabeledModel(ThumbnailListModel):
     """Rows of the core's ReviewItems (most likely mislabeled first)."""
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(thumbnails, THUMB, CACHE, parent)
         self.items: list = []
-        self._rows: dict[str, int] = {}
-        self._thumbs = PixmapCache(thumbnails, THUMB, CACHE, self)
-        self._thumbs.ready.connect(self._on_ready)
 
     def set_items(self, items: list) -> None:
         self.beginResetModel()
@@ -42,17 +39,16 @@ class MislabeledModel(QAbstractListModel):
         gone = set(paths)
         self.set_items([item for item in self.items if item.path not in gone])
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
+    def path_at(self, row: int) -> str:
+        return self.items[row].path
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        item = self.items[index.row()]
+    def row_count(self) -> int:
+        return len(self.items)
+
+    def row_data(self, row: int, role):
+        item = self.items[row]
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{item.given} \u2192 {item.suggested}\nscore {item.score:.3f}"
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbs.get(item.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(f"{item.path}\nin {item.given}, looks like {item.suggested}\n"
                                  f"score {item.score:.3f}: the out-of-fold probability of {item.given} "
@@ -62,11 +58,6 @@ class MislabeledModel(QAbstractListModel):
         if role == Qt.ItemDataRole.SizeHintRole:
             return CELL
         return None
-
-    def _on_ready(self, path: str) -> None:
-        row = self._rows.get(path)
-        if row is not None and row < len(self.items):
-            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
 
 
 class MislabeledList(QListView):

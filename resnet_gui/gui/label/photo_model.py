@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt
 
 from ..styles import plain_tooltip
-from ..thumb_cache import PixmapCache
+from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
 
 THUMB_SIZE = 128
@@ -16,17 +16,14 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 SURE_ROLE = Qt.ItemDataRole.UserRole + 2  # confidence of the suggestion; 2.0 when there is none
 
 
-class PhotoModel(QAbstractListModel):
+class PhotoModel(ThumbnailListModel):
     """Paths, the ones already labeled, and the model's suggestions."""
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(thumbnails, THUMB_SIZE, THUMB_CACHE, parent)
         self._paths: list[str] = []
-        self._rows: dict[str, int] = {}
         self.labeled: dict[str, str] = {}  # source path -> class name
         self.suggestions: dict[str, tuple[str, float]] = {}
-        self._thumbs = PixmapCache(thumbnails, THUMB_SIZE, THUMB_CACHE, self)
-        self._thumbs.ready.connect(self._on_ready)
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -65,17 +62,16 @@ class PhotoModel(QAbstractListModel):
         if self._paths:
             self.dataChanged.emit(self.index(0), self.index(len(self._paths) - 1))
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._paths)
+    def path_at(self, row: int) -> str:
+        return self._paths[row]
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        path = self._paths[index.row()]
+    def row_count(self) -> int:
+        return len(self._paths)
+
+    def row_data(self, row: int, role):
+        path = self._paths[row]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._caption(path)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbs.get(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(path + "\n" + self._caption(path))
         if role == Qt.ItemDataRole.SizeHintRole:
@@ -94,12 +90,6 @@ class PhotoModel(QAbstractListModel):
             label, confidence = self.suggestions[path]
             return f"{name}\n{label} {confidence:.0%}?"
         return name
-
-    def _on_ready(self, path: str) -> None:
-        row = self._rows.get(path)
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def thumbnails_kept(self) -> int:
         return len(self._thumbs)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
 from ..label.flow import SpreadColumns
 from ..styles import plain_tooltip
-from ..thumb_cache import PixmapCache
+from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
 from ..unknown_badge import draw_badge, unknown_tooltip
 
@@ -31,13 +31,10 @@ CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
 UNKNOWN_ROLE = Qt.ItemDataRole.UserRole + 4
 
 
-class GridModel(QAbstractListModel):
+class GridModel(ThumbnailListModel):
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(thumbnails, GRID_THUMB, GRID_CACHE, parent)
         self.items: list = []  # core Predictions with a label
-        self._rows: dict[str, int] = {}
-        self._thumbs = PixmapCache(thumbnails, GRID_THUMB, GRID_CACHE, self)
-        self._thumbs.ready.connect(self._on_ready)
 
     def append(self, predictions: list) -> None:
         items = [p for p in predictions if p.ok]
@@ -56,17 +53,16 @@ class GridModel(QAbstractListModel):
         self._thumbs.clear()
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
+    def path_at(self, row: int) -> str:
+        return self.items[row].path
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        item = self.items[index.row()]
+    def row_count(self) -> int:
+        return len(self.items)
+
+    def row_data(self, row: int, role):
+        item = self.items[row]
         if role == Qt.ItemDataRole.DisplayRole:
             return item.label
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbs.get(item.path)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(GRID_THUMB + 20, GRID_THUMB + 28)
         if role == CONFIDENCE_ROLE:
@@ -79,11 +75,6 @@ class GridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.UserRole:
             return item.path
         return None
-
-    def _on_ready(self, path: str) -> None:
-        row = self._rows.get(path)
-        if row is not None:
-            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
 
 
 class BadgeDelegate(QStyledItemDelegate):
