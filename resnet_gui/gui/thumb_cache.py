@@ -55,20 +55,21 @@ class PixmapCache(QObject):
 class ThumbnailListModel(QAbstractListModel):
     """A flat list of photos with thumbnails from a :class:`PixmapCache`: the Label page's
     photos, the results grid, the Review page's list. Subclasses keep ``_rows`` (path -> row)
-    and say what a row is (``path_at``, ``row_count``) and shows besides its thumbnail
-    (``row_data``)."""
+    and ``items`` (objects with a ``path``; or override ``path_at`` and ``row_count``), and say
+    what a row shows besides its thumbnail (``row_data``)."""
 
     def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.items: list = []
         self._rows: dict[str, int] = {}
         self._thumbs = PixmapCache(thumbnails, size, limit, self)
         self._thumbs.ready.connect(self._on_ready)
 
     def path_at(self, row: int) -> str:
-        raise NotImplementedError
+        return self.items[row].path
 
     def row_count(self) -> int:
-        raise NotImplementedError
+        return len(self.items)
 
     def row_data(self, row: int, role):
         return None

@@ -26,7 +26,6 @@ class MislabeledModel(ThumbnailListModel):
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(thumbnails, THUMB, CACHE, parent)
-        self.items: list = []
 
     def set_items(self, items: list) -> None:
         self.beginResetModel()
@@ -38,12 +37,6 @@ class MislabeledModel(ThumbnailListModel):
         """Photos acted on leave the list (the review was of the folder before the move)."""
         gone = set(paths)
         self.set_items([item for item in self.items if item.path not in gone])
-
-    def path_at(self, row: int) -> str:
-        return self.items[row].path
-
-    def row_count(self) -> int:
-        return len(self.items)
 
     def row_data(self, row: int, role):
         item = self.items[row]

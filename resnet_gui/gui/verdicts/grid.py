@@ -34,7 +34,7 @@ UNKNOWN_ROLE = Qt.ItemDataRole.UserRole + 4
 class GridModel(ThumbnailListModel):
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(thumbnails, GRID_THUMB, GRID_CACHE, parent)
-        self.items: list = []  # core Predictions with a label
+        # self.items: core Predictions with a label
 
     def append(self, predictions: list) -> None:
         items = [p for p in predictions if p.ok]
@@ -52,12 +52,6 @@ class GridModel(ThumbnailListModel):
         self.items, self._rows = [], {}
         self._thumbs.clear()
         self.endResetModel()
-
-    def path_at(self, row: int) -> str:
-        return self.items[row].path
-
-    def row_count(self) -> int:
-        return len(self.items)
 
     def row_data(self, row: int, role):
         item = self.items[row]
