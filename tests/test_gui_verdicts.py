@@ -134,6 +134,8 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
     panel = RetrainPanel()
     qtbot.addWidget(bar)
     qtbot.addWidget(panel)
+    panel.set_sources("", str(first))  # no dataset yet: a hint, no count, no Retrain
+    assert panel.count.text().startswith("choose a dataset") and not panel.button.isEnabled()
     bar.set_dataset(str(tmp_path / "data"))
     panel.set_sources(str(tmp_path / "data"), str(first))
     bar.added.connect(lambda *_: panel.refresh_count())

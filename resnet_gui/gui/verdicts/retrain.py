@@ -86,8 +86,11 @@ class RetrainPanel(QWidget):
         self.refresh_count()
 
     def refresh_count(self) -> None:
-        n = added_since(self.dataset, self.weights) if self.dataset and self.weights else 0
-        self.count.setText(f"{n} photo{'' if n == 1 else 's'} added since this model was trained")
+        if not self.dataset:  # nothing to count, nothing to retrain on: say what to do instead
+            self.count.setText("choose a dataset on the Label page to retrain on your photos")
+        else:
+            n = added_since(self.dataset, self.weights) if self.weights else 0
+            self.count.setText(f"{n} photo{'' if n == 1 else 's'} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
 
     def start(self) -> None:
