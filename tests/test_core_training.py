@@ -197,10 +197,13 @@ def test_cli_train_then_classify_with_the_new_model(tmp_path):
     out = tmp_path / "cli.pt"
     train = subprocess.run(
         [sys.executable, "-m", "resnet_gui", "train", str(data), "--out", str(out), "--from", "scratch",
-         "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--val-split", "0.34"],
+         "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--val-split", "0.34", "--augment", "light"],
         capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr
     assert "epoch   1/1" in train.stdout and "saved to" in train.stdout
+    from resnet_gui.core.model.loading import load_model
+
+    assert load_model(out).info.training["config"]["augment"] == "light"  # not the strong default from scratch
     classify = subprocess.run(
         [sys.executable, "-m", "resnet_gui", "classify", "--weights", str(out), "--json", "--topk", "2",
          str(data / "red")], capture_output=True, text=True, timeout=300)

@@ -30,6 +30,8 @@ def add_parser(sub) -> None:
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--optimizer", choices=("adamw", "sgd"), default=None)
     t.add_argument("--patience", type=int, default=None, help="early stopping: epochs without improvement")
+    t.add_argument("--augment", choices=("auto", "light", "strong", "none"), default="auto",
+                   help="auto: strong (TrivialAugment, random erasing) from scratch, light from weights")
     t.add_argument("--split-csv", default=None, help="CSV with split,class,file rows fixing the train/val split")
     t.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     t.add_argument("--half", action="store_true", help="store the weights as fp16")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, out=args.out, arch=args.arch, start=args.start, mode=args.mode, epochs=args.epochs,
         image_size=args.image_size, batch_size=args.batch_size, val_split=args.val_split, lr=args.lr,
         optimizer=args.optimizer, patience=args.patience, split_csv=args.split_csv, resume=args.resume,
-        half=args.half, seed=args.seed, device=args.device)
+        half=args.half, seed=args.seed, device=args.device, augment=args.augment)
     rank = env_rank()  # under torchrun only rank 0 prints progress
     printer = _Printer(sys.stdout, sys.stderr) if rank == 0 else _Printer(io.StringIO(), io.StringIO())
     if launched():  # torchrun ends the other processes with SIGTERM when one fails
