@@ -394,11 +394,18 @@ def test_switching_device_reloads_and_reruns(loaded, qtbot, make_images, tmp_pat
 
 
 def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeypatch):
+    """The download is the core's iter_download driven by the page's runner: its progress
+    reaches the model bar, then the weights load, and the generator is closed."""
     from resnet_gui.core.model import download
 
+    closed = []
+
     def fake_download(arch, **kwargs):
-        for done in (0, 50, 100):
-            yield done, 100
+        try:
+            for done in (0, 50, 100):
+                yield done, 100
+        finally:
+            closed.append(arch)
         return tiny_weights
 
     monkeypatch.setattr(download, "iter_download", fake_download)
@@ -410,16 +417,21 @@ def test_download_shows_progress_then_loads(window, qtbot, tiny_weights, monkeyp
     with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
         page.download_imagenet("resnet18")
     assert seen[0] == ("resnet18", 0, 0) and seen[-1] == ("resnet18", 100, 100)
-    assert page.model.source == str(tiny_weights)
+    assert page.model.source == str(tiny_weights) and closed == ["resnet18"]
 
 
 def test_cancelling_a_download_keeps_no_model(window, qtbot, monkeypatch):
     from resnet_gui.core.model import download
 
+    closed = []
+
     def slow_download(arch, **kwargs):
-        while True:  # the job stops pulling (and closes it) once cancelled
-            yield 10, 100
-            time.sleep(0.01)
+        try:
+            while True:  # the job stops pulling (and closes it) once cancelled
+                yield 10, 100
+                time.sleep(0.01)
+        finally:
+            closed.append("cancelled")
 
     monkeypatch.setattr(download, "iter_download", slow_download)
     page = window.classify_page
@@ -427,7 +439,7 @@ def test_cancelling_a_download_keeps_no_model(window, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: page.model_bar.progress.value() == 100, timeout=WAIT)
     with qtbot.waitSignal(page.model_failed, timeout=WAIT) as blocker:
         page.model_bar.cancel_button.click()
-    assert blocker.args[0] == "Download cancelled." and page.model is None
+    assert blocker.args[0] == "Download cancelled." and page.model is None and closed == ["cancelled"]
     assert window.error_box is None and "Download cancelled." in window.statusBar().currentMessage()
 
 
