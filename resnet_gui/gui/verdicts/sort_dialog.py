@@ -106,6 +106,9 @@ class SortDialog(QDialog):
         task = self.runner.start(jobs.run_sort, self.preview.plan, dest)
         task.yielded.connect(lambda p: self._say(f"{p.done} of {p.total}: {p.name}"))
         task.returned.connect(self._on_sorted)
+        # Undo only once the runner is free: returned comes before the task ends, and undo()
+        # ignores a click while the runner is busy
+        task.finished.connect(lambda: self.undo_button.setEnabled(bool(self.journal_path)))
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0], ERROR_STYLE))
 
     def _on_sorted(self, outcome) -> None:
@@ -113,7 +116,6 @@ class SortDialog(QDialog):
         problems = [why for _, why in result.failed] + ([result.stopped] if result.stopped else [])
         self._say(f"Sorted {result.done} photos. Journal: {self.journal_path}"
                   + ("; " + "; ".join(problems) if problems else ""), WARN_STYLE if problems else MUTED_STYLE)
-        self.undo_button.setEnabled(True)
         self.preview = None
 
     def undo(self) -> None:
