@@ -143,6 +143,7 @@ class FinetunePage(QWidget):
         self.estimate.pause()
         ok = self.train_runner.shutdown()
         ok = self.estimate_runner.shutdown() and ok
+        ok = self.run_view.shutdown() and ok
         return self.scan_runner.shutdown() and ok
 
     def update_estimate(self, *_) -> None:
