@@ -291,3 +291,22 @@ class DatasetReviewPage(QWidget):
         self._task = self._files_task = None
         ended = [self.runner.shutdown(), self.files_runner.shutdown(), self.thumbnails.shutdown()]
         return all(ended)
+
+    def show_leaks(self, folder: str, groups: list) -> None:
+        """The Fine-tune page's leak check: its duplicate groups (core DuplicateGroups with their
+        splits) in the Duplicates tab, with the leak banner, without running a review."""
+        if folder != self.folder:  # a report of another folder no longer applies
+            self.report = None
+            self.mislabeled.model_.set_items([])
+            self.set_folder(folder)
+        self.duplicates.set_groups(groups)
+        n = len(groups)
+        self.leak_banner.setText(f"{n} duplicate group{'s' if n != 1 else ''} split across train and validation: "
+                                 "validation would measure memory, not skill. Keep one photo of each group (remove "
+                                 "the others) before training." if n else "")
+        self.leak_banner.setVisible(bool(n))
+        self.tabs.setTabText(1, f"Duplicates ({n}, {n} leaking)")
+        self.tabs.setCurrentIndex(1)
+        self._say(f"{n} duplicate group{'s' if n != 1 else ''} across train and validation, found before training "
+                  "(Review also lists likely mislabeled photos).")
+        self._update_actions()

@@ -118,3 +118,12 @@ def measure_speed(config, arch: str, *, should_stop: StopFlag):
     except (DatasetError, OSError):
         return None
     return measure(config, arch, photos, should_stop, config.workers)
+
+
+def check_leakage(data_dir: str, val_split: float, seed: int, split_csv: str | None, *, should_stop: StopFlag):
+    """The core's leakage check (duplicate groups across the split ``train`` would make): yields
+    its Stages, returns its LeakageCheck (None when cancelled)."""
+    import_torchvision()
+    from ...core.review.leakage import check_leakage as check
+
+    return (yield from check(data_dir, val_split, seed, split_csv, should_stop=should_stop))

@@ -19,17 +19,20 @@ from ..tasks import Task, TaskRunner
 from . import jobs
 from .estimate import RunEstimate
 from .form import TrainForm
+from .leakage import LeakWarning
 from .run_view import RunView
 
 
 class FinetunePage(QWidget):
     """``set_folder(path)``, ``start()`` / ``cancel()``; ``training_finished(done)`` says a run
     ended (Done, or None after an error); ``use_model_requested(path)`` asks the window to
-    classify with the new checkpoint."""
+    classify with the new checkpoint; ``show_leaks_requested(folder, groups)`` asks it to show
+    the duplicate groups split across train and validation (the Review page)."""
 
     use_model_requested = Signal(str)
     training_finished = Signal(object)  # Done, or None after an error
     folder_scanned = Signal(object)  # jobs.FolderScan
+    show_leaks_requested = Signal(str, object)  # the folder, list of core DuplicateGroups
 
     def __init__(self, settings=None, parent=None) -> None:
         super().__init__(parent)
@@ -38,6 +41,7 @@ class FinetunePage(QWidget):
         self.train_runner = TaskRunner(self, name="fine-tune")
         self.scan_runner = TaskRunner(self, name="folder scan")
         self.estimate_runner = TaskRunner(self, name="estimate")
+        self.leak_runner = TaskRunner(self, name="leak check")
         self.last_error = ""
         self._task: Task | None = None  # the training job until it has finished
         self._scan_task: Task | None = None
@@ -46,6 +50,7 @@ class FinetunePage(QWidget):
 
         self.form = TrainForm(settings)
         self.estimate = RunEstimate(self.estimate_runner)
+        self.leak_warning = LeakWarning(self.leak_runner, busy=lambda: self.estimate.measuring)
         self.run_view = RunView()
         scroll = QScrollArea()
         scroll.setWidget(self.form)
@@ -59,6 +64,7 @@ class FinetunePage(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(scroll, 1)
         left_layout.addWidget(self.estimate)
+        left_layout.addWidget(self.leak_warning)
         left_layout.addLayout(self.form.buttons)  # a fixed footer: Start is always in view
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -70,6 +76,7 @@ class FinetunePage(QWidget):
         self.form.start_button.clicked.connect(self.start)
         self.form.cancel_button.clicked.connect(self.cancel)
         self.run_view.use_model_requested.connect(self.use_model_requested)
+        self.leak_warning.show_requested.connect(self.show_leaks_requested)
         self._views = {Stage: self.run_view.show_stage, BatchProgress: self.run_view.show_progress,
                        EpochEnd: self.run_view.show_epoch, DataReady: self._on_data_ready,
                        PhaseProgress: self.run_view.show_phase}
@@ -78,6 +85,7 @@ class FinetunePage(QWidget):
             combo.currentIndexChanged.connect(self.update_estimate)
         for spin in (form.epochs_spin, form.size_spin, form.batch_spin, form.val_spin):
             spin.valueChanged.connect(self.update_estimate)
+        form.val_spin.valueChanged.connect(lambda _: self.update_leak_check())
 
     # ================================================================ public API
 
@@ -91,6 +99,7 @@ class FinetunePage(QWidget):
         path = str(path)
         self.form.set_folder(path)
         self.update_estimate()  # hidden until the new folder is scanned
+        self.update_leak_check()
         if self._scan_task is not None:
             self._scan_task.detach()  # the latest folder wins
             self._scan_task = None
@@ -128,6 +137,7 @@ class FinetunePage(QWidget):
         task.finished.connect(self._on_finished)
         self.form.set_running(True)
         self.estimate.pause()
+        self.leak_warning.pause()
         return True
 
     def cancel(self) -> None:
@@ -141,8 +151,10 @@ class FinetunePage(QWidget):
         """Cancel any run and wait for the threads (the window calls this when closing)."""
         self._task = None
         self.estimate.pause()
+        self.leak_warning.pause()
         ok = self.train_runner.shutdown()
         ok = self.estimate_runner.shutdown() and ok
+        ok = self.leak_runner.shutdown() and ok
         ok = self.run_view.shutdown() and ok
         return self.scan_runner.shutdown() and ok
 
@@ -151,9 +163,17 @@ class FinetunePage(QWidget):
         if not self.running:
             self.estimate.request(self.config(), self.form.arch_combo.currentText(), self.form.scan)
 
+    def update_leak_check(self, force: bool = False) -> None:
+        """The folder or its split changed: look for duplicates the split would cut in two
+        (``force``: the folder's files may have changed)."""
+        if not self.running:
+            self.leak_warning.request(self.config(), self.form.scan, force=force)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.update_estimate()  # the window's device may have changed meanwhile
+        # back from the Review page, where the duplicates may have been removed
+        self.update_leak_check(force=bool(self.leak_warning.leaks))
 
     # ================================================================ what the tests read
 
@@ -169,6 +189,7 @@ class FinetunePage(QWidget):
         self._scan_task = None
         self.form.show_scan(scan)
         self.update_estimate()
+        self.update_leak_check(force=True)  # the files may have changed since the last check
         self.folder_scanned.emit(scan)
 
     def _on_event(self, event) -> None:
@@ -190,6 +211,7 @@ class FinetunePage(QWidget):
         self.run_view.show_done(done)
         self.form.refresh_output()  # the next run does not replace this model
         self.update_estimate()
+        self.update_leak_check()
         self.training_finished.emit(done)
 
     # ================================================================ drops
