@@ -59,6 +59,14 @@ def test_head_mode_learns_distinct_classes(tmp_path):
     assert loaded.info.training["best_epoch"] == done.best_epoch
     assert len(loaded.info.training["confusion"]) == 3
     assert set(loaded.info.training["per_class_acc"]) == {"blue", "green", "red"}
+    # each validation photo once, with its folder's class and the best epoch's prediction: the
+    # confusion matrix's cells, photo by photo
+    assert len(done.val_photos) == 12 and len({p for p, _, _ in done.val_photos}) == 12
+    assert all(Path(p).parent.name == ready.classes[t] for p, t, _ in done.val_photos)
+    cells = [[0] * 3 for _ in range(3)]
+    for _, t, p in done.val_photos:
+        cells[t][p] += 1
+    assert cells == done.confusion
 
 
 def test_full_mode_trains_and_reports_every_epoch(tmp_path):

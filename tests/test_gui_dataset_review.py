@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QItemSelectionModel, QSettings
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.gui.dataset_review.jobs import removed_folder
@@ -116,6 +116,16 @@ def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, d
     leaking = [g for g in report.duplicates if g.leaks]
     assert page.leak_banner.isVisible() == bool(leaking)
     assert sum(LEAK_TEXT in t for t in titles) == len(leaking)
+
+    # the confusion tab: the out-of-fold matrix; a click on (red, blue) shows the planted photo
+    matrix_view = page.confusion.matrix
+    assert matrix_view.matrix() == report.confusion and matrix_view.classes() == ["blue", "red"]
+    page.tabs.setCurrentIndex(2)
+    rect = matrix_view.visualItemRect(matrix_view.item(1, 0))
+    qtbot.mouseClick(matrix_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    shown = page.confusion.photos.paths()
+    assert str(planted) in shown and shown == [i.path for i in report.cell("red", "blue")]
+    assert page.confusion.photos.title.text().startswith(f"in red, suggested blue: {len(shown)} photo")
 
     # move to the suggested class: one journaled batch; the photo leaves the list
     assert not page.to_suggested.isEnabled()

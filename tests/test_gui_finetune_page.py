@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from resnet_gui.gui.finetune import jobs  # noqa: E402
 from resnet_gui.gui.finetune.page import FinetunePage  # noqa: E402
@@ -267,6 +267,18 @@ def test_short_run_curves_matrix_and_use_model(window, qtbot, tmp_path):
     assert len(matrix) == 3 and sum(map(sum, matrix)) == sum(val_counts)
     assert [sum(row) for row in matrix] == val_counts
     assert set(view.confusion.accuracies()) == {"blue", "green", "red"}
+    # a click on a cell shows exactly that cell's validation photos: every photo once over the row
+    photos = view.confusion_panel.photos
+    for r, row in enumerate(matrix):
+        shown = []
+        for c, count in enumerate(row):
+            rect = view.confusion.visualItemRect(view.confusion.item(r, c))
+            qtbot.mouseClick(view.confusion.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            assert len(photos.paths()) == count
+            assert f"true {['blue', 'green', 'red'][r]}" in photos.title.text()
+            shown += photos.paths()
+        assert len(set(shown)) == sum(row) and {Path(p).parent.name for p in shown} == {
+            ["blue", "green", "red"][r]}
     assert "Finished" in view.banner_text() and view.result_label.isVisible()
     assert view.progress.value() == view.progress.maximum()
 

@@ -126,6 +126,9 @@ class Done:
     per_class_acc: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    # (path, true class, predicted class) per validation photo of the best epoch: a confusion
+    # cell's photos; empty when unknown (a resumed run, or validation sharded by torchrun)
+    val_photos: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def format_duration(seconds: float) -> str:

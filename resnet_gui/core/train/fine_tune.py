@@ -162,7 +162,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         improved = best.beaten_by(ev.accuracy, ev.loss)
         previous = best
         if improved:
-            best = Best(epoch, ev.accuracy, ev.loss, ev.confusion, ev.per_class(classes))
+            best = Best(epoch, ev.accuracy, ev.loss, ev.confusion, ev.per_class(classes), ev.predicted)
             info.training = _training_record(cfg, start.label, history, best, ready)
             bad_epochs = 0
         else:
@@ -186,7 +186,8 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         calibrated = yield from calibrate_after_training(out, cfg.half, cfg.image_size, train_set, val_set, device,
                                                          cfg.seed, should_stop)
         yield calibrated
-    yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history, calibrated))
+    val_photos = _val_photos(val_set.paths, val_labels, best.predicted)
+    yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history, calibrated, val_photos))
 
 
 def _save_epoch(out: Path, cfg: TrainConfig, model, info: ModelInfo, opt_sched: tuple, epoch: int, history: list,
@@ -270,8 +271,16 @@ def _training_record(cfg: TrainConfig, start_label: str, history: list, best: Be
             "skipped": len(ready.skipped), "split": ready.split_from}
 
 
+def _val_photos(paths: list, labels: list[int], predicted: list[int]) -> list[tuple[str, int, int]]:
+    """(path, true, predicted) per validation photo; none when the paths are not all here (torchrun
+    head mode keeps each process's share) or the best epoch's predictions were not kept."""
+    if not (len(paths) == len(labels) == len(predicted)):
+        return []
+    return [(str(path), int(t), int(p)) for path, t, p in zip(paths, labels, predicted)]
+
+
 def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, history: list,
-          calibrated=None) -> Done:
+          calibrated=None, val_photos: list | None = None) -> Done:
     saved = out.is_file() and best.epoch > 0
     if stopped == "completed":
         message = f"finished {cfg.epochs} epochs"
@@ -285,4 +294,4 @@ def _done(cfg: TrainConfig, out: Path, stopped: str, message: str, best: Best, h
         message += (f". Confidence calibrated: temperature {calibrated.temperature:.3g}, expected calibration error "
                     f"{calibrated.ece_before:.3f} -> {calibrated.ece_after:.3f}; out-of-class threshold set")
     return Done(stopped, message, str(out) if saved else None, best.epoch, max(0.0, best.val_acc),
-                best.per_class, best.confusion, history)
+                best.per_class, best.confusion, history, val_photos or [])

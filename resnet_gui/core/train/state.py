@@ -21,6 +21,7 @@ class Best:
     val_loss: float = math.inf
     confusion: list[list[int]] = field(default_factory=list)
     per_class: dict[str, float] = field(default_factory=dict)
+    predicted: list[int] = field(default_factory=list)  # per validation image (the confusion's photos)
 
     def beaten_by(self, val_acc: float, val_loss: float) -> bool:
         return val_acc > self.val_acc or (val_acc == self.val_acc and val_loss < self.val_loss)

@@ -192,6 +192,7 @@ class Evaluation:
     loss: float
     accuracy: float
     confusion: list[list[int]] = field(default_factory=list)  # rows: true class, columns: predicted
+    predicted: list[int] = field(default_factory=list)  # per validation image, in the validation set's order
 
     def per_class(self, classes: list[str]) -> dict[str, float]:
         """Recall per class (NaN for a class without validation images)."""
@@ -221,6 +222,8 @@ def evaluate(net, batches, val_labels: list[int], num_classes: int):
     labels = torch.tensor(val_labels, device=logits.device)
     pred = logits.argmax(1)
     confusion = [[0] * num_classes for _ in range(num_classes)]
-    for t, p in zip(labels.tolist(), pred.tolist()):
+    predicted = pred.tolist()
+    for t, p in zip(labels.tolist(), predicted):
         confusion[t][p] += 1
-    return Evaluation(float(F.cross_entropy(logits, labels)), float((pred == labels).float().mean()), confusion)
+    return Evaluation(float(F.cross_entropy(logits, labels)), float((pred == labels).float().mean()), confusion,
+                      predicted)

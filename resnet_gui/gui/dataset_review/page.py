@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from ..confusion import ConfusionPanel
 from ..label.flow import ElidedLabel
 from ..label.page import DATASET_KEY
 from ..settings import AppSettings
@@ -110,10 +111,22 @@ class DatasetReviewPage(QWidget):
         column.addWidget(self.leak_banner)
         column.addWidget(self.duplicates, 1)
 
+        self.confusion = ConfusionPanel(self.thumbnails, ("in", "suggested"))
+        confusion_tab = QWidget()
+        column = QVBoxLayout(confusion_tab)
+        column.setContentsMargins(0, 4, 0, 0)
+        confusion_note = QLabel("Rows: the photo's folder · columns: the class out-of-fold predictions suggest · "
+                                "click a number for its photos")
+        confusion_note.setStyleSheet(MUTED_STYLE)
+        confusion_note.setWordWrap(True)
+        column.addWidget(confusion_note)
+        column.addWidget(self.confusion, 1)
+
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(mislabeled_tab, "Likely mislabeled")
         self.tabs.addTab(duplicates_tab, "Duplicates")
+        self.tabs.addTab(confusion_tab, "Confusion")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.progress)
@@ -200,6 +213,7 @@ class DatasetReviewPage(QWidget):
         self.class_combo.clear()
         self.class_combo.addItems(report.classes)
         self.duplicates.set_groups(report.duplicates)
+        self._show_confusion(report)
         leaks = report.leaks
         self.leak_banner.setVisible(bool(leaks))
         self.leak_banner.setText(f"{len(leaks)} duplicate group{'s' if len(leaks) != 1 else ''} split across train "
@@ -207,6 +221,16 @@ class DatasetReviewPage(QWidget):
                                  "each group (remove the others) before training." if leaks else "")
         self._update_tab_titles()
         self._update_actions()
+
+    def _show_confusion(self, report) -> None:
+        classes, matrix = report.classes, report.confusion
+        recall = {name: (row[i] / sum(row) if sum(row) else float("nan"))
+                  for i, (name, row) in enumerate(zip(classes, matrix))}
+
+        def photos_of(row: int, column: int) -> list[tuple[str, str]]:
+            return [(item.path, f"{Path(item.path).name}\nscore {item.score:.2f}")
+                    for item in report.cell(classes[row], classes[column])]
+        self.confusion.set_confusion(classes, matrix, recall, photos_of)
 
     def _update_tab_titles(self) -> None:
         report = self.report
@@ -298,6 +322,7 @@ class DatasetReviewPage(QWidget):
         if folder != self.folder:  # a report of another folder no longer applies
             self.report = None
             self.mislabeled.model_.set_items([])
+            self.confusion.set_confusion([], [], {})
             self.set_folder(folder)
         self.duplicates.set_groups(groups)
         n = len(groups)

@@ -1,6 +1,7 @@
-"""The Fine-tune page's charts: per-epoch curves (QtCharts) and the confusion matrix.
+"""The Fine-tune page's charts: per-epoch curves (QtCharts); the confusion matrix is in
+``gui/confusion.py`` (the Review page shows one too).
 
-Each has a small setter (``add_epoch``, ``set_confusion``) and a getter the tests read back.
+A small setter (``add_epoch``, ``add_batch``) and a getter the tests read back.
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ import math
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QLogValueAxis, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
-
-from ..styles import plain_tooltip
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 TRAIN_COLOUR = QColor("#3d7bd9")
 VAL_COLOUR = QColor("#e07b39")
@@ -129,60 +127,3 @@ class CurveChart(QChartView):
             s.detachAxis(old)
             s.attachAxis(self._y)
         self._chart.removeAxis(old)
-
-
-class ConfusionMatrixView(QTableWidget):
-    """Rows: true class; columns: predicted class, then the class's accuracy. Cells are
-    shaded by their share of the row (blue on the diagonal, red off it)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.setWordWrap(False)
-        self._matrix: list[list[int]] = []
-        self._classes: list[str] = []
-
-    def set_confusion(self, classes: list[str], matrix: list[list[int]], per_class_acc: dict[str, float]) -> None:
-        self._classes, self._matrix = list(classes), [list(map(int, row)) for row in matrix]
-        n = len(classes)
-        self.clear()
-        self.setRowCount(n)
-        self.setColumnCount(n + 1 if n else 0)
-        self.setHorizontalHeaderLabels([f"→ {c}" for c in classes] + ["accuracy"])
-        self.setVerticalHeaderLabels(list(classes))
-        self.horizontalHeaderItem(n).setToolTip("Per-class accuracy on the validation images (recall)") if n else None
-        for r, row in enumerate(self._matrix):
-            total = sum(row)
-            for c, value in enumerate(row):
-                item = QTableWidgetItem(str(value))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                share = value / total if total else 0.0
-                base = (61, 123, 217) if r == c else (214, 64, 64)
-                alpha = int(235 * share) if value else 0
-                item.setBackground(QBrush(QColor(*base, alpha)))
-                if share > 0.55:
-                    item.setForeground(QBrush(QColor("white")))
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                item.setToolTip(plain_tooltip(f"true {classes[r]}, predicted {classes[c]}: {value} of {total}"))
-                self.setItem(r, c, item)
-            acc = per_class_acc.get(classes[r], float("nan"))
-            text = f"{acc:.0%}" if isinstance(acc, float) and math.isfinite(acc) else "–"
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            font = item.font()
-            font.setBold(True)
-            item.setFont(font)
-            self.setItem(r, n, item)
-
-    def matrix(self) -> list[list[int]]:
-        return [list(row) for row in self._matrix]
-
-    def accuracies(self) -> dict[str, str]:
-        n = len(self._classes)
-        return {c: self.item(r, n).text() for r, c in enumerate(self._classes)}

@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 
 from ...core.train.events import format_duration
 from ..styles import ERROR, MUTED_STYLE, OK, WARN, WARN_STYLE, box_style, plain_tooltip
-from .charts import ConfusionMatrixView, CurveChart
+from ..confusion import ConfusionPanel
+from ..thumbnails import Thumbnails
+from .charts import CurveChart
 
 MAX_SKIPPED_LISTED = 40
 ACCURACY_GAP = 0.10  # validation accuracy this far above training accuracy gets the note below
@@ -93,10 +95,13 @@ class RunView(QWidget):
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.confusion = ConfusionMatrixView()
-        self.confusion.setMinimumHeight(60)  # the window fits 960x540 (1080p at 200 %)
+        self.thumbnails = Thumbnails(self)
+        self.confusion_panel = ConfusionPanel(self.thumbnails)
+        self.confusion = self.confusion_panel.matrix
+        self.confusion_panel.setMinimumHeight(60)  # the window fits 960x540 (1080p at 200 %)
         confusion_title = QLabel("<b>Confusion matrix</b> on the validation images of the best epoch "
-                                 "<span style='color:gray'>(rows: true class · columns: predicted)</span>")
+                                 "<span style='color:gray'>(rows: true class · columns: predicted · "
+                                 "click a number for its photos)</span>")
         confusion_title.setWordWrap(True)
         self.use_button = QPushButton(self.style().standardIcon(SP.SP_DialogApplyButton),
                                       "Use this model for classification")
@@ -109,7 +114,7 @@ class RunView(QWidget):
         result_layout.setContentsMargins(0, 0, 0, 0)
         result_layout.addLayout(use_row)
         result_layout.addWidget(confusion_title)
-        result_layout.addWidget(self.confusion, 1)
+        result_layout.addWidget(self.confusion_panel, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(charts)
@@ -225,7 +230,8 @@ class RunView(QWidget):
             self.progress.setValue(1)
         self._show_banner(done.reason, done.message)
         if done.confusion:
-            self.confusion.set_confusion(self.classes, done.confusion, done.per_class_acc)
+            self.confusion_panel.set_confusion(self.classes, done.confusion, done.per_class_acc,
+                                               self._cell_photos(done.val_photos))
         self.use_button.setEnabled(bool(done.checkpoint))
         self.use_button.setToolTip(plain_tooltip(done.checkpoint or "Nothing was saved"))
         self.status_label.setText("Done." if done.checkpoint else "Done; no model was saved.")
@@ -240,7 +246,18 @@ class RunView(QWidget):
         """The result banner's text ("" while hidden)."""
         return "" if self.result_label.isHidden() else self.result_label.text()
 
+    def shutdown(self) -> bool:
+        return self.thumbnails.shutdown()
+
     # ================================================================ internals
+
+    @staticmethod
+    def _cell_photos(val_photos: list):
+        """``photos_of`` for the confusion panel: the best epoch's validation photos of a cell."""
+        def photos_of(row: int, column: int) -> list[tuple[str, str]]:
+            return [(path, Path(path).name) for path, true, predicted in val_photos
+                    if true == row and predicted == column]
+        return photos_of
 
     def _show_banner(self, reason: str, message: str, details: str = "") -> None:
         title, colours = BANNERS.get(reason, BANNERS["error"])
@@ -254,7 +271,7 @@ class RunView(QWidget):
         self.result_label.clear()
         self.skipped_label.hide()
         self.accuracy_note.hide()
-        self.confusion.set_confusion([], [], {})
+        self.confusion_panel.set_confusion([], [], {})
         self.use_button.setEnabled(False)
 
     def _use_model(self) -> None:
