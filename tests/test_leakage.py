@@ -173,7 +173,13 @@ def test_the_finetune_page_warns_and_show_them_asks_for_the_groups(qtbot, tmp_pa
     page.set_folder(clean)  # the newer folder wins: the first check never reaches the view
     qtbot.waitUntil(lambda: warning.result is not None, timeout=WAIT)
     assert not warning.isVisible() and warning.leaks == []
-    page.set_folder(leaky)
+    with qtbot.waitSignal(page.folder_scanned, timeout=WAIT):
+        page.set_folder(leaky)
+    assert warning.isVisible() and warning.label.text().startswith("Checking for duplicate photos")
+    assert not warning.show_button.isVisible()
+    warning.pause()  # what Start does: the check stops, nothing is shown
+    assert not warning.isVisible() and not warning.checking
+    page.update_leak_check()  # what the end of a run does: the check runs again
     qtbot.waitUntil(lambda: warning.result is not None and warning.isVisible(), timeout=WAIT)
     assert warning.label.textFormat() == Qt.TextFormat.PlainText
     assert warning.label.text().startswith("⚠ 1 group of duplicate photos is split across train and validation")
@@ -182,7 +188,8 @@ def test_the_finetune_page_warns_and_show_them_asks_for_the_groups(qtbot, tmp_pa
     with qtbot.waitSignal(page.show_leaks_requested, timeout=5_000) as shown:
         qtbot.mouseClick(warning.show_button, Qt.MouseButton.LeftButton)
     folder, groups = shown.args
-    assert folder == str(leaky) and [sorted(Path(p).name for p in g.paths) for g in groups] == [["r1.jpg", "r1_copy.jpg"]]
+    assert folder == str(leaky)
+    assert [sorted(Path(p).name for p in g.paths) for g in groups] == [["r1.jpg", "r1_copy.jpg"]]
     assert sorted(groups[0].splits) == ["train", "val"]
 
 
