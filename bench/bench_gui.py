@@ -77,7 +77,26 @@ def rss_mb() -> tuple[float, float]:
 # ---------------------------------------------------------------- the child: the real window
 
 
-def child(folder: str, weights: str, leave: bool = True) -> None:
+def gc_timer() -> dict:
+    """Full (generation 2) collections during the run: how many, and the longest, in ms."""
+    import gc
+
+    stats = {"gc_full": 0, "gc_full_max_ms": 0.0, "t": 0.0}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            stats["t"] = time.perf_counter()
+        else:
+            stats["gc_full"] += 1
+            stats["gc_full_max_ms"] = max(stats["gc_full_max_ms"], (time.perf_counter() - stats["t"]) * 1000)
+
+    gc.callbacks.append(on_gc)
+    return stats
+
+
+def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) -> None:
     from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -91,6 +110,12 @@ def child(folder: str, weights: str, leave: bool = True) -> None:
     from resnet_gui.gui.main_window import MainWindow
     from resnet_gui.gui.settings import AppSettings
 
+    try:
+        from resnet_gui.gui import heap
+
+        heap.ENABLED = freeze
+    except ImportError:  # the code before gc.freeze
+        pass
     app = QApplication([sys.argv[0]])
     tmp = tempfile.TemporaryDirectory()
     settings = AppSettings(QSettings(str(Path(tmp.name) / "s.ini"), QSettings.Format.IniFormat))
@@ -139,6 +164,7 @@ def child(folder: str, weights: str, leave: bool = True) -> None:
         page.model_loaded.disconnect(model_ready)
         page.run_finished.connect(full_run_done)
         out["t_start"] = time.perf_counter()
+        out["gc"] = gc_timer()
         beat.start()
         clicker.start()
         page.classify([folder])
@@ -149,7 +175,9 @@ def child(folder: str, weights: str, leave: bool = True) -> None:
         beat.stop()
         out.update(images=summary.classified, seconds=summary.seconds, max_stall_ms=beat.max_stall_ms,
                    worst_stall_cpu_ms=beat.worst_stall_cpu_ms,
-                   stalls_over_100ms=beat.stalls_over_100ms, rss_mb=rss_mb()[0], peak_rss_mb=rss_mb()[1])
+                   stalls_over_100ms=beat.stalls_over_100ms, rss_mb=rss_mb()[0], peak_rss_mb=rss_mb()[1],
+                   gc_full=out["gc"]["gc_full"], gc_full_max_ms=out["gc"]["gc_full_max_ms"])
+        out.pop("gc")
         page.run_finished.connect(esc_run_done)
         page.classify([folder])
         QTimer.singleShot(PHASE_DELAY_MS, press_esc)
@@ -182,14 +210,14 @@ def child(folder: str, weights: str, leave: bool = True) -> None:
 # ---------------------------------------------------------------- the parent: one process per count
 
 
-def measure(count: int, weights: str, size: tuple[int, int], profile: bool = False) -> dict:
+def measure(count: int, weights: str, size: tuple[int, int], profile: bool = False, freeze: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp:
         folder = Path(tmp) / "photos"
         make_jpegs(folder, count, size)
         env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                "XDG_CONFIG_HOME": str(Path(tmp) / "config")}
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(folder), "--weights", weights]
-                                + (["--profile"] if profile else []),
+                                + (["--profile"] if profile else []) + ([] if freeze else ["--no-freeze"]),
                                 stdout=subprocess.PIPE, text=True, env=env)
         result, closing, returned = {}, None, None
         for line in proc.stdout:
@@ -205,7 +233,7 @@ def measure(count: int, weights: str, size: tuple[int, int], profile: bool = Fal
     titles = result.pop("title_ms", [])
     result.pop("t_start", None)
     result.pop("esc_t0", None)
-    result.update(count=count, exit_code=proc.returncode,
+    result.update(count=count, freeze=freeze, exit_code=proc.returncode,
                   exit_after_close_ms=(ended - closing) * 1000 if closing else None,
                   exec_after_close_ms=(returned - closing) * 1000 if closing and returned else None, clicks=len(clicks),
                   click_median_ms=statistics.median(clicks) if clicks else None,
@@ -222,11 +250,14 @@ def main() -> None:
                         help="a weights file, or 'fast' (default): a random resnet18 at 32 px made here")
     parser.add_argument("--profile", action="store_true", help="profile the GUI thread (cProfile) to stderr")
     parser.add_argument("--size", default="96x72", help="the generated JPEGs' size, WxH")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="measure without gc.freeze after the model loads (gui/heap.py), for a side-by-side run")
+    parser.add_argument("--both", action="store_true", help="each count twice: without gc.freeze, then with it")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         if not args.profile:
-            return child(args.child, args.weights)
+            return child(args.child, args.weights, freeze=not args.no_freeze)
         import cProfile
         import pstats
 
@@ -238,17 +269,19 @@ def main() -> None:
         fast_dir = tempfile.TemporaryDirectory(prefix="bench-gui-model-")
         args.weights = fast_weights(Path(fast_dir.name) / "fast-resnet18-32px.pt")
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    rows = [measure(n, args.weights, size, args.profile) for n in args.counts]
+    freezes = [False, True] if args.both else [not args.no_freeze]
+    rows = [measure(n, args.weights, size, args.profile, freeze) for n in args.counts for freeze in freezes]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
 
     def fmt(value, spec=".0f"):
         return "-" if value is None else format(value, spec)
 
-    print(f"{'images':>7} {'s':>6} {'max stall':>10} {'>100ms':>7} {'click med':>10} {'click max':>10} "
+    print(f"{'images':>7} {'freeze':>6} {'full gc':>7} {'gc max':>8} {'s':>6} {'max stall':>10} {'>100ms':>7} {'click med':>10} {'click max':>10} "
           f"{'>100ms':>7} {'Esc':>7} {'exit':>7} {'RSS':>7} {'peak':>7}")
     for r in rows:
-        print(f"{r.get('images', 0):>7} {fmt(r.get('seconds'), '.1f'):>6} {fmt(r.get('max_stall_ms')):>8}ms "
+        print(f"{r.get('images', 0):>7} {'yes' if r['freeze'] else 'no':>6} {r.get('gc_full', '-'):>7} "
+              f"{fmt(r.get('gc_full_max_ms')):>6}ms {fmt(r.get('seconds'), '.1f'):>6} {fmt(r.get('max_stall_ms')):>8}ms "
               f"{r.get('stalls_over_100ms', '-'):>7} {fmt(r['click_median_ms']):>8}ms {fmt(r['click_max_ms']):>8}ms "
               f"{r['clicks_over_100ms']:>4}/{r['clicks']:<2} {fmt(r.get('esc_ms')):>5}ms "
               f"{fmt(r['exit_after_close_ms']):>5}ms {fmt(r.get('rss_mb')):>5}MB {fmt(r.get('peak_rss_mb')):>5}MB")

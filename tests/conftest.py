@@ -23,6 +23,16 @@ def engine_cache(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def unfrozen_heap():
+    """The window freezes the heap once a model loads (gui/heap.py): one app, one freeze. A test
+    session opens hundreds of windows, so each test gives the collector everything back."""
+    yield
+    import gc
+
+    gc.unfreeze()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

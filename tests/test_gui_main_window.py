@@ -91,6 +91,11 @@ def test_loading_weights_shows_what_was_loaded(loaded, tiny_weights, settings):
     assert settings.weights == str(tiny_weights.resolve())
     assert settings.recent_weights[0] == str(tiny_weights.resolve())
     assert loaded.windowTitle().startswith("tiny.pth")
+    # torch and the model are frozen out of the garbage collector's full walks (gui/heap.py)
+    import gc
+    import sys
+
+    assert "torch" in sys.modules and gc.get_freeze_count() > 100_000
 
 
 def test_results_and_chart_match_core(loaded, qtbot, make_images, core_results, tmp_path):
@@ -471,3 +476,16 @@ def test_results_belong_to_the_model_that_made_them(loaded, qtbot, tiny_weights,
     with qtbot.waitSignal(page.run_finished, timeout=WAIT):
         loaded.rerun_action.trigger()
     assert page.results_model == str(tiny_weights) and len(page.result_items()) == 3
+
+
+def test_show_them_opens_the_leaking_groups_on_the_review_page(window, qtbot, make_images, tmp_path):
+    """The Fine-tune page's leak warning asks; the window shows the groups on the Review page."""
+    from resnet_gui.core.review.duplicates import DuplicateGroup
+
+    a, b = make_images(2)
+    group = DuplicateGroup([str(a), str(b)], "exact", 1.0, ["train", "val"])
+    window.finetune_page.show_leaks_requested.emit(str(tmp_path), [group])
+    review = window.review_page
+    assert window.tabs.currentWidget() is review and review.folder == str(tmp_path)
+    assert review.tabs.currentIndex() == 1 and len(review.duplicates.group_titles()) == 1
+    assert review.leak_banner.isVisibleTo(review)

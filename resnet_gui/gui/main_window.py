@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMe
                                QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from ..constants import APP_TITLE, DEVICE_CHOICES
+from . import heap
 from .classify.page import ClassifyPage
 from .export_dialog import add_export_action
 from .finetune.page import FinetunePage
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         page.model_loaded.connect(self._on_model_loaded)
         page.model_bar.engine_changed.connect(page.change_device)  # reopened on the chosen engine
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
+        self.finetune_page.show_leaks_requested.connect(self._show_leaks)
         # one dataset for labeling and for the verdicts, and one undo history (Dataset.shared)
         self.label_page.dataset_changed.connect(page.loop.set_dataset)
         self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
@@ -224,9 +226,15 @@ class MainWindow(QMainWindow):
         self.device_combo.blockSignals(False)
 
     def _on_model_loaded(self, info, _device: str) -> None:
+        heap.settle()  # torch and the model are here for good: out of the garbage collector's walks
         self.setWindowTitle(f"{Path(info.source).name} — {APP_TITLE}")
         self.finetune_page.set_current_model(info)
         self.label_page.offer_model(info.source, info.class_names)  # suggestions, if it fits the dataset
+
+    def _show_leaks(self, folder: str, groups: list) -> None:
+        """The Fine-tune page's "Show them": the duplicate groups split across train and validation."""
+        self.review_page.show_leaks(folder, groups)
+        self.tabs.setCurrentWidget(self.review_page)
 
     def _use_trained_model(self, path: str) -> None:
         """The Fine-tune page's "use this model": classify with it."""

@@ -19,6 +19,7 @@ from ..train.events import Stage
 
 LOOKS_SAME = 0.97  # thumbnail correlation from which two photos are one picture
 BLOCK = 2048  # rows of the similarity matrix computed at once (memory: BLOCK x N floats)
+BLOCK_FLOATS = 2**26  # ...but at most 256 MB of them: 1,000 rows at N = 67,000
 
 
 @dataclass
@@ -79,7 +80,7 @@ class _Groups:
 
 def similar_pairs(thumbs, threshold: float = LOOKS_SAME) -> list[tuple[int, int, float]]:
     """(i, j, correlation) for every pair i < j of thumbnails correlating at ``threshold`` or more,
-    computed in blocks so memory stays BLOCK x N."""
+    computed in blocks of rows so memory stays near 256 MB whatever N."""
     import numpy as np
 
     t = np.asarray(thumbs, dtype=np.float32)
@@ -87,8 +88,9 @@ def similar_pairs(thumbs, threshold: float = LOOKS_SAME) -> list[tuple[int, int,
     norms = np.linalg.norm(t, axis=1, keepdims=True)
     t = np.where(norms > 1e-3, t / np.maximum(norms, 1e-12), 0.0)  # a flat picture matches nothing
     pairs = []
-    for start in range(0, len(t), BLOCK):
-        sims = t[start:start + BLOCK] @ t.T
+    block = max(64, min(BLOCK, BLOCK_FLOATS // max(1, len(t))))
+    for start in range(0, len(t), block):
+        sims = t[start:start + block] @ t.T
         rows, cols = np.nonzero(sims >= threshold)
         for r, c in zip(rows.tolist(), cols.tolist()):
             if start + r < c:
