@@ -96,7 +96,29 @@ def gc_timer() -> dict:
     return stats
 
 
-def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) -> None:
+def stall_sampler(beat, gui_thread_id: int, every_s: float = 0.02, late_ms: float = 50.0):
+    """--stacks: a thread that, while the heartbeat is over ``late_ms`` late, samples what the GUI
+    thread is running (its Python stack; a blank one means it is inside Qt or waiting)."""
+    import threading
+    import traceback
+    from collections import Counter
+
+    seen: Counter = Counter()
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every_s):
+            if beat.running and (time.perf_counter() - beat._last) * 1000 > late_ms:
+                frame = sys._current_frames().get(gui_thread_id)
+                stack = traceback.extract_stack(frame)[-6:] if frame is not None else []
+                key = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+                seen[key or "(no Python frame)"] += 1
+
+    threading.Thread(target=run, name="stall sampler", daemon=True).start()
+    return seen, stop
+
+
+def child(folder: str, weights: str, leave: bool = True, freeze: bool = True, stacks: bool = False) -> None:
     from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -119,6 +141,7 @@ def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) ->
     app = QApplication([sys.argv[0]])
     tmp = tempfile.TemporaryDirectory()
     settings = AppSettings(QSettings(str(Path(tmp.name) / "s.ini"), QSettings.Format.IniFormat))
+    settings.qs.setValue("model/engine", os.environ.get("BENCH_GUI_ENGINE", "auto"))  # --engine
     window = MainWindow(settings)
     window.resize(1180, 760)
     window.show()
@@ -166,6 +189,10 @@ def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) ->
         out["t_start"] = time.perf_counter()
         out["gc"] = gc_timer()
         beat.start()
+        if stacks:
+            import threading
+
+            out["sampler"] = stall_sampler(beat, threading.get_ident())
         clicker.start()
         page.classify([folder])
 
@@ -174,10 +201,15 @@ def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) ->
         clicker.stop()
         beat.stop()
         out.update(images=summary.classified, seconds=summary.seconds, max_stall_ms=beat.max_stall_ms,
-                   worst_stall_cpu_ms=beat.worst_stall_cpu_ms,
+                   worst_stall_cpu_ms=beat.worst_stall_cpu_ms, worst_stall_at_s=beat.worst_stall_at_s,
                    stalls_over_100ms=beat.stalls_over_100ms, rss_mb=rss_mb()[0], peak_rss_mb=rss_mb()[1],
                    gc_full=out["gc"]["gc_full"], gc_full_max_ms=out["gc"]["gc_full_max_ms"])
         out.pop("gc")
+        if "sampler" in out:
+            seen, stop = out.pop("sampler")
+            stop.set()
+            for key, n in seen.most_common(12):
+                print(f"STALL SAMPLE x{n}: {key}", file=sys.stderr, flush=True)
         page.run_finished.connect(esc_run_done)
         page.classify([folder])
         QTimer.singleShot(PHASE_DELAY_MS, press_esc)
@@ -210,14 +242,16 @@ def child(folder: str, weights: str, leave: bool = True, freeze: bool = True) ->
 # ---------------------------------------------------------------- the parent: one process per count
 
 
-def measure(count: int, weights: str, size: tuple[int, int], profile: bool = False, freeze: bool = True) -> dict:
+def measure(count: int, weights: str, size: tuple[int, int], profile: bool = False, freeze: bool = True,
+            stacks: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp:
         folder = Path(tmp) / "photos"
         make_jpegs(folder, count, size)
         env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                "XDG_CONFIG_HOME": str(Path(tmp) / "config")}
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(folder), "--weights", weights]
-                                + (["--profile"] if profile else []) + ([] if freeze else ["--no-freeze"]),
+                                + (["--profile"] if profile else []) + ([] if freeze else ["--no-freeze"])
+                                + (["--stacks"] if stacks else []),
                                 stdout=subprocess.PIPE, text=True, env=env)
         result, closing, returned = {}, None, None
         for line in proc.stdout:
@@ -253,11 +287,15 @@ def main() -> None:
     parser.add_argument("--no-freeze", action="store_true",
                         help="measure without gc.freeze after the model loads (gui/heap.py), for a side-by-side run")
     parser.add_argument("--both", action="store_true", help="each count twice: without gc.freeze, then with it")
+    parser.add_argument("--stacks", action="store_true",
+                        help="sample the GUI thread's Python stack while it stalls over 50 ms (to stderr)")
+    parser.add_argument("--engine", default="auto", choices=["auto", "torch", "onnxruntime", "openvino"],
+                        help="the window's engine (auto: what a new user gets)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         if not args.profile:
-            return child(args.child, args.weights, freeze=not args.no_freeze)
+            return child(args.child, args.weights, freeze=not args.no_freeze, stacks=args.stacks)
         import cProfile
         import pstats
 
@@ -265,12 +303,13 @@ def main() -> None:
         prof.runcall(child, args.child, args.weights, leave=False)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         return None
+    os.environ["BENCH_GUI_ENGINE"] = args.engine  # the children read it
     if args.weights == "fast":
         fast_dir = tempfile.TemporaryDirectory(prefix="bench-gui-model-")
         args.weights = fast_weights(Path(fast_dir.name) / "fast-resnet18-32px.pt")
     size = tuple(int(v) for v in args.size.lower().split("x"))
     freezes = [False, True] if args.both else [not args.no_freeze]
-    rows = [measure(n, args.weights, size, args.profile, freeze) for n in args.counts for freeze in freezes]
+    rows = [measure(n, args.weights, size, args.profile, freeze, args.stacks) for n in args.counts for freeze in freezes]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
 
@@ -286,6 +325,7 @@ def main() -> None:
               f"{r['clicks_over_100ms']:>4}/{r['clicks']:<2} {fmt(r.get('esc_ms')):>5}ms "
               f"{fmt(r['exit_after_close_ms']):>5}ms {fmt(r.get('rss_mb')):>5}MB {fmt(r.get('peak_rss_mb')):>5}MB")
     print(json.dumps({"bench": "gui", "cpu": cpu, "cores": os.cpu_count(), "weights": Path(args.weights).name,
+                      "engine": args.engine,
                       "results": rows}))
 
 

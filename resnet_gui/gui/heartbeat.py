@@ -22,7 +22,8 @@ class Heartbeat(QObject):
         self.max_stall_ms = 0.0
         self.stalls_over_100ms = 0
         self.worst_stall_cpu_ms = 0.0  # the GUI thread's own CPU time in the worst stall
-        self._last = self._last_cpu = 0.0
+        self.worst_stall_at_s = 0.0  # when it ended, in seconds since start(): what was going on then
+        self._last = self._last_cpu = self._started = 0.0
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(tick_ms)
@@ -42,8 +43,9 @@ class Heartbeat(QObject):
     def reset(self) -> None:
         self.max_stall_ms = 0.0
         self.stalls_over_100ms = 0
-        self.worst_stall_cpu_ms = 0.0
+        self.worst_stall_cpu_ms = self.worst_stall_at_s = 0.0
         self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._started = self._last
 
     def _tick(self) -> None:
         now, cpu = time.perf_counter(), time.thread_time()
@@ -51,6 +53,7 @@ class Heartbeat(QObject):
         if late > self.max_stall_ms:
             # busy (CPU time close to the stall): our own code; idle: waiting for the GIL or the OS
             self.max_stall_ms, self.worst_stall_cpu_ms = late, (cpu - self._last_cpu) * 1000.0
+            self.worst_stall_at_s = now - self._started
         self._last, self._last_cpu = now, cpu
         if late > 100.0:
             self.stalls_over_100ms += 1
