@@ -214,13 +214,15 @@ class DatasetReviewPage(QWidget):
         self.class_combo.addItems(report.classes)
         self.duplicates.set_groups(report.duplicates)
         self._show_confusion(report)
-        leaks = report.leaks
-        self.leak_banner.setVisible(bool(leaks))
-        self.leak_banner.setText(f"{len(leaks)} duplicate group{'s' if len(leaks) != 1 else ''} split across train "
-                                 "and validation: validation would measure memory, not skill. Keep one photo of "
-                                 "each group (remove the others) before training." if leaks else "")
+        self._show_leak_banner(len(report.leaks))
         self._update_tab_titles()
         self._update_actions()
+
+    def _show_leak_banner(self, n: int) -> None:
+        self.leak_banner.setText(f"{n} duplicate group{'s' if n != 1 else ''} split across train and validation: "
+                                 "validation would measure memory, not skill. Keep one photo of each group (remove "
+                                 "the others) before training." if n else "")
+        self.leak_banner.setVisible(bool(n))
 
     def _show_confusion(self, report) -> None:
         classes, matrix = report.classes, report.confusion
@@ -326,10 +328,7 @@ class DatasetReviewPage(QWidget):
             self.set_folder(folder)
         self.duplicates.set_groups(groups)
         n = len(groups)
-        self.leak_banner.setText(f"{n} duplicate group{'s' if n != 1 else ''} split across train and validation: "
-                                 "validation would measure memory, not skill. Keep one photo of each group (remove "
-                                 "the others) before training." if n else "")
-        self.leak_banner.setVisible(bool(n))
+        self._show_leak_banner(n)
         self.tabs.setTabText(1, f"Duplicates ({n}, {n} leaking)")
         self.tabs.setCurrentIndex(1)
         self._say(f"{n} duplicate group{'s' if n != 1 else ''} across train and validation, found before training "
