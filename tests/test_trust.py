@@ -76,6 +76,20 @@ def test_temperature_lowers_nll_of_an_over_confident_model():
     assert ece(softmax(logits, t), labels) < 0.1 < 0.2 < ece(softmax(logits), labels)
 
 
+def test_a_handful_of_held_out_photos_keeps_the_temperature_near_one():
+    """One sure mistake among 4 photos pushes the plain NLL fit to T = 3.3 (every answer much
+    less sure); the prior pulls it toward 1, and is invisible on many photos."""
+    logits = np.array([[6.0, 0, 0], [0, 6.0, 0], [0, 0, 6.0], [6.0, 0, 0]])
+    labels = np.array([0, 1, 2, 1])  # the last one: sure of class 0, truly class 1
+    plain, with_prior = fit_temperature(logits, labels, prior_sd=None), fit_temperature(logits, labels)
+    assert 1.0 < with_prior < plain - 0.5
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 5, 1000)
+    logits = rng.normal(0, 1, (1000, 5)) * 4
+    logits[np.arange(1000), labels] += 3.0
+    assert fit_temperature(logits, labels) == pytest.approx(fit_temperature(logits, labels, prior_sd=None), rel=0.01)
+
+
 def test_ece_of_perfectly_calibrated_and_of_sure_but_wrong():
     probs = np.array([[1.0, 0.0]] * 10)
     assert ece(probs, np.zeros(10, int)) == 0.0
