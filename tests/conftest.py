@@ -33,6 +33,16 @@ def unfrozen_heap():
     gc.unfreeze()
 
 
+@pytest.fixture
+def settings(tmp_path):
+    """The window's settings in a throwaway INI file (never the user's)."""
+    from PySide6.QtCore import QSettings
+
+    from resnet_gui.gui.settings import AppSettings
+
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

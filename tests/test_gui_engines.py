@@ -11,13 +11,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMenu  # noqa: E402
 
 from resnet_gui.gui.classify import engine_choice  # noqa: E402
 from resnet_gui.gui.export_dialog import ExportDialog, add_export_action  # noqa: E402
 from resnet_gui.gui.main_window import MainWindow  # noqa: E402
-from resnet_gui.gui.settings import AppSettings  # noqa: E402
 
 WAIT = 90_000
 NAMES = ["daisy", "rose", "tulip"]
@@ -59,11 +57,6 @@ def onnx_file(checkpoint) -> Path:
     out = checkpoint.with_name("tiny-export.onnx")
     run_export(checkpoint, out)
     return out
-
-
-@pytest.fixture
-def settings(tmp_path) -> AppSettings:
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 @pytest.fixture

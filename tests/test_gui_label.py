@@ -6,16 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from resnet_gui.gui.label.page import LabelPage
-from resnet_gui.gui.settings import AppSettings
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 def _page(qtbot, settings) -> LabelPage:

@@ -14,21 +14,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 
 from resnet_gui.gui.classify.jobs import KEEP_TOPK  # noqa: E402
 from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_IMAGE  # noqa: E402
 from resnet_gui.gui.main_window import MainWindow  # noqa: E402
-from resnet_gui.gui.settings import AppSettings  # noqa: E402
 
 WAIT = 60_000
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def settings(tmp_path) -> AppSettings:
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 def threads_ended(page) -> bool:

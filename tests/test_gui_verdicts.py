@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from files_support import hashes, snapshot
 from resnet_gui.core.files.dataset import Dataset
@@ -17,13 +17,7 @@ from resnet_gui.gui.verdicts.grid import ResultsGrid
 from resnet_gui.gui.verdicts.retrain import RetrainPanel
 from resnet_gui.gui.verdicts.sort_dialog import SortDialog
 from resnet_gui.gui.verdicts.verdict import VerdictBar
-from resnet_gui.gui.settings import AppSettings
 from resnet_gui.gui.thumbnails import Thumbnails
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 def _idle(qtbot, runner, timeout=20_000):

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt  # noqa: E402
+from PySide6.QtCore import QRect, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -14,12 +14,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from resnet_gui.gui.classify.preview import scaling_mode  # noqa: E402
 from resnet_gui.gui.classify.topk_chart import TopKChart  # noqa: E402
 from resnet_gui.gui.main_window import MainWindow  # noqa: E402
-from resnet_gui.gui.settings import AppSettings  # noqa: E402
-
-
-@pytest.fixture
-def settings(tmp_path) -> AppSettings:
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
 @pytest.fixture

@@ -147,6 +147,14 @@ class _Executor(QObject):
         self.idle.emit(self)
 
 
+def _stop_threads(threads: list[QThread], timeout_ms: int) -> bool:
+    ok = True
+    for thread in threads:
+        thread.quit()  # ends the thread's event loop after the task it is running
+        ok = thread.wait(timeout_ms) and ok
+    return ok
+
+
 class TaskRunner(QObject):
     """Runs jobs in ``threads`` threads of its own, in order (or newest first)."""
 
@@ -159,9 +167,21 @@ class TaskRunner(QObject):
         self._running: dict[_Executor, Task] = {}
         self._idle: list[_Executor] = []
         self._threads: list[QThread] = []
-        for i in range(threads):
+        self._name, self._thread_count = name, threads
+        self._closed = False
+        if parent is not None:
+            # a widget deleted without shutdown() (a test's, or a window torn down) must not
+            # destroy running QThreads, which aborts the process: stop them on the way out
+            threads_ref = self._threads
+            parent.destroyed.connect(lambda *_: _stop_threads(threads_ref, 10_000))
+
+    def _ensure_threads(self) -> None:
+        """Threads start with the first job: a page that never runs one costs none."""
+        if self._threads or self._closed:
+            return
+        for i in range(self._thread_count):
             thread = QThread()
-            thread.setObjectName(f"resnet-gui {name} {i + 1}")
+            thread.setObjectName(f"resnet-gui {self._name} {i + 1}")
             executor = _Executor()
             executor.moveToThread(thread)
             thread.finished.connect(executor.deleteLater)
@@ -169,7 +189,6 @@ class TaskRunner(QObject):
             thread.start()
             self._threads.append(thread)
             self._idle.append(executor)
-        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -185,6 +204,7 @@ class TaskRunner(QObject):
         if self._closed:
             task.detach()
             return task
+        self._ensure_threads()
         self._pending.append(task)
         if self._max_pending is not None and len(self._pending) > self._max_pending:
             self._pending.popleft().detach()  # the oldest waiting job is no longer wanted
@@ -207,10 +227,7 @@ class TaskRunner(QObject):
         """Cancel everything and wait for the threads to end. Safe to call twice."""
         self._closed = True
         self.cancel(detach=True)
-        ok = True
-        for thread in self._threads:
-            thread.quit()  # ends the thread's event loop after the task it is running
-            ok = thread.wait(timeout_ms) and ok
+        ok = _stop_threads(self._threads, timeout_ms)
         self._running.clear()
         return ok
 
