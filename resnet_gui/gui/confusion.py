@@ -14,9 +14,9 @@ import os
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QIcon
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QStyle,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .label.flow import SpreadColumns
 from .styles import MUTED_STYLE, plain_tooltip
@@ -27,6 +27,8 @@ THUMB = 96
 CELL = QSize(THUMB + 28, THUMB + 36)
 CACHE = 300
 HINT = "Click a number in the matrix to see its photos."
+MIN_TINT = 50  # the least shading of a cell that holds photos (0-255)
+ROW_LINES = 1.8  # a row's height in text lines: a count is easy to click, the matrix stays compact
 
 
 class ConfusionMatrixView(QTableWidget):
@@ -43,8 +45,12 @@ class ConfusionMatrixView(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)  # a long name: "sunflo…", not cut
+        rows = self.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(round(self.fontMetrics().height() * ROW_LINES))
         self.setWordWrap(False)
+        self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)  # sizeHint: all cells
         self._matrix: list[list[int]] = []
         self._classes: list[str] = []
         self.cellClicked.connect(self._choose)
@@ -56,8 +62,11 @@ class ConfusionMatrixView(QTableWidget):
         self.clear()
         self.setRowCount(n)
         self.setColumnCount(n + 1 if n else 0)
-        self.setHorizontalHeaderLabels([f"→ {c}" for c in classes] + ["accuracy"])
+        self.setHorizontalHeaderLabels(list(classes) + ["accuracy"])
         self.setVerticalHeaderLabels(list(classes))
+        for i, name in enumerate(classes):  # the header says the name; the tooltip which side it is
+            self.horizontalHeaderItem(i).setToolTip(plain_tooltip(f"{self.words[1]} {name}"))
+            self.verticalHeaderItem(i).setToolTip(plain_tooltip(f"{self.words[0]} {name}"))
         self.horizontalHeaderItem(n).setToolTip("Per-class accuracy (recall)") if n else None
         for r, row in enumerate(self._matrix):
             total = sum(row)
@@ -71,13 +80,35 @@ class ConfusionMatrixView(QTableWidget):
             font.setBold(True)
             item.setFont(font)
             self.setItem(r, n, item)
+        self.updateGeometry()
+
+    def natural_width(self) -> int:
+        """The width that shows every name whole, in bold too (the chosen cell's row and column);
+        the columns share the width equally, so each gets the widest one's."""
+        font = QFont(self.horizontalHeader().font())
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        pad = 4 * self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin) + 4
+        header = self.horizontalHeader()
+        column = max([max(header.sectionSizeHint(c), self.sizeHintForColumn(c),
+                          metrics.horizontalAdvance(self.horizontalHeaderItem(c).text()) + pad)
+                      for c in range(self.columnCount())] + [0])
+        rows = max([self.verticalHeader().sizeHint().width()] +
+                   [metrics.horizontalAdvance(name) + pad for name in self._classes])
+        return rows + column * self.columnCount() + 2 * self.frameWidth() + 2
+
+    def natural_height(self) -> int:
+        """The height of the header and every row, no more."""
+        rows = self.verticalHeader().defaultSectionSize() * self.rowCount()
+        return self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth() + 2
 
     def _count_item(self, r: int, c: int, value: int, total: int) -> QTableWidgetItem:
         item = QTableWidgetItem(str(value))
         item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
         share = value / total if total else 0.0
         base = (61, 123, 217) if r == c else (214, 64, 64)
-        item.setBackground(QBrush(QColor(*base, int(235 * share) if value else 0)))
+        alpha = max(MIN_TINT, int(235 * share)) if value else 0  # one error in 40 still shows
+        item.setBackground(QBrush(QColor(*base, alpha)))
         if share > 0.55:
             item.setForeground(QBrush(QColor("white")))
             font = item.font()
@@ -120,6 +151,12 @@ class CellPhotosModel(ThumbnailListModel):
         self._rows = {item.path: row for row, item in enumerate(self.items)}
         self.endResetModel()
 
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.DecorationRole and value is not None:
+            return QIcon(value)  # drawn in an icon-size box: the captions of tall and wide photos line up
+        return value
+
     def row_data(self, row: int, role):
         item = self.items[row]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -134,7 +171,8 @@ class CellPhotosModel(ThumbnailListModel):
 
 
 class CellPhotos(QWidget):
-    """A title ("true roses, predicted tulips: 7 photos") over the cell's thumbnails."""
+    """The chosen cell's thumbnails, and their ``title`` ("true roses, predicted tulips: 7 photos"),
+    which the panel places across its whole width (one line, not wrapped in a narrow column)."""
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(parent)
@@ -153,46 +191,86 @@ class CellPhotos(QWidget):
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
+        self.setMinimumWidth(self.minimum_width())
 
     def show_photos(self, title: str, photos: list[tuple[str, str]]) -> None:
         self.title.setText(title)
         self.title.setStyleSheet("")
+        self.title.show()
         self.model_.set_photos(photos)
 
     def clear(self, hint: str = HINT) -> None:
         self.title.setText(hint)
         self.title.setStyleSheet(MUTED_STYLE)
+        self.title.setVisible(bool(hint))  # no empty line over an empty matrix
         self.model_.set_photos([])
+
+    def minimum_width(self) -> int:
+        """One column of thumbnails and the scroll bar."""
+        return CELL.width() + self.view.verticalScrollBar().sizeHint().width() + 2 * self.view.frameWidth() + 8
 
     def paths(self) -> list[str]:
         return [item.path for item in self.model_.items]
 
 
-class ConfusionPanel(QSplitter):
-    """The matrix on the left, the chosen cell's photos on the right. ``photos_of(row, column)``
-    returns the cell's ``[(path, caption)]``; unset (or empty), a click says none are known."""
+class ConfusionPanel(QWidget):
+    """The chosen cell's title over the matrix (left) and its photos (right), divided by a
+    ``splitter``. ``photos_of(row, column)`` returns the cell's ``[(path, caption)]``; unset (or
+    empty), a click says none are known."""
 
     def __init__(self, thumbnails: Thumbnails, words: tuple[str, str] = ("true", "predicted"), parent=None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
+        super().__init__(parent)
         self.matrix = ConfusionMatrixView(words)
         self.photos = CellPhotos(thumbnails)
         self.photos_of: Callable[[int, int], list[tuple[str, str]]] | None = None
-        self.addWidget(self.matrix)
-        self.addWidget(self.photos)
-        self.setStretchFactor(0, 3)
-        self.setStretchFactor(1, 2)
-        self.setChildrenCollapsible(False)
+        self._fit_pending = False
+        left = QWidget()  # the matrix as tall as its rows, the page's background below (no empty grid)
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.matrix)
+        column.addStretch(1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.photos)
+        self.splitter.setStretchFactor(0, 0)  # a wider window: more columns of photos, the matrix keeps its size
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.photos.title)
+        layout.addWidget(self.splitter, 1)
         self.matrix.cell_chosen.connect(self.show_cell)
 
     def set_confusion(self, classes: list[str], matrix: list[list[int]], per_class_acc: dict[str, float],
                       photos_of: Callable[[int, int], list[tuple[str, str]]] | None = None) -> None:
         self.matrix.set_confusion(classes, matrix, per_class_acc)
+        self.matrix.setMaximumHeight(self.matrix.natural_height() if classes else 16777215)
         self.photos_of = photos_of
         self.photos.clear(HINT if classes else "")
+        self._fit_pending = bool(classes)
+        self.fit_matrix()
+
+    def fit_matrix(self) -> None:
+        """The matrix gets the width that shows its names whole, when the photos keep a column
+        (once per matrix: a divider the user moved stays)."""
+        total = sum(self.splitter.sizes())
+        if not self._fit_pending or not self.isVisible() or total <= 0:
+            return
+        width = max(1, min(self.matrix.natural_width(), total - self.photos.minimum_width()))
+        self.splitter.setSizes([width, total - width])
+        self._fit_pending = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.fit_matrix()  # a matrix set while hidden (another tab) had no width to share yet
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_matrix()
 
     def show_cell(self, row: int, column: int) -> None:
         count = self.matrix.matrix()[row][column]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from ..styles import MUTED_STYLE, WARN_STYLE, plain_tooltip
 from ..tasks import Task, TaskRunner
@@ -42,6 +42,8 @@ class LeakWarning(QWidget):
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
+        # wraps to the column's width instead of widening the column (and the page jumping) when shown
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.show_button = QPushButton("Show them")
         self.show_button.setToolTip("Open these groups in the Review page's Duplicates tab")
         self.show_button.clicked.connect(self._on_show_clicked)
@@ -152,14 +154,20 @@ class LeakWarning(QWidget):
         n = len(leaks)
         groups = f"{n} groups of duplicate photos are" if n != 1 else "1 group of duplicate photos is"
         self.label.setStyleSheet(WARN_STYLE)
+        # short: it shares a narrow column with the options; the advice is in the tooltip and on the Review page
         self.label.setText(f"⚠ {groups} split across train and validation: validation would measure "
-                           "memory, not skill. Keep one photo of each group before training.")
-        names = [" = ".join(f"{Path(path).parent.name}/{Path(path).name}" for path in group.paths)
-                 for group in leaks[:5]]
-        more = f"\n… and {n - 5} more" if n > 5 else ""
-        self.label.setToolTip(plain_tooltip("\n".join(names) + more + f"\n\n{self.result.summary()}"))
+                           "memory, not skill.")
+        self.label.setToolTip(plain_tooltip(self._details(leaks)))
         self.show_button.show()
         self.show()
+
+    def _details(self, leaks: list) -> str:
+        """The first groups (a blank line between them: a long one wraps), then what to do."""
+        groups = [" = ".join(f"{Path(path).parent.name}/{Path(path).name}" for path in group.paths)
+                  for group in leaks[:5]]
+        more = f"\n\n… and {len(leaks) - 5} more" if len(leaks) > 5 else ""
+        return ("\n\n".join(groups) + more + "\n\nKeep one photo of each group before training (Show them "
+                "opens them on the Review page).\n" + self.result.summary())
 
     def _on_show_clicked(self) -> None:
         if self.result is not None and self._checked is not None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QStyle, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QStyle,
+                               QVBoxLayout, QWidget)
 
 from ...core.train.events import format_duration
 from ..styles import ERROR, MUTED_STYLE, OK, WARN, WARN_STYLE, box_style, plain_tooltip
-from ..confusion import ConfusionPanel
+from ..confusion import CELL, ConfusionPanel
 from ..thumbnails import Thumbnails
 from .charts import CurveChart
 
 MAX_SKIPPED_LISTED = 40
+FOLLOW_MS = 1000  # how long after a run the area keeps scrolling to its result while it is laid out
 ACCURACY_GAP = 0.10  # validation accuracy this far above training accuracy gets the note below
 ACCURACY_NOTE = ("Training accuracy is below validation accuracy: expected, as it is measured on augmented "
                  "photos (random crops, flips, colour changes), which are harder than the plain validation photos.")
@@ -98,10 +100,11 @@ class RunView(QWidget):
         self.thumbnails = Thumbnails(self)
         self.confusion_panel = ConfusionPanel(self.thumbnails)
         self.confusion = self.confusion_panel.matrix
-        self.confusion_panel.setMinimumHeight(60)  # the window fits 960x540 (1080p at 200 %)
-        confusion_title = QLabel("<b>Confusion matrix</b> on the validation images of the best epoch "
-                                 "<span style='color:gray'>(rows: true class · columns: predicted · "
-                                 "click a number for its photos)</span>")
+        # a row of thumbnails under its title; below the curves' minimum, the area scrolls (the window
+        # still fits 960x540, 1080p at 200 %)
+        self.confusion_panel.setMinimumHeight(CELL.height() + 2 * self.fontMetrics().height())
+        self.confusion_title = confusion_title = QLabel("<b>Confusion matrix</b> <span style='color:gray'>· validation photos of the "
+                                 "best epoch · rows: true class, columns: predicted</span>")
         confusion_title.setWordWrap(True)
         self.use_button = QPushButton(self.style().standardIcon(SP.SP_DialogApplyButton),
                                       "Use this model for classification")
@@ -109,26 +112,36 @@ class RunView(QWidget):
         use_row = QHBoxLayout()
         use_row.addWidget(self.result_label, 1)
         use_row.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignTop)
-        result = QWidget()
-        result_layout = QVBoxLayout(result)
+        self.result = QWidget()  # shown once a run has ended: the curves have the room until then
+        result_layout = QVBoxLayout(self.result)
         result_layout.setContentsMargins(0, 0, 0, 0)
         result_layout.addLayout(use_row)
         result_layout.addWidget(confusion_title)
         result_layout.addWidget(self.confusion_panel, 1)
 
+        self.charts = charts
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(charts)
-        self.splitter.addWidget(result)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.addWidget(self.result)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        # curves, banner, matrix and a row of photos need more than a 600-pixel screen has: the
+        # area scrolls rather than squeezing the photos out of sight
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.splitter)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._follow_result = False  # a run has just ended: keep the result scrolled into view
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._scroll_to_result)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
         layout.addLayout(progress_row)
         layout.addWidget(self.status_label)
         layout.addWidget(self.skipped_label)
         layout.addWidget(self.accuracy_note)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.scroll, 1)
 
     # ================================================================ setters
 
@@ -228,10 +241,12 @@ class RunView(QWidget):
         if done.reason == "completed":
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
-        self._show_banner(done.reason, done.message)
         if done.confusion:
             self.confusion_panel.set_confusion(self.classes, done.confusion, done.per_class_acc,
                                                self._cell_photos(done.val_photos))
+            self.confusion_title.show()
+            self.confusion_panel.show()
+        self._show_banner(done.reason, done.message)
         self.use_button.setEnabled(bool(done.checkpoint))
         self.use_button.setToolTip(plain_tooltip(done.checkpoint or "Nothing was saved"))
         self.status_label.setText("Done." if done.checkpoint else "Done; no model was saved.")
@@ -265,8 +280,57 @@ class RunView(QWidget):
         self.result_label.setText(f"<b>{html.escape(title)}</b><br>{html.escape(message)}")
         self.result_label.setToolTip(plain_tooltip(details))
         self.result_label.show()
+        self._show_result()
+
+    def _show_result(self) -> None:
+        """The result area appears under the curves, as tall as it needs (the curves keep their
+        minimum), and scrolls into view."""
+        if self.result.isHidden():
+            self.result.show()
+        self._fit_result_height()
+        total = sum(self.splitter.sizes())
+        if total > 0:
+            need = max(self.result.minimumHeight(), total // 2)
+            charts = max(self.charts.minimumSizeHint().height(), total - need)
+            self.splitter.setSizes([charts, max(1, total - charts)])
+        # the matrix in view once the area is laid out again (its range grows a few events later)
+        self._follow_result = True
+        QTimer.singleShot(FOLLOW_MS, self, self._stop_following)
+        self._scroll_to_result()
+
+    def _fit_result_height(self) -> None:
+        """The result area's least height at this width: the wrapped banner and title (a splitter
+        knows no height-for-width), the matrix's title and a row of photos; less would clip them."""
+        if self.result.isHidden():
+            return
+        width = self.scroll.viewport().width() - self.scroll.verticalScrollBar().sizeHint().width()
+        spacing = max(0, self.result.layout().spacing())
+        banner = self.use_button.sizeHint().height()
+        if not self.result_label.isHidden():
+            banner_width = max(100, width - self.use_button.sizeHint().width() - spacing)
+            banner = max(banner, self.result_label.heightForWidth(banner_width))
+        matrix = 0
+        if not self.confusion_panel.isHidden():
+            matrix = (self.confusion_title.heightForWidth(width) + self.confusion_panel.minimumHeight()
+                      + 2 * spacing)
+        self.result.setMinimumHeight(banner + matrix + self.fontMetrics().height() // 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_result_height()  # a narrower window wraps the banner onto more lines
+
+    def _stop_following(self) -> None:
+        self._follow_result = False
+
+    def _scroll_to_result(self, *_range) -> None:
+        if self._follow_result:
+            bar = self.scroll.verticalScrollBar()
+            bar.setValue(bar.maximum())
 
     def _clear_results(self) -> None:
+        self.result.hide()
+        self.confusion_title.hide()  # an error or a run without validation: no matrix to show
+        self.confusion_panel.hide()
         self.result_label.hide()
         self.result_label.clear()
         self.skipped_label.hide()
