@@ -1,4 +1,4 @@
-"""The model shipped in weights/ (trained by this app on flowers-224, see weights/README.md)."""
+"""The model shipped in weights/ (trained by this app on the flowers photos, see weights/README.md)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ def test_shipped_model_loads_with_the_five_flower_names(shipped):
     assert info.class_names == FLOWERS
     assert info.class_names_from == "checkpoint"
     assert info.arch == "resnet18"
+    assert (info.image_size, info.resize_size) == (160, 183)
     training = info.training
-    assert training["config"]["start"] == "scratch"
+    # stage 2 of two: continued from the from-scratch model (weights/README.md)
+    assert training["config"]["start"] == "default.pt" and training["config"]["augment"] == "strong"
     assert set(training["per_class_acc"]) == set(FLOWERS)
 
 
@@ -61,7 +63,7 @@ def test_shipped_model_holds_no_absolute_paths():
     bad = [(where, text) for where, text in strings if ABSOLUTE.match(text)]
     assert bad == []
     config = checkpoint["training"]["config"]
-    assert (config["data_dir"], config["out"]) == ("flowers-train", "flowers-resnet18.pt")
+    assert (config["data_dir"], config["out"]) == ("photos-train", "flowers-photos-160-long.pt")
 
 
 @pytest.mark.parametrize("text", ["/tmp/flowers-train", "~/data", "C:\\data", "c:/data", "\\\\server\\share"])
@@ -86,6 +88,21 @@ def test_shipped_model_classifies_held_out_val_photos(shipped, shared_data):
     assert sum(correct) >= 40, f"only {sum(correct)}/50 correct"
     for name in FLOWERS:  # every class is recognised, not just the majority ones
         assert any(ok for ok, (_, truth) in zip(correct, photos) if truth == name), name
+
+
+def test_accuracy_on_every_held_out_natural_aspect_photo(shipped, shared_data):
+    """Issue 15: the 525 val rows of flowers-photos, as people take them (88.6 % measured in
+    weights/README.md; a little slack for another CPU's rounding), every class above 80 %."""
+    rows = list(csv.DictReader(open(shared_data / "flowers-224-split.csv", newline="")))
+    photos = [(shared_data / "flowers-photos" / r["class"] / r["file"], r["class"]) for r in rows
+              if r["split"] == "val" and (shared_data / "flowers-photos" / r["class"] / r["file"]).is_file()]
+    assert len(photos) == 525
+    preds = list(classify_files(Classifier(shipped, "cpu"), [p for p, _ in photos], topk=1))
+    right = [pred.topk[0][0] == truth for pred, (_, truth) in zip(preds, photos)]
+    assert sum(right) >= 462, f"{sum(right)}/525"  # 465 measured
+    for name in FLOWERS:
+        mine = [ok for ok, (_, truth) in zip(right, photos) if truth == name]
+        assert sum(mine) / len(mine) > 0.80, name
 
 
 def test_classify_without_weights_uses_the_shipped_model(shared_data):
