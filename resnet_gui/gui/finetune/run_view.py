@@ -103,9 +103,9 @@ class RunView(QWidget):
         # a row of thumbnails under its title; below the curves' minimum, the area scrolls (the window
         # still fits 960x540, 1080p at 200 %)
         self.confusion_panel.setMinimumHeight(CELL.height() + 2 * self.fontMetrics().height())
-        self.confusion_title = confusion_title = QLabel("<b>Confusion matrix</b> <span style='color:gray'>· validation photos of the "
-                                 "best epoch · rows: true class, columns: predicted</span>")
-        confusion_title.setWordWrap(True)
+        self.confusion_title = QLabel("<b>Confusion matrix</b> <span style='color:gray'>· validation photos of "
+                                      "the best epoch · rows: true class, columns: predicted</span>")
+        self.confusion_title.setWordWrap(True)
         self.use_button = QPushButton(self.style().standardIcon(SP.SP_DialogApplyButton),
                                       "Use this model for classification")
         self.use_button.setToolTip("Load the trained model in the Classify tab")
@@ -116,7 +116,7 @@ class RunView(QWidget):
         result_layout = QVBoxLayout(self.result)
         result_layout.setContentsMargins(0, 0, 0, 0)
         result_layout.addLayout(use_row)
-        result_layout.addWidget(confusion_title)
+        result_layout.addWidget(self.confusion_title)
         result_layout.addWidget(self.confusion_panel, 1)
 
         self.charts = charts
