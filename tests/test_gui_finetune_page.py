@@ -132,7 +132,7 @@ def test_class_names_and_paths_show_as_plain_text(qtbot, tmp_path, monkeypatch):
     assert page.run_view.status_label.textFormat() == Qt.TextFormat.PlainText
     assert form.refusal_label.textFormat() == Qt.TextFormat.PlainText
     page.run_view.show_error("cannot read <b>x</b>", "Traceback <module>")
-    assert "cannot read &lt;b&gt;x&lt;/b&gt;" in page.run_view.banner_text()
+    assert "Cannot read &lt;b&gt;x&lt;/b&gt;" in page.run_view.banner_text()  # a sentence, still plain text
     assert "&lt;module&gt;" in page.run_view.result_label.toolTip()
     assert page.shutdown()
 

@@ -72,6 +72,11 @@ def test_shortcuts_and_mnemonics(window, qtbot):
     assert titles and all("&" in title for title in titles)
     for menu in window.menuBar().actions():
         assert all("&" in act.text() for act in menu.menu().actions() if not act.isSeparator())
+    # Ctrl+1 .. Ctrl+4: one per page, each page reachable
+    pages = {act.shortcut().toString(): act for menu in window.menuBar().actions() for act in menu.menu().actions()}
+    for i in range(window.tabs.count()):
+        pages[f"Ctrl+{i + 1}"].trigger()
+        assert window.tabs.currentIndex() == i
 
 
 def test_ctrl_tab_switches_pages_and_classify_items_hide(window, qtbot):

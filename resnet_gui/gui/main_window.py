@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
 
     def _build_view_menu(self) -> None:
         menu = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Classify", "&Fine-tune", "&Label")):
+        for i, name in enumerate(("&Classify", "&Fine-tune", "&Label", "&Review")):
             menu.addAction(name, QKeySequence(f"Ctrl+{i + 1}"), lambda i=i: self.tabs.setCurrentIndex(i))
         menu.addSeparator()
         # Ctrl+Tab / Ctrl+Shift+Tab: the standard keys for the next and previous document

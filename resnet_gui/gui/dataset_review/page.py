@@ -115,8 +115,7 @@ class DatasetReviewPage(QWidget):
         confusion_tab = QWidget()
         column = QVBoxLayout(confusion_tab)
         column.setContentsMargins(0, 4, 0, 0)
-        confusion_note = QLabel("Rows: the photo's folder · columns: the class out-of-fold predictions suggest · "
-                                "click a number for its photos")
+        confusion_note = QLabel("Rows: the photo's folder · columns: the class out-of-fold predictions suggest")
         confusion_note.setStyleSheet(MUTED_STYLE)
         confusion_note.setWordWrap(True)
         column.addWidget(confusion_note)

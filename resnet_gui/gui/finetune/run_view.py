@@ -277,7 +277,7 @@ class RunView(QWidget):
     def _show_banner(self, reason: str, message: str, details: str = "") -> None:
         title, colours = BANNERS.get(reason, BANNERS["error"])
         self.result_label.setStyleSheet(box_style(colours, padding=6))
-        self.result_label.setText(f"<b>{html.escape(title)}</b><br>{html.escape(message)}")
+        self.result_label.setText(f"<b>{html.escape(title)}</b><br>{html.escape(_sentence(message))}")
         self.result_label.setToolTip(plain_tooltip(details))
         self.result_label.show()
         self._show_result()
