@@ -125,6 +125,11 @@ def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, d
     qtbot.mouseClick(matrix_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     shown = page.confusion.photos.paths()
     assert str(planted) in shown and shown == [i.path for i in report.cell("red", "blue")]
+    # thumbnails come centred in squares, so captions under tall and wide photos line up
+    cells = page.confusion.photos.model_
+    qtbot.waitUntil(lambda: cells.data(cells.index(0), Qt.ItemDataRole.DecorationRole) is not None, timeout=WAIT)
+    icon = cells.data(cells.index(0), Qt.ItemDataRole.DecorationRole)
+    assert icon.width() == icon.height() == cells._thumbs.size
     assert page.confusion.photos.title.text().startswith(f"in red, suggested blue: {len(shown)} photo")
 
     # move to the suggested class: one journaled batch; the photo leaves the list

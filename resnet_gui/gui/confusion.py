@@ -14,7 +14,7 @@ import os
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QStyle,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -143,38 +143,13 @@ class _PhotoItem:
 
 class CellPhotosModel(ThumbnailListModel):
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(thumbnails, THUMB, CACHE, parent)
-        self._squares: dict[str, tuple[QPixmap, QPixmap]] = {}  # path -> (thumbnail, padded to a square)
+        super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
 
     def set_photos(self, photos: list[tuple[str, str]]) -> None:
         self.beginResetModel()
         self.items = [_PhotoItem(str(path), caption) for path, caption in photos]
-        self._squares.clear()
         self._rows = {item.path: row for row, item in enumerate(self.items)}
         self.endResetModel()
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        value = super().data(index, role)
-        if role == Qt.ItemDataRole.DecorationRole and value is not None:
-            return self._square(self.path_at(index.row()), value)
-        return value
-
-    def _square(self, path: str, pixmap: QPixmap) -> QPixmap:
-        """The thumbnail centred in a THUMB square: the captions of tall and wide photos line up."""
-        square = self._squares.get(path)
-        if square is None or square[0] is not pixmap:
-            ratio = pixmap.devicePixelRatio()
-            padded = QPixmap(round(THUMB * ratio), round(THUMB * ratio))
-            padded.setDevicePixelRatio(ratio)
-            padded.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(padded)
-            size = pixmap.deviceIndependentSize()
-            painter.drawPixmap(round((THUMB - size.width()) / 2), round((THUMB - size.height()) / 2), pixmap)
-            painter.end()
-            if len(self._squares) >= CACHE:
-                self._squares.clear()
-            square = self._squares[path] = (pixmap, padded)
-        return square[1]
 
     def row_data(self, row: int, role):
         item = self.items[row]

@@ -3,6 +3,8 @@
 ``get(path)`` returns a pixmap, or None after asking for one; ``ready(path)`` follows when
 it is there (unreadable files are remembered and not asked for again). The least recently
 shown pixmaps go first beyond ``limit``, so memory stays bounded however many items.
+``square``: each thumbnail centred in a size x size square, so the captions under tall and
+wide photos line up in an icon grid.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPixmap
 
 from .thumbnails import Thumbnails
 
@@ -18,9 +20,10 @@ from .thumbnails import Thumbnails
 class PixmapCache(QObject):
     ready = Signal(str)
 
-    def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None) -> None:
+    def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None,
+                 square: bool = False) -> None:
         super().__init__(parent)
-        self.size, self.limit = size, limit
+        self.size, self.limit, self.square = size, limit, square
         self._thumbnails = thumbnails
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._unreadable: set[str] = set()
@@ -46,10 +49,20 @@ class PixmapCache(QObject):
         if image.isNull():
             self._unreadable.add(path)
             return
-        self._pixmaps[path] = QPixmap.fromImage(image)
+        pixmap = QPixmap.fromImage(image)
+        self._pixmaps[path] = _centred(pixmap, self.size) if self.square else pixmap
         while len(self._pixmaps) > self.limit:
             self._pixmaps.popitem(last=False)
         self.ready.emit(path)
+
+
+def _centred(pixmap: QPixmap, side: int) -> QPixmap:
+    padded = QPixmap(side, side)
+    padded.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(padded)
+    painter.drawPixmap((side - pixmap.width()) // 2, (side - pixmap.height()) // 2, pixmap)
+    painter.end()
+    return padded
 
 
 class ThumbnailListModel(QAbstractListModel):
@@ -58,11 +71,12 @@ class ThumbnailListModel(QAbstractListModel):
     and ``items`` (objects with a ``path``; or override ``path_at`` and ``row_count``), and say
     what a row shows besides its thumbnail (``row_data``)."""
 
-    def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None) -> None:
+    def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None,
+                 square: bool = False) -> None:
         super().__init__(parent)
         self.items: list = []
         self._rows: dict[str, int] = {}
-        self._thumbs = PixmapCache(thumbnails, size, limit, self)
+        self._thumbs = PixmapCache(thumbnails, size, limit, self, square=square)
         self._thumbs.ready.connect(self._on_ready)
 
     def path_at(self, row: int) -> str:

@@ -25,7 +25,7 @@ class MislabeledModel(ThumbnailListModel):
     """Rows of the core's ReviewItems (most likely mislabeled first)."""
 
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(thumbnails, THUMB, CACHE, parent)
+        super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
 
     def set_items(self, items: list) -> None:
         self.beginResetModel()
