@@ -46,6 +46,9 @@ class TopKChart(QChartView):
         self._axis_x.setRange(0, 100)
         self._axis_x.setLabelFormat("%d%%")
         self._axis_x.setTickCount(6)
+        # each bar says its own percentage; without the axis's row of labels all five class
+        # names fit at the chart's smallest height (QtCharts drops names that would overlap)
+        self._axis_x.setLabelsVisible(False)
         chart.addAxis(self._axis_y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(self._axis_x, Qt.AlignmentFlag.AlignBottom)
         self._series.attachAxis(self._axis_y)
