@@ -150,8 +150,11 @@ class _Executor(QObject):
 def _stop_threads(threads: list[QThread], timeout_ms: int) -> bool:
     ok = True
     for thread in threads:
-        thread.quit()  # ends the thread's event loop after the task it is running
-        ok = thread.wait(timeout_ms) and ok
+        try:
+            thread.quit()  # ends the thread's event loop after the task it is running
+            ok = thread.wait(timeout_ms) and ok
+        except RuntimeError:  # already deleted (the interpreter is shutting down): nothing runs
+            pass
     return ok
 
 
