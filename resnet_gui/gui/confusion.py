@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QStyle,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .label.flow import SpreadColumns
+from .label.flow import icon_grid
 from .styles import MUTED_STYLE, plain_tooltip
 from .thumb_cache import ThumbnailListModel
 from .thumbnails import Thumbnails
@@ -146,10 +146,7 @@ class CellPhotosModel(ThumbnailListModel):
         super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
 
     def set_photos(self, photos: list[tuple[str, str]]) -> None:
-        self.beginResetModel()
-        self.items = [_PhotoItem(str(path), caption) for path, caption in photos]
-        self._rows = {item.path: row for row, item in enumerate(self.items)}
-        self.endResetModel()
+        self.reset_items([_PhotoItem(str(path), caption) for path, caption in photos])
 
     def row_data(self, row: int, role):
         item = self.items[row]
@@ -177,13 +174,7 @@ class CellPhotos(QWidget):
         self.model_ = CellPhotosModel(thumbnails, self)
         self.view = QListView()
         self.view.setModel(self.model_)
-        self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setIconSize(QSize(THUMB, THUMB))
-        self.view.setGridSize(CELL)
-        SpreadColumns(self.view, CELL)
-        self.view.setUniformItemSizes(True)
-        self.view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.view.setMovement(QListView.Movement.Static)
+        icon_grid(self.view, THUMB, CELL)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
         layout = QVBoxLayout(self)

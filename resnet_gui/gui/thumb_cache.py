@@ -79,6 +79,13 @@ class ThumbnailListModel(QAbstractListModel):
         self._thumbs = PixmapCache(thumbnails, size, limit, self, square=square)
         self._thumbs.ready.connect(self._on_ready)
 
+    def reset_items(self, items: list) -> None:
+        """Show ``items`` instead of what was there (one model reset)."""
+        self.beginResetModel()
+        self.items = list(items)
+        self._rows = {item.path: row for row, item in enumerate(self.items)}
+        self.endResetModel()
+
     def path_at(self, row: int) -> str:
         return self.items[row].path
 

@@ -208,7 +208,7 @@ class DatasetReviewPage(QWidget):
     def show_report(self, report) -> None:
         self.report = report
         self._say(report.summary())
-        self.mislabeled.model_.set_items(report.issues)
+        self.mislabeled.model_.reset_items(report.issues)
         self.class_combo.clear()
         self.class_combo.addItems(report.classes)
         self.duplicates.set_groups(report.duplicates)
@@ -322,7 +322,7 @@ class DatasetReviewPage(QWidget):
         splits) in the Duplicates tab, with the leak banner, without running a review."""
         if folder != self.folder:  # a report of another folder no longer applies
             self.report = None
-            self.mislabeled.model_.set_items([])
+            self.mislabeled.model_.reset_items([])
             self.confusion.set_confusion([], [], {})
             self.set_folder(folder)
         self.duplicates.set_groups(groups)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTreeWidget, QTreeWidgetItem
 
-from ..label.flow import SpreadColumns
+from ..label.flow import icon_grid
 from ..styles import ERROR, plain_tooltip
 from ..thumb_cache import PixmapCache, ThumbnailListModel
 from ..thumbnails import Thumbnails
@@ -27,16 +27,10 @@ class MislabeledModel(ThumbnailListModel):
     def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
         super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
 
-    def set_items(self, items: list) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self._rows = {item.path: row for row, item in enumerate(self.items)}
-        self.endResetModel()
-
     def remove_paths(self, paths) -> None:
         """Photos acted on leave the list (the review was of the folder before the move)."""
         gone = set(paths)
-        self.set_items([item for item in self.items if item.path not in gone])
+        self.reset_items([item for item in self.items if item.path not in gone])
 
     def row_data(self, row: int, role):
         item = self.items[row]
@@ -58,13 +52,7 @@ class MislabeledList(QListView):
         super().__init__(parent)
         self.model_ = MislabeledModel(thumbnails, self)
         self.setModel(self.model_)
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(CELL)
-        SpreadColumns(self, CELL)
-        self.setUniformItemSizes(True)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
+        icon_grid(self, THUMB, CELL)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QWidgetItem
+from PySide6.QtWidgets import QLabel, QLayout, QListView, QSizePolicy, QWidgetItem
 
 from ..styles import plain_tooltip
 
@@ -108,6 +108,19 @@ class ElidedLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         return QSize(min(super().sizeHint().width(), 400), super().sizeHint().height())
+
+
+def icon_grid(view, icon: int, cell: QSize) -> None:
+    """A list view as a grid of ``icon``-pixel thumbnails in ``cell``-sized cells that fill the
+    width (the Label page, the results grid, the Review lists): uniform cells, so thousands of
+    items are laid out without measuring each, and no dragging around."""
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setIconSize(QSize(icon, icon))
+    view.setGridSize(cell)
+    SpreadColumns(view, cell)
+    view.setUniformItemSizes(True)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
 
 
 class SpreadColumns(QObject):

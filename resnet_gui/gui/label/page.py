@@ -31,7 +31,7 @@ from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
 from .class_bar import ClassBar
-from .flow import ElidedLabel, SpreadColumns
+from .flow import ElidedLabel, icon_grid
 from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
 
 DATASET_KEY = "label/dataset"  # the current dataset, shared with the Classify page's review widgets
@@ -90,15 +90,9 @@ class LabelPage(QWidget):
         self.classes.chosen.connect(self.label_selected)
         self.view = QListView(self)
         self.classes.add_field.returnPressed.connect(self.view.setFocus)  # back to the grid: keys 1-9 work again
-        self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
-        self.view.setGridSize(ITEM_SIZE + QSize(6, 6))
-        SpreadColumns(self.view, ITEM_SIZE + QSize(6, 6))
-        self.view.setUniformItemSizes(True)  # what makes 20k items cheap: no per-item measuring
+        icon_grid(self.view, THUMB_SIZE, ITEM_SIZE + QSize(6, 6))  # uniform cells: 20k items stay cheap
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(1000)
-        self.view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.view.setMovement(QListView.Movement.Static)
         self.view.setWordWrap(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # click, shift/ctrl, rubber band
         self.view.setModel(self.proxy)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
-from ..label.flow import SpreadColumns
+from ..label.flow import icon_grid
 from ..styles import plain_tooltip
 from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
@@ -101,14 +101,8 @@ class ResultsGrid(QListView):
         self.grid_model = GridModel(thumbnails, self)
         self.setModel(self.grid_model)
         self.setItemDelegate(BadgeDelegate(self))
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setIconSize(QSize(GRID_THUMB, GRID_THUMB))
-        self.setGridSize(QSize(GRID_THUMB + 26, GRID_THUMB + 34))
-        SpreadColumns(self, QSize(GRID_THUMB + 26, GRID_THUMB + 34))
-        self.setUniformItemSizes(True)
+        icon_grid(self, GRID_THUMB, QSize(GRID_THUMB + 26, GRID_THUMB + 34))
         self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.activated.connect(lambda index: self.activated_path.emit(index.data(Qt.ItemDataRole.UserRole)))
 
