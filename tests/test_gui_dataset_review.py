@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.gui.dataset_review.jobs import removed_folder
 from resnet_gui.gui.dataset_review.page import DatasetReviewPage
 from resnet_gui.gui.dataset_review.views import LEAK_TEXT
 from resnet_gui.gui.label.page import DATASET_KEY
-from resnet_gui.gui.settings import AppSettings
 
 WAIT = 120_000
 COLOURS = {"blue": (30, 40, 210), "red": (210, 30, 30)}
@@ -60,8 +59,7 @@ def model(tmp_path) -> Path:
 
 
 @pytest.fixture
-def page(qtbot, tmp_path, dataset, model):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+def page(qtbot, settings, dataset, model):
     settings.qs.setValue(DATASET_KEY, str(dataset[0]))
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)

@@ -39,11 +39,10 @@ def make_labeled(root: Path, per_class: int = 8, classes=("red", "green", "blue"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(qtbot, tmp_path, monkeypatch, settings):
     from resnet_gui.gui.main_window import MainWindow
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "appdata"))  # default model paths land here
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win = MainWindow(settings)
     win.confirm_stop_training = lambda: True  # never a modal question in tests (pytest-qt closes widgets first)
     qtbot.addWidget(win)

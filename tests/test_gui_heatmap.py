@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from resnet_gui.core.infer import Prediction
@@ -20,7 +20,6 @@ from resnet_gui.gui.classify.heatmap_jobs import NEEDS_WEIGHTS, HeatmapModels, H
 from resnet_gui.gui.classify.page import ClassifyPage
 from resnet_gui.gui.classify.preview import PreviewPane
 from resnet_gui.gui.classify.trust_wiring import TrustWiring
-from resnet_gui.gui.settings import AppSettings
 from resnet_gui.gui.thumbnails import Thumbnails
 
 WAIT = 60_000
@@ -42,8 +41,7 @@ def model(tmp_path) -> Path:
 
 
 @pytest.fixture
-def page(qtbot, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+def page(qtbot, settings):
     page = ClassifyPage(settings)
     page.device_provider = lambda: "cpu"
     wiring = page.findChild(TrustWiring) or TrustWiring(page)  # until page.py builds it itself

@@ -10,13 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from files_support import hashes, snapshot
 from resnet_gui.gui.classify.photo_loop import GRID, TABLE
 from resnet_gui.gui.main_window import MainWindow
-from resnet_gui.gui.settings import AppSettings
 
 WAIT = 60_000
 
@@ -48,8 +47,7 @@ def pets_model(tmp_path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+def window(qtbot, settings):
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.resize(1180, 760)

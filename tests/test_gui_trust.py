@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
@@ -21,7 +21,6 @@ from resnet_gui.gui.classify.page import ClassifyPage
 from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_LABEL, ResultsFilter
 from resnet_gui.gui.classify.trust_wiring import TrustWiring
 from resnet_gui.gui.label.page import DATASET_KEY
-from resnet_gui.gui.settings import AppSettings
 from resnet_gui.gui.unknown_badge import UNKNOWN_COLOUR, score_text
 from resnet_gui.gui.verdicts.grid import UNKNOWN_ROLE
 
@@ -81,8 +80,7 @@ def trusted_model(plain_model, photos, tmp_path) -> tuple[Path, np.ndarray]:
 
 
 @pytest.fixture
-def page(qtbot, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+def page(qtbot, settings):
     page = ClassifyPage(settings)
     page.device_provider = lambda: "cpu"
     wiring = getattr(page, "trust", None) or TrustWiring(page)  # until page.py builds it itself
