@@ -1,11 +1,12 @@
 """Benchmark: the review of a training folder (core/review), in the realistic case.
 
-1. ``trained``: the train rows of ../shared/data/flowers-photos (flowers-224-split.csv) as
-   symlinks in a temporary folder, 5 % of them moved to a wrong class at random (seeded),
-   plus planted duplicates: exact byte copies and resized, re-encoded copies. A user trains
-   on it with the app's own ``fine_tune`` (head mode from weights/default.pt's backbone: the
-   2-core CPU cannot train the whole network in a benchmark; ``--mode full --device cuda`` on a
-   GPU), then reviews it with the model
+1. ``trained``: photos of ../shared/data/flowers-photos that weights/default.pt never trained
+   on (``--rows fresh``, 771: the val rows and its selection rows; ``--rows train``: the 2,437
+   train rows, which it learned with their true labels) as symlinks in a temporary folder,
+   5 % of them moved to a wrong class at random (seeded), plus planted duplicates: exact byte
+   copies and resized, re-encoded copies. A user trains on it with the app's own
+   ``fine_tune`` from weights/default.pt (``--mode head``: frozen backbone, the app's default
+   for a start model; ``--mode full``: the whole network), then reviews it with the model
    they just trained. Ranking by out-of-fold label quality is set against ranking by that
    model's own probability of the given label.
 2. ``unseen``: the val rows of flowers-photos, 5 % flipped, reviewed with the default model
@@ -52,6 +53,20 @@ def split_rows(split: str) -> list[tuple[str, str]]:
     with open(DATA / "flowers-224-split.csv", newline="") as handle:
         rows = [(r["class"], r["file"]) for r in csv.DictReader(handle) if r["split"] == split]
     return [(c, f) for c, f in rows if (DATA / "flowers-photos" / c / f).is_file()]
+
+
+def fresh_rows() -> list[tuple[str, str]]:
+    """The photos of flowers-photos that weights/default.pt was never trained on: the val rows,
+    and the train rows its runs held out for model selection (the trainer's own seeded 10 %
+    split of flowers-224's train rows, weights/README.md)."""
+    from resnet_gui.core.data.datasets import stratified_split
+
+    train = [(Path(c) / f, CLASSES.index(c)) for c, f in split_rows("train")]
+    with open(DATA / "flowers-224-split.csv", newline="") as handle:
+        in_224 = [(Path(r["class"]) / r["file"], CLASSES.index(r["class"])) for r in csv.DictReader(handle)
+                  if r["split"] == "train" and (DATA / "flowers-224" / r["class"] / r["file"]).is_file()]
+    held = {p for p, _ in stratified_split(in_224, 0.1, seed=0)[1]}
+    return [(str(p.parent), p.name) for p, _ in train if p in held] + split_rows("val")
 
 
 def flipped_folder(folder: Path, rows: list[tuple[str, str]], flip: float, seed: int) -> set[str]:
@@ -130,7 +145,7 @@ def found_pairs(report, pairs) -> list[bool]:
 
 
 def trained_case(tmp: Path, args) -> dict:
-    rows = split_rows("train")
+    rows = fresh_rows() if args.rows == "fresh" else split_rows("train")
     if args.limit:
         rows = random.Random(args.seed).sample(rows, args.limit)
     folder = tmp / "flowers-flipped"
@@ -148,7 +163,7 @@ def trained_case(tmp: Path, args) -> dict:
     report, times = run_review(folder, model, seed=args.seed, device=args.device)
     result = judge(report, flipped)
     found = found_pairs(report, [(a, b) for _, a, b in planted])
-    result.update(times, train_mode=args.mode, train_s=round(train_s, 1), train_val_acc=round(done.best_val_acc, 4),
+    result.update(times, rows=args.rows, train_mode=args.mode, train_s=round(train_s, 1), train_val_acc=round(done.best_val_acc, 4),
                   train_epochs=done.best_epoch, planted=len(planted), planted_found=sum(found),
                   planted_missed=[p for p, ok in zip(planted, found) if not ok],
                   duplicate_groups=len(report.duplicates), leakage_groups=len(report.leaks))
@@ -169,10 +184,13 @@ def flowers_224_case(args) -> dict:
     ranked = [it.path for it in report.items]
     dog = ranked.index(str(root / DOG))
     item = report.items[dog]
+    by_ood = [it.path for it in sorted(report.items, key=lambda it: -(it.ood_score or 0.0))]
+    unlike = [it.path for it in report.unlike]
     return {**times, "photos": len(ranked), "sunflower_pairs_found": sum(found_pairs(report, pairs)),
             "dog_rank": dog + 1, "dog_top_percent": round(100 * (dog + 1) / len(ranked), 2), "dog_flagged": item.issue,
             "dog_suggested": item.suggested, "flagged": len(report.issues), "duplicate_groups": len(report.duplicates),
-            "leakage_groups": len(report.leaks)}
+            "leakage_groups": len(report.leaks), "unlike": len(unlike), "dog_unlike": item.unknown,
+            "dog_unlike_rank": by_ood.index(item.path) + 1}
 
 
 def cpu_name() -> str:
@@ -189,6 +207,9 @@ def main() -> int:
     parser.add_argument("--planted", type=int, default=10, help="exact copies, and as many resized re-encoded ones")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0, help="only this many train rows (a quick try)")
+    parser.add_argument("--rows", choices=("fresh", "train"), default="fresh",
+                        help="the trained case's photos: those default.pt never trained on (771), or the train rows "
+                             "(2,437, which it was trained on with their true labels)")
     parser.add_argument("--mode", choices=("head", "full"), default="head",
                         help="how the user trains: head (the CPU default here) or full (a GPU: the whole network)")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the app's)")
@@ -225,13 +246,15 @@ def print_table(out: dict) -> None:
               f"out-of-fold {r['out_of_fold_s']} s, duplicates {r['duplicates_s']} s")
     if "trained" in out:
         r = out["trained"]
-        print(f"trained: {r['train_mode']} from default.pt in {r['train_s']} s (val acc {r['train_val_acc']:.1%}); planted duplicates "
+        print(f"trained ({r['rows']} rows): {r['train_mode']} from default.pt in {r['train_s']} s (val acc {r['train_val_acc']:.1%}); planted duplicates "
               f"found {r['planted_found']}/{r['planted']}; groups {r['duplicate_groups']}, leakage {r['leakage_groups']}")
     if "flowers-224" in out:
         r = out["flowers-224"]
         print(f"flowers-224: sunflower pairs found {r['sunflower_pairs_found']}/2; the dog ranks {r['dog_rank']} of "
               f"{r['photos']} (top {r['dog_top_percent']} %, flagged {r['dog_flagged']}, suggested {r['dog_suggested']}); "
-              f"{r['flagged']} flagged, {r['duplicate_groups']} duplicate groups, {r['leakage_groups']} across the split")
+              f"{r['flagged']} flagged, {r['duplicate_groups']} duplicate groups, {r['leakage_groups']} across the split; "
+              f"unlike any class: {r['unlike']}, the dog among them: {r['dog_unlike']} (rank {r['dog_unlike_rank']} by "
+              f"out-of-class score)")
 
 
 if __name__ == "__main__":

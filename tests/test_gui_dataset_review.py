@@ -78,10 +78,14 @@ def _review(qtbot, page) -> None:
     qtbot.waitUntil(lambda: page._task is None, timeout=WAIT)
 
 
-def _select(page, path: Path) -> None:
-    model = page.mislabeled.model_
+def _select(page, path: Path, photos=None) -> None:
+    """Select ``path`` in a list of photos (the mislabeled one) and show its tab: the actions
+    apply to the tab shown."""
+    photos = photos or page.mislabeled
+    page.tabs.setCurrentIndex(page.tabs.indexOf(photos if photos is page.mislabeled else photos.parentWidget()))
+    model = photos.model_
     row = next(i for i, item in enumerate(model.items) if item.path == str(path))
-    page.mislabeled.selectionModel().select(model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    photos.selectionModel().select(model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
 
 def _wait_files(qtbot, page) -> None:
@@ -105,6 +109,9 @@ def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, d
     caption = page.mislabeled.model_.data(page.mislabeled.model_.index(row))
     assert caption.startswith("red \u2192 blue\nscore ")
     assert page.tabs.tabText(0) == f"Likely mislabeled ({len(items)})"
+    # a model without out-of-class data: the tab says so instead of listing nothing
+    assert page.tabs.tabText(1) == "Unlike any class (\u2013)" and not page.unlike.model_.items
+    assert page.unlike_note.text().startswith("Out-of-class detection: not available for this model")
 
     # duplicates: the exact copy and its original in one group
     groups = [sorted(Path(p).name for p in g.paths) for g in report.duplicates]
@@ -118,7 +125,7 @@ def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, d
     # the confusion tab: the out-of-fold matrix; a click on (red, blue) shows the planted photo
     matrix_view = page.confusion.matrix
     assert matrix_view.matrix() == report.confusion and matrix_view.classes() == ["blue", "red"]
-    page.tabs.setCurrentIndex(2)
+    page.tabs.setCurrentIndex(3)
     rect = matrix_view.visualItemRect(matrix_view.item(1, 0))
     qtbot.mouseClick(matrix_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     shown = page.confusion.photos.paths()
@@ -187,3 +194,41 @@ def test_a_model_of_other_classes_is_refused_with_both_lists(qtbot, page, datase
     _review(qtbot, page)
     text = page.status.text()
     assert text.startswith("Cannot review: ") and "cat, dog" in text and "blue, red" in text
+
+
+def test_photos_unlike_any_class_are_listed_and_can_leave_the_dataset(qtbot, page, dataset, model, tmp_path):
+    """A calibrated model (out-of-class data from ``calibrate``, as every trained model has) lists
+    the photos above its threshold, most unlike first; Remove acts on that tab's selection."""
+    from resnet_gui.core.trust.calibrate import calibrate_model
+
+    root, _, _ = dataset
+    calibrated = tmp_path / "models" / "calibrated.pt"
+    steps = calibrate_model(model, root, calibrated, val_split=0.7, device="cpu")  # 20 held out: its minimum
+    try:
+        while True:
+            next(steps)
+    except StopIteration:
+        pass
+    stranger = root / "red" / "stranger.png"  # added after the model was made, as a stray file would be
+    Image.new("RGB", (40, 40), (128, 128, 128)).save(stranger)  # flat: no pattern at any scale
+    page.weights_provider = lambda: str(calibrated)
+    _review(qtbot, page)
+    report = page.report
+    assert report is not None and not report.unlike_note, page.status.text()
+    assert all(item.ood_score is not None for item in report.items)
+    shown = page.unlike.model_.items
+    assert shown == report.unlike and shown, "the flat grey photo should look like neither colour"
+    assert [i.ood_score for i in shown] == sorted((i.ood_score for i in shown), reverse=True)
+    assert shown[0].path == str(stranger)
+    assert page.tabs.tabText(1) == f"Unlike any class ({len(shown)})"
+    assert page.unlike.model_.data(page.unlike.model_.index(0)).startswith("in red\nunlike: ")
+
+    _select(page, stranger, page.unlike)
+    assert page.remove_button.isEnabled()
+    page.tabs.setCurrentIndex(2)  # Duplicates: nothing there to act on
+    assert not page.remove_button.isEnabled()
+    _select(page, stranger, page.unlike)
+    page.remove_button.click()
+    _wait_files(qtbot, page)
+    assert not stranger.exists() and (removed_folder(root, "red") / "stranger.png").is_file()
+    assert str(stranger) not in [i.path for i in page.unlike.model_.items]

@@ -481,5 +481,5 @@ def test_show_them_opens_the_leaking_groups_on_the_review_page(window, qtbot, ma
     window.finetune_page.show_leaks_requested.emit(str(tmp_path), [group])
     review = window.review_page
     assert window.tabs.currentWidget() is review and review.folder == str(tmp_path)
-    assert review.tabs.currentIndex() == 1 and len(review.duplicates.group_titles()) == 1
+    assert review.tabs.currentIndex() == review.duplicates_tab and len(review.duplicates.group_titles()) == 1
     assert review.leak_banner.isVisibleTo(review)

@@ -4,6 +4,7 @@ predictions, duplicates and train/validation leakage, and ``resnet-gui review``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -19,8 +20,8 @@ from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.core.review.duplicates import duplicate_groups, file_digests
 from resnet_gui.core.review.features import extract_features
 from resnet_gui.core.review.folder import ReviewError, check_classes, review_folder
-from resnet_gui.core.review.mislabeled import (confident_joint, find_label_issues, fit_linear_head, label_quality,
-                                               out_of_fold_probs)
+from resnet_gui.core.review.mislabeled import (WEIGHT_DECAYS, confident_joint, find_label_issues, fit_linear_head,
+                                               label_quality, out_of_fold_probs)
 from resnet_gui.core.model.loading import load_model
 
 
@@ -64,6 +65,22 @@ def test_flips_rank_at_the_top_out_of_fold_and_beat_in_sample():
     rows = sorted(flipped)
     assert (own[rows].argmax(1) == given[rows]).all()
     assert find_label_issues(given, own)[rows].sum() < len(flipped) // 2
+
+
+def test_out_of_fold_keeps_the_weight_decay_with_the_lowest_cross_entropy():
+    # Few photos, many noisy features: the weakest decay overfits, a stronger one generalises.
+    x, given, _ = separable(n_per_class=25, dim=512, flips=6, seed=3)
+    x += np.random.default_rng(4).normal(size=x.shape).astype(np.float32) * 6
+    rows = np.arange(len(given))
+    _, chosen = drain(out_of_fold_probs(x, given, 3))
+    losses = {}
+    for decay in WEIGHT_DECAYS:
+        _, alone = drain(out_of_fold_probs(x, given, 3, weight_decays=(decay,)))
+        losses[decay] = -np.log(alone[rows, given]).mean()
+        if np.allclose(alone, chosen, atol=2e-3):
+            picked = decay
+    assert losses[picked] == min(losses.values())
+    assert losses[min(WEIGHT_DECAYS)] > losses[picked]
 
 
 def test_out_of_fold_can_be_cancelled():
@@ -204,6 +221,27 @@ def test_cli_json_and_text(folder_with_copies, tmp_path, capsys):
     assert review(folder_with_copies, "--weights", weights, "--folds", "3") == 0
     out = capsys.readouterr().out
     assert "duplicate groups (2):" in out and "LEAKAGE" in out and "leakage groups: 1" in out
+    assert "unlike any class: out-of-class detection: not available for this model" in out  # no trust data
+    assert rows[-1]["unlike"] is None and "unlike" not in kinds
+
+
+def test_cli_lists_photos_unlike_any_class_from_the_models_own_verdict(folder_with_copies, tmp_path, capsys):
+    from resnet_gui.core.model.loading import load_model
+    from resnet_gui.core.trust.record import TrustInfo
+
+    plain = load_model(tiny_model(tmp_path, ["a", "b"]))
+    # max-softmax: a two-class model is never under 50 % sure, so at threshold -0.75 exactly the
+    # photos it gives less than 75 % are "unknown"
+    info = dataclasses.replace(plain.info, trust=TrustInfo(method="msp", threshold=-0.75))
+    weights = save_checkpoint(tmp_path / "trusting.pt", plain.model, info)
+    assert review(folder_with_copies, "--weights", weights, "--json", "--folds", "3") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    unlike = [r for r in rows if r["type"] == "unlike"]
+    mislabeled = {r["path"]: r for r in rows if r["type"] == "mislabeled"}
+    assert unlike and rows[-1]["unlike"] == len(unlike)
+    assert [r["ood_score"] for r in unlike] == sorted((r["ood_score"] for r in unlike), reverse=True)
+    assert all(r["ood_score"] > -0.75 and Path(r["path"]).is_file() for r in unlike)
+    assert all(r["unknown"] == (r["ood_score"] > -0.75) for r in mislabeled.values())
 
 
 def test_cli_refusals_are_one_line_exit_2(tmp_path, capsys, folder_with_copies):

@@ -1,5 +1,6 @@
 """``resnet-gui review DATA_DIR [--weights W] [--json] [--top N]``: likely mislabeled photos,
-duplicates and train/validation leakage in a training folder (core/review/folder.py)."""
+photos unlike any class, duplicates and train/validation leakage in a training folder
+(core/review/folder.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .common import fail, positive_int, say
 
 
 def add_parser(sub) -> None:
-    r = sub.add_parser("review", help="find likely mislabeled photos, duplicates and train/val leakage in a folder")
+    r = sub.add_parser("review", help="find likely mislabeled photos, photos unlike any class, duplicates and train/val leakage in a folder")
     r.add_argument("data_dir", help="the training folder: one subfolder per class (or train/ and val/ subfolders)")
     r.add_argument("--weights", help="a model trained on this folder's classes (default: the shipped model)")
     r.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -66,12 +67,16 @@ def _print_json(report, ranked) -> None:
     # JSON escapes control characters itself; names stay exact for scripts
     for item in ranked:
         print(json.dumps({"type": "mislabeled", **item.to_json()}))
+    for item in report.unlike:
+        print(json.dumps({"type": "unlike", "path": item.path, "given": item.given, "ood_score": round(item.ood_score, 6),
+                          "split": item.split}))
     for group in report.duplicates:
         print(json.dumps({"type": "duplicates", **group.to_json()}))
     for path, reason in report.skipped:
         print(json.dumps({"type": "skipped", "path": path, "error": reason}))
     print(json.dumps({"type": "summary", "photos": len(report.items), "classes": report.classes,
-                      "mislabeled": len(report.issues), "duplicate_groups": len(report.duplicates),
+                      "mislabeled": len(report.issues),
+                      "unlike": None if report.unlike_note else len(report.unlike), "duplicate_groups": len(report.duplicates),
                       "leakage_groups": len(report.leaks), "split": report.split_from,
                       "seconds": round(report.seconds, 1)}))
 
@@ -82,6 +87,12 @@ def _print_text(report, ranked) -> None:
     for item in ranked:
         print(f"{terminal_safe(item.path)}\t{terminal_safe(item.given)} -> {terminal_safe(item.suggested)}"
               f"\t{item.score:.3f}")
+    if report.unlike_note:
+        say(f"unlike any class: {report.unlike_note}")
+    else:
+        say(f"unlike any class ({len(report.unlike)}; the model's out-of-class score, above its threshold):")
+        for item in report.unlike:
+            print(f"{terminal_safe(item.path)}\tin {terminal_safe(item.given)}\t{item.ood_score:.4g}")
     say(f"duplicate groups ({len(report.duplicates)}):")
     for group in report.duplicates:
         mark = "  LEAKAGE: across train and validation" if group.leaks else ""

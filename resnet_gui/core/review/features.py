@@ -18,6 +18,7 @@ from ..data.images import ImageError
 from ..data.transforms import decode_tensor
 from ..model.checkpoint import LoadedModel
 from ..train.events import Stage
+from ..trust.features import feature_width, logits_pooled_and_stats
 
 BATCH = 32
 THUMB = 16  # side of the grey thumbnail kept per photo for near-duplicate search
@@ -32,17 +33,7 @@ class FeatureSet:
     indices: list[int]  # each row's position in the input list
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
-
-
-def logits_and_penultimate(net, x):
-    """torchvision ResNet.forward, also returning fc's input: what the out-of-fold heads learn
-    from (core/trust looks at other statistics, made for telling unknown photos apart).
-    ``net.fc`` is never swapped: the model may be in use elsewhere."""
-    import torch
-
-    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-    features = torch.flatten(net.avgpool(net.layer4(net.layer3(net.layer2(net.layer1(x))))), 1)
-    return net.fc(features), features
+    stats: object = None  # numpy float32 (N, W): core/trust's stage statistics (out-of-class scores)
 
 
 def grey_thumbnails(batch_uint8):
@@ -83,7 +74,7 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
     paths = [Path(p) for p in paths]
     chunks = [list(range(i, min(i + batch_size, len(paths)))) for i in range(0, len(paths), batch_size)]
     out = FeatureSet([], [], [], [], [])
-    feats, logits, thumbs = [], [], []
+    feats, logits, thumbs, stats = [], [], [], []
     total = len(paths)
     yield Stage(f"computing features of {total} photos", 0, total)
 
@@ -109,9 +100,10 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
                 thumbs.append(grey_thumbnails(batch))
                 with torch.inference_mode():
                     x = (batch.to(dev).float() - mean) / std
-                    out_logits, f = logits_and_penultimate(model, x)
+                    out_logits, f, s = logits_pooled_and_stats(model, x)
                     feats.append(f.float().cpu().numpy())
                     logits.append(out_logits.float().cpu().numpy())
+                    stats.append(s.float().cpu().numpy())
             yield Stage(f"computing features of {total} photos", chunk[-1] + 1, total)
             if should_stop():
                 for future in pending:
@@ -122,4 +114,5 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
     out.features = np.concatenate(feats) if feats else np.zeros((0, width), np.float32)
     out.logits = np.concatenate(logits) if logits else np.zeros((0, k), np.float32)
     out.thumbs = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB * THUMB), np.float32)
+    out.stats = np.concatenate(stats) if stats else np.zeros((0, feature_width(model)), np.float32)
     return out

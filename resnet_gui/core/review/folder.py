@@ -32,10 +32,15 @@ class ReviewItem:
     issue: bool  # flagged by confident learning (cleanlab's find_label_issues rule)
     model_prob: float  # the reviewing model's own probability of ``given`` (in-sample for its training photos)
     split: str  # "train" | "val": the side of the trainer's split it falls on
+    ood_score: float | None = None  # the model's out-of-class score (core/trust); None: the model has no such data
+    unknown: bool = False  # above the model's threshold: looks like none of the classes
 
     def to_json(self) -> dict:
-        return {"path": self.path, "given": self.given, "suggested": self.suggested, "score": round(self.score, 6),
-                "issue": self.issue, "split": self.split}
+        out = {"path": self.path, "given": self.given, "suggested": self.suggested, "score": round(self.score, 6),
+               "issue": self.issue, "split": self.split}
+        if self.ood_score is not None:
+            out.update(ood_score=round(self.ood_score, 6), unknown=self.unknown)
+        return out
 
 
 @dataclass
@@ -47,10 +52,17 @@ class ReviewReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # unreadable photos: (path, reason)
     split_from: str = ""
     seconds: float = 0.0
+    unlike_note: str = ""  # why no photo is checked against the classes ("" when they are)
 
     @property
     def issues(self) -> list[ReviewItem]:
         return [item for item in self.items if item.issue]
+
+    @property
+    def unlike(self) -> list[ReviewItem]:
+        """Photos that look like none of the classes (a dog among the roses, a stray screenshot),
+        most unlike first: the model's out-of-class verdict, as ``classify`` gives it."""
+        return sorted((it for it in self.items if it.unknown), key=lambda it: -(it.ood_score or 0.0))
 
     @property
     def leaks(self) -> list[DuplicateGroup]:
@@ -63,7 +75,9 @@ class ReviewReport:
     def summary(self) -> str:
         accuracy = sum(r[i] for i, r in enumerate(self.confusion)) / max(1, len(self.items))
         return (f"{len(self.items)} photos in {len(self.classes)} classes ({self.split_from}): "
-                f"{len(self.issues)} likely mislabeled, {len(self.duplicates)} duplicate groups, "
+                f"{len(self.issues)} likely mislabeled, "
+                + (f"{len(self.unlike)} unlike any class, " if not self.unlike_note else "")
+                + f"{len(self.duplicates)} duplicate groups, "
                 f"{len(self.leaks)} across train/validation; out-of-fold accuracy {accuracy:.1%}"
                 + (f"; skipped {len(self.skipped)} unreadable" if self.skipped else ""))
 
@@ -146,14 +160,26 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
     issues = find_label_issues(labels, probs)
     own = _softmax(found.logits)[:, to_model]  # the model's probabilities, in folder class order
     suggested = probs.argmax(1)
+    ood, threshold, unlike_note = _out_of_class(loaded, found)
     report_items = [ReviewItem(str(found.paths[i]), classes[labels[i]], classes[suggested[i]], float(quality[i]),
-                               bool(issues[i]), float(own[i, labels[i]]), splits[i])
+                               bool(issues[i]), float(own[i, labels[i]]), splits[i],
+                               None if ood is None else float(ood[i]), ood is not None and bool(ood[i] > threshold))
                     for i in np.argsort(quality, kind="stable")]
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     np.add.at(confusion, (labels, suggested), 1)
     yield Stage("review done", 1, 1)
     return ReviewReport(list(classes), report_items, groups, confusion.tolist(), found.skipped, split_from,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, unlike_note)
+
+
+def _out_of_class(loaded, found):
+    """(scores, threshold, "") from the model's own out-of-class data, or (None, 0, why not)."""
+    from ..trust.assess import usable_trust
+
+    trust, notes = usable_trust(loaded.info.trust, found.stats.shape[1])
+    if trust is None:
+        return None, 0.0, notes[0] if notes else "out-of-class detection: not available for this model"
+    return trust.scores(found.logits, found.stats), trust.threshold, ""
 
 
 def _softmax(logits):

@@ -34,6 +34,13 @@ def _stage_channels(net) -> list[int]:
 
 def logits_and_features(net, x):
     """torchvision ResNet.forward, also returning the stage statistics described above."""
+    logits, _, stats = logits_pooled_and_stats(net, x)
+    return logits, stats
+
+
+def logits_pooled_and_stats(net, x):
+    """One forward pass: the logits, fc's input (what core/review's out-of-fold heads learn
+    from) and the stage statistics. ``net.fc`` is never swapped: the model may be in use elsewhere."""
     import torch
 
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
@@ -41,7 +48,8 @@ def logits_and_features(net, x):
     for layer, channels in zip((net.layer1, net.layer2, net.layer3, net.layer4), _stage_channels(net)):
         x = layer(x)
         stats.append(_stage_stats(x, channels))
-    return net.fc(torch.flatten(net.avgpool(x), 1)), torch.cat(stats, 1)
+    pooled = torch.flatten(net.avgpool(x), 1)
+    return net.fc(pooled), pooled, torch.cat(stats, 1)
 
 
 def feature_width(net) -> int:

@@ -1,7 +1,8 @@
 """The Review page: pick a training folder (default: the Label page's dataset), review it in the
 background with progress and Cancel (the core's ``review_folder``, what ``resnet-gui review``
-runs), then see the likely mislabeled photos and the duplicate groups, and act: move a photo to
-its suggested class, to another class, or out of the dataset, as journaled batches of the
+runs), then see the likely mislabeled photos, the photos unlike any class and the duplicate
+groups, and act on the photos of either list: move a photo to its suggested class, to another
+class, or out of the dataset, as journaled batches of the
 dataset's own journal (Undo / Redo here, or on the Label page).
 
 Wiring (the window)::
@@ -78,7 +79,9 @@ class DatasetReviewPage(QWidget):
         self.status.setWordWrap(True)
 
         self.mislabeled = MislabeledList(self.thumbnails)
-        self.mislabeled.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.unlike = MislabeledList(self.thumbnails, unlike=True)
+        for photos in (self.mislabeled, self.unlike):
+            photos.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.to_suggested = QPushButton("Move to suggested class", clicked=self.move_to_suggested)
         self.class_combo = QComboBox()
         self.class_combo.setToolTip("Another class for the selected photos")
@@ -94,11 +97,16 @@ class DatasetReviewPage(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.undo_button)
         actions.addWidget(self.redo_button)
-        mislabeled_tab = QWidget()
-        column = QVBoxLayout(mislabeled_tab)
+        self.unlike_note = QLabel("Photos the model finds unlike all of its classes (not a flower in a flowers "
+                                  "folder, a screenshot): its out-of-class score, as Classify's \u201c?\u201d badge.")
+        self.unlike_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.unlike_note.setStyleSheet(MUTED_STYLE)
+        self.unlike_note.setWordWrap(True)
+        unlike_tab = QWidget()
+        column = QVBoxLayout(unlike_tab)
         column.setContentsMargins(0, 4, 0, 0)
-        column.addWidget(self.mislabeled, 1)
-        column.addLayout(actions)
+        column.addWidget(self.unlike_note)
+        column.addWidget(self.unlike, 1)
 
         self.duplicates = DuplicatesTree(self.thumbnails)
         self.leak_banner = QLabel(visible=False)
@@ -123,14 +131,17 @@ class DatasetReviewPage(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(mislabeled_tab, "Likely mislabeled")
-        self.tabs.addTab(duplicates_tab, "Duplicates")
+        self.tabs.addTab(self.mislabeled, "Likely mislabeled")
+        self.tabs.addTab(unlike_tab, "Unlike any class")
+        self.duplicates_tab = self.tabs.addTab(duplicates_tab, "Duplicates")
         self.tabs.addTab(confusion_tab, "Confusion")
+        self.tabs.currentChanged.connect(lambda *_: self._update_actions())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.tabs, 1)
+        layout.addLayout(actions)  # for the photos selected in the tab shown
         self._update_actions()
 
     # ------------------------------------------------------------ the folder and the review
@@ -209,6 +220,9 @@ class DatasetReviewPage(QWidget):
         self.report = report
         self._say(report.summary())
         self.mislabeled.model_.reset_items(report.issues)
+        self.unlike.model_.reset_items(report.unlike)
+        if report.unlike_note:
+            self.unlike_note.setText(report.unlike_note[0].upper() + report.unlike_note[1:])
         self.class_combo.clear()
         self.class_combo.addItems(report.classes)
         self.duplicates.set_groups(report.duplicates)
@@ -236,21 +250,30 @@ class DatasetReviewPage(QWidget):
     def _update_tab_titles(self) -> None:
         report = self.report
         self.tabs.setTabText(0, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
+        unlike = "\u2013" if report is None or report.unlike_note else self.unlike.model_.rowCount()
+        self.tabs.setTabText(1, f"Unlike any class ({unlike})")
         leaks = f", {len(report.leaks)} leaking" if report and report.leaks else ""
-        self.tabs.setTabText(1, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
+        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
 
     # ------------------------------------------------------------ acting on it
 
+    def photo_list(self) -> MislabeledList | None:
+        """The list of photos in the tab shown (the actions apply to its selection)."""
+        return {0: self.mislabeled, 1: self.unlike}.get(self.tabs.currentIndex())
+
+    def selected_items(self) -> list:
+        photos = self.photo_list()
+        return photos.selected_items() if photos is not None else []
+
     def move_to_suggested(self) -> None:
-        self._move([(item.path, item.suggested) for item in self.mislabeled.selected_items()])
+        self._move([(item.path, item.suggested) for item in self.selected_items()])
 
     def move_to_class(self, class_name: str) -> None:
         if class_name:
-            self._move([(item.path, class_name) for item in self.mislabeled.selected_items()
-                        if item.given != class_name])
+            self._move([(item.path, class_name) for item in self.selected_items() if item.given != class_name])
 
     def remove_selected(self) -> None:
-        self._move([(item.path, "") for item in self.mislabeled.selected_items()])
+        self._move([(item.path, "") for item in self.selected_items()])
 
     def _move(self, moves: list[tuple[str, str]]) -> None:
         if not moves or self._files_task is not None:
@@ -275,6 +298,7 @@ class DatasetReviewPage(QWidget):
         else:
             if result.moved:
                 self.mislabeled.model_.remove_paths(result.moved)
+                self.unlike.model_.remove_paths(result.moved)
             words = {"move": "moved", "remove": "moved out of the dataset", "undo": "undone", "redo": "redone"}
             problems = [f"{Path(p).name}: {why}" for p, why in result.failed] + result.notes
             text = f"{result.done} photo{'s' if result.done != 1 else ''} {words[result.action]}"
@@ -287,7 +311,7 @@ class DatasetReviewPage(QWidget):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        selected = bool(self.mislabeled.selectionModel().selectedIndexes()) and self._files_task is None
+        selected = bool(self.selected_items()) and self._files_task is None
         for widget in (self.to_suggested, self.to_class, self.class_combo, self.remove_button):
             widget.setEnabled(selected)
         journal = self._journal_state()
@@ -323,13 +347,14 @@ class DatasetReviewPage(QWidget):
         if folder != self.folder:  # a report of another folder no longer applies
             self.report = None
             self.mislabeled.model_.reset_items([])
+            self.unlike.model_.reset_items([])
             self.confusion.set_confusion([], [], {})
             self.set_folder(folder)
         self.duplicates.set_groups(groups)
         n = len(groups)
         self._show_leak_banner(n)
-        self.tabs.setTabText(1, f"Duplicates ({n}, {n} leaking)")
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({n}, {n} leaking)")
+        self.tabs.setCurrentIndex(self.duplicates_tab)
         self._say(f"{n} duplicate group{'s' if n != 1 else ''} across train and validation, found before training "
                   "(Review also lists likely mislabeled photos).")
         self._update_actions()

@@ -1,5 +1,5 @@
-"""The Review page's two lists: likely mislabeled photos (thumbnails, given -> suggested, score)
-and duplicate groups (leakage across train and validation flagged). Both show what the core's
+"""The Review page's lists: likely mislabeled photos (thumbnails, given -> suggested, score),
+photos unlike any class (thumbnails, their folder, out-of-class score) and duplicate groups (leakage across train and validation flagged). Both show what the core's
 ReviewReport holds; names from the folder are plain text (captions, tooltips, tree cells)."""
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ LEAK_TEXT = "LEAKAGE: across train and validation"
 
 
 class MislabeledModel(ThumbnailListModel):
-    """Rows of the core's ReviewItems (most likely mislabeled first)."""
+    """Rows of the core's ReviewItems (most likely mislabeled first; ``unlike``: most unlike
+    any class first, captioned with the out-of-class score)."""
 
-    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+    def __init__(self, thumbnails: Thumbnails, parent=None, unlike: bool = False) -> None:
         super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
+        self.unlike = unlike
 
     def remove_paths(self, paths) -> None:
         """Photos acted on leave the list (the review was of the folder before the move)."""
@@ -34,6 +36,12 @@ class MislabeledModel(ThumbnailListModel):
 
     def row_data(self, row: int, role):
         item = self.items[row]
+        if self.unlike and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"in {item.given}\nunlike: {item.ood_score:.4g}"
+            return plain_tooltip(f"{item.path}\nin {item.given}, but looks like none of the classes: out-of-class "
+                                 f"score {item.ood_score:.4g}, above the model's threshold\n"
+                                 f"closest class: {item.suggested}\n{item.split} split")
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{item.given} \u2192 {item.suggested}\nscore {item.score:.3f}"
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -48,9 +56,9 @@ class MislabeledModel(ThumbnailListModel):
 
 
 class MislabeledList(QListView):
-    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+    def __init__(self, thumbnails: Thumbnails, parent=None, unlike: bool = False) -> None:
         super().__init__(parent)
-        self.model_ = MislabeledModel(thumbnails, self)
+        self.model_ = MislabeledModel(thumbnails, self, unlike=unlike)
         self.setModel(self.model_)
         icon_grid(self, THUMB, CELL)
         self.setWordWrap(True)
