@@ -221,7 +221,7 @@ def test_photos_unlike_any_class_are_listed_and_can_leave_the_dataset(qtbot, pag
     assert [i.ood_score for i in shown] == sorted((i.ood_score for i in shown), reverse=True)
     assert shown[0].path == str(stranger)
     assert page.tabs.tabText(1) == f"Unlike any class ({len(shown)})"
-    assert page.unlike.model_.data(page.unlike.model_.index(0)).startswith("in red\nunlike: ")
+    assert page.unlike.model_.data(page.unlike.model_.index(0)).startswith("in red\nclosest: ")
 
     _select(page, stranger, page.unlike)
     assert page.remove_button.isEnabled()

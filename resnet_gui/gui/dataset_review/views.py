@@ -38,7 +38,7 @@ class MislabeledModel(ThumbnailListModel):
         item = self.items[row]
         if self.unlike and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if role == Qt.ItemDataRole.DisplayRole:
-                return f"in {item.given}\nunlike: {item.ood_score:.4g}"
+                return f"in {item.given}\nclosest: {item.suggested}"  # a raw score means nothing to a user
             return plain_tooltip(f"{item.path}\nin {item.given}, but looks like none of the classes: out-of-class "
                                  f"score {item.ood_score:.4g}, above the model's threshold\n"
                                  f"closest class: {item.suggested}\n{item.split} split")
