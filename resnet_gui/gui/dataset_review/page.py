@@ -97,37 +97,18 @@ class DatasetReviewPage(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.undo_button)
         actions.addWidget(self.redo_button)
-        self.unlike_note = QLabel("Photos the model finds unlike all of its classes (not a flower in a flowers "
-                                  "folder, a screenshot): its out-of-class score, as Classify's \u201c?\u201d badge.")
-        self.unlike_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.unlike_note.setStyleSheet(MUTED_STYLE)
-        self.unlike_note.setWordWrap(True)
-        unlike_tab = QWidget()
-        column = QVBoxLayout(unlike_tab)
-        column.setContentsMargins(0, 4, 0, 0)
-        column.addWidget(self.unlike_note)
-        column.addWidget(self.unlike, 1)
+        self.unlike_note = _note("Photos the model finds unlike all of its classes (not a flower in a flowers "
+                                 "folder, a screenshot): its out-of-class score, as Classify's \u201c?\u201d badge.")
+        unlike_tab = _tab(self.unlike_note, self.unlike)
 
         self.duplicates = DuplicatesTree(self.thumbnails)
-        self.leak_banner = QLabel(visible=False)
-        self.leak_banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.leak_banner.setStyleSheet(ERROR_STYLE)
-        self.leak_banner.setWordWrap(True)
-        duplicates_tab = QWidget()
-        column = QVBoxLayout(duplicates_tab)
-        column.setContentsMargins(0, 4, 0, 0)
-        column.addWidget(self.leak_banner)
-        column.addWidget(self.duplicates, 1)
+        self.leak_banner = _note("", ERROR_STYLE)
+        self.leak_banner.hide()
+        duplicates_tab = _tab(self.leak_banner, self.duplicates)
 
         self.confusion = ConfusionPanel(self.thumbnails, ("in", "suggested"))
-        confusion_tab = QWidget()
-        column = QVBoxLayout(confusion_tab)
-        column.setContentsMargins(0, 4, 0, 0)
-        confusion_note = QLabel("Rows: the photo's folder · columns: the class out-of-fold predictions suggest")
-        confusion_note.setStyleSheet(MUTED_STYLE)
-        confusion_note.setWordWrap(True)
-        column.addWidget(confusion_note)
-        column.addWidget(self.confusion, 1)
+        confusion_tab = _tab(_note("Rows: the photo's folder \u00b7 columns: the class out-of-fold predictions suggest"),
+                             self.confusion)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -358,3 +339,21 @@ class DatasetReviewPage(QWidget):
         self._say(f"{n} duplicate group{'s' if n != 1 else ''} across train and validation, found before training "
                   "(Review also lists likely mislabeled photos).")
         self._update_actions()
+
+
+def _note(text: str, style: str = MUTED_STYLE) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setStyleSheet(style)
+    label.setWordWrap(True)
+    return label
+
+
+def _tab(note: QLabel, body: QWidget) -> QWidget:
+    """A tab: a note above its list, table or panel."""
+    tab = QWidget()
+    column = QVBoxLayout(tab)
+    column.setContentsMargins(0, 4, 0, 0)
+    column.addWidget(note)
+    column.addWidget(body, 1)
+    return tab
