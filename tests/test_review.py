@@ -179,6 +179,23 @@ def test_duplicates_from_thumbnails_directly(tmp_path):
     assert groups[0].splits is None and not groups[0].leaks
 
 
+def test_the_pair_search_stops_between_blocks_when_asked():
+    from resnet_gui.core.review.duplicates import similar_pairs
+
+    n = 2100  # two blocks of rows
+    thumbs = np.random.default_rng(0).normal(size=(n, 256)).astype(np.float32)
+    thumbs[n - 1] = thumbs[0] * 2 + 1  # the same picture, brighter: correlation 1
+    assert similar_pairs(thumbs) == [(0, n - 1, pytest.approx(1.0, abs=1e-5))]
+    checks = []
+
+    def stop_at_second_check():
+        checks.append(1)
+        return len(checks) > 1
+
+    assert similar_pairs(thumbs, should_stop=stop_at_second_check) is None and len(checks) == 2
+    assert duplicate_groups([f"p{i}" for i in range(n)], [None] * n, thumbs, should_stop=lambda: True) is None
+
+
 def test_features_skip_unreadable_files_and_cancel(tmp_path):
     good = tmp_path / "good.png"
     picture(0).save(good)

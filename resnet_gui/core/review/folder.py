@@ -155,7 +155,9 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
         return None
     yield Stage("looking for duplicates", 0, 1)
     splits = [split for _, _, split in rows]
-    groups = duplicate_groups([str(p) for p in found.paths], digests, found.thumbs, splits)
+    groups = duplicate_groups([str(p) for p in found.paths], digests, found.thumbs, splits, should_stop=should_stop)
+    if groups is None:
+        return None
     quality = label_quality(labels, probs)
     issues = find_label_issues(labels, probs)
     own = _softmax(found.logits)[:, to_model]  # the model's probabilities, in folder class order

@@ -112,5 +112,8 @@ def check_leakage(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int
                 return None
             yield Stage(message, min(total, (n + 1) * CHUNK), total)
     grid = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB * THUMB), np.float32)
-    leaks = [group for group in duplicate_groups(paths, digests, grid, splits) if group.leaks]
+    groups = duplicate_groups(paths, digests, grid, splits, should_stop=should_stop)
+    if groups is None:
+        return None
+    leaks = [group for group in groups if group.leaks]
     return LeakageCheck(leaks, len(paths), time.perf_counter() - started, skipped, split_from)
