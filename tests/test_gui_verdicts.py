@@ -65,8 +65,14 @@ def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_i
     dialog = SortDialog(items, settings)
     qtbot.addWidget(dialog)
     dialog.destination.setText(str(tmp_path / "sorted"))
+    # Sort is enabled only once a click can start it: start_sort ignores clicks while the
+    # preview's task is still ending (a quick click was lost on a loaded machine)
+    seen, show = [], dialog._show_preview
+    dialog._show_preview = lambda preview: (show(preview), seen.append((dialog.sort_button.isEnabled(),
+                                                                         dialog.runner.busy)))
     dialog.refresh_preview()
     qtbot.waitUntil(dialog.sort_button.isEnabled, timeout=10_000)
+    assert seen and not any(enabled and busy for enabled, busy in seen) and not dialog.runner.busy
     table = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert table == {"_unsure/": "1", "blue/": "1", "red/": "3"}
     assert "MB needed" in dialog.summary.text() and not (tmp_path / "sorted").exists()  # a preview writes nothing

@@ -78,6 +78,7 @@ class SortDialog(QDialog):
         """Plan and check in the background; nothing is written."""
         dest = self.destination.text().strip()
         self.sort_button.setEnabled(False)
+        self.preview = None
         if not dest or not self.items:
             self._say("Choose a destination folder." if self.items else "No results to sort.")
             return
@@ -85,6 +86,9 @@ class SortDialog(QDialog):
                                  self.move_box.isChecked())
         task.returned.connect(self._show_preview)
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0], ERROR_STYLE))
+        # Sort only once the runner is free (start_sort ignores a click while it is busy, and
+        # returned comes before the task ends): a quick click was lost on a loaded machine
+        task.finished.connect(lambda: self.sort_button.setEnabled(self.preview is not None))
 
     def _show_preview(self, preview: jobs.SortPreview) -> None:
         self.preview = preview
@@ -95,7 +99,6 @@ class SortDialog(QDialog):
         verb = "move" if self.move_box.isChecked() else "copy"
         self._say(f"Will {verb} {sum(preview.counts.values())} photos: {preview.bytes_needed / 1e6:.1f} MB needed, "
                   f"{preview.bytes_free / 1e9:.1f} GB free. Names already taken get a suffix; nothing is overwritten.")
-        self.sort_button.setEnabled(True)
 
     def start_sort(self) -> None:
         if self.preview is None or self.runner.busy:
