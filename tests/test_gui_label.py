@@ -88,6 +88,28 @@ def test_move_option_and_name_collisions(qtbot, settings, tmp_path, make_images)
     page.shutdown()
 
 
+def test_a_key_pressed_while_a_batch_is_still_copying_says_so(qtbot, settings, tmp_path, make_images):
+    import threading
+
+    make_images(2, folder=tmp_path / "photos")
+    (tmp_path / "data" / "cat").mkdir(parents=True)
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    release = threading.Event()
+    page.files_runner.start(lambda should_stop: release.wait(20), replace=False)  # a slow batch in flight
+    qtbot.waitUntil(lambda: page.files_runner.busy)
+    page.select_rows([0])
+    qtbot.keyClick(page.view, Qt.Key.Key_1)
+    assert page.status.text().startswith("Still copying the last photos")  # not silently dropped
+    assert not any((tmp_path / "data" / "cat").iterdir())
+    release.set()
+    _wait(qtbot, page)
+    qtbot.keyClick(page.view, Qt.Key.Key_1)
+    _wait(qtbot, page)
+    assert len(list((tmp_path / "data" / "cat").iterdir())) == 1
+    page.shutdown()
+
+
 def test_a_bad_class_name_is_one_line_and_nothing_moves(qtbot, settings, tmp_path, make_images):
     make_images(2, folder=tmp_path / "photos")
     page = _page(qtbot, settings)

@@ -220,7 +220,10 @@ class LabelPage(QWidget):
         if self.dataset is None:
             self._say("Choose a dataset folder first (Dataset…).", WARN_STYLE)
             return
-        if not paths or self.files_runner.busy:
+        if not paths:
+            return
+        if self.files_runner.busy:  # the selection moves on when the batch ends: a second copy now would relabel it
+            self._say("Still copying the last photos: press the key again in a moment.", WARN_STYLE)
             return
         self._run_files(jobs.label, self.dataset, paths, class_name, self.move_box.isChecked())
 
