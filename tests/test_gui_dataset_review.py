@@ -14,7 +14,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.gui.dataset_review.jobs import removed_folder
-from resnet_gui.gui.dataset_review.page import DatasetReviewPage
+from resnet_gui.gui.dataset_review.page import UNLIKE_HINT, DatasetReviewPage
 from resnet_gui.gui.dataset_review.views import LEAK_TEXT
 from resnet_gui.gui.label.page import DATASET_KEY
 
@@ -211,10 +211,13 @@ def test_photos_unlike_any_class_are_listed_and_can_leave_the_dataset(qtbot, pag
         pass
     stranger = root / "red" / "stranger.png"  # added after the model was made, as a stray file would be
     Image.new("RGB", (40, 40), (128, 128, 128)).save(stranger)  # flat: no pattern at any scale
+    _review(qtbot, page)  # first with the plain model: the tab says why it lists nothing
+    assert page.unlike_note.text().startswith("Out-of-class detection: not available")
     page.weights_provider = lambda: str(calibrated)
     _review(qtbot, page)
     report = page.report
     assert report is not None and not report.unlike_note, page.status.text()
+    assert page.unlike_note.text() == UNLIKE_HINT  # the calibrated model's review brings the hint back
     assert all(item.ood_score is not None for item in report.items)
     shown = page.unlike.model_.items
     assert shown == report.unlike and shown, "the flat grey photo should look like neither colour"

@@ -1,4 +1,5 @@
-"""Penultimate-layer features (and the model's own logits) of many photos, batched.
+"""Penultimate-layer features, the model's own logits and core/trust's stage statistics of
+many photos, batched.
 
 A generator: it yields :class:`~resnet_gui.core.train.events.Stage` progress events and
 returns a :class:`FeatureSet`. Decoding runs one batch ahead in a small thread pool, so

@@ -179,8 +179,8 @@ def _out_of_class(loaded, found):
     from ..trust.assess import usable_trust
 
     trust, notes = usable_trust(loaded.info.trust, found.stats.shape[1])
-    if trust is None:
-        return None, 0.0, notes[0] if notes else "out-of-class detection: not available for this model"
+    if trust is None:  # usable_trust says why in its first note
+        return None, 0.0, notes[0]
     return trust.scores(found.logits, found.stats), trust.threshold, ""
 
 

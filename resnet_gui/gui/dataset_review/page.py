@@ -36,6 +36,8 @@ from . import jobs
 from .views import DuplicatesTree, MislabeledList
 
 FOLDER_KEY = "review/folder"  # the folder reviewed last (else the Label page's dataset)
+UNLIKE_HINT = ("Photos the model finds unlike all of its classes (not a flower in a flowers folder, a screenshot): "
+               "its out-of-class score, as Classify's \u201c?\u201d badge.")
 
 
 class DatasetReviewPage(QWidget):
@@ -97,8 +99,7 @@ class DatasetReviewPage(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.undo_button)
         actions.addWidget(self.redo_button)
-        self.unlike_note = _note("Photos the model finds unlike all of its classes (not a flower in a flowers "
-                                 "folder, a screenshot): its out-of-class score, as Classify's \u201c?\u201d badge.")
+        self.unlike_note = _note(UNLIKE_HINT)
         unlike_tab = _tab(self.unlike_note, self.unlike)
 
         self.duplicates = DuplicatesTree(self.thumbnails)
@@ -112,8 +113,8 @@ class DatasetReviewPage(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.mislabeled, "Likely mislabeled")
-        self.tabs.addTab(unlike_tab, "Unlike any class")
+        self.mislabeled_tab = self.tabs.addTab(self.mislabeled, "Likely mislabeled")
+        self.unlike_tab = self.tabs.addTab(unlike_tab, "Unlike any class")
         self.duplicates_tab = self.tabs.addTab(duplicates_tab, "Duplicates")
         self.tabs.addTab(confusion_tab, "Confusion")
         self.tabs.currentChanged.connect(lambda *_: self._update_actions())
@@ -202,8 +203,8 @@ class DatasetReviewPage(QWidget):
         self._say(report.summary())
         self.mislabeled.model_.reset_items(report.issues)
         self.unlike.model_.reset_items(report.unlike)
-        if report.unlike_note:
-            self.unlike_note.setText(report.unlike_note[0].upper() + report.unlike_note[1:])
+        note = report.unlike_note  # why this model cannot tell; the hint again for one that can
+        self.unlike_note.setText(note[0].upper() + note[1:] if note else UNLIKE_HINT)
         self.class_combo.clear()
         self.class_combo.addItems(report.classes)
         self.duplicates.set_groups(report.duplicates)
@@ -230,9 +231,9 @@ class DatasetReviewPage(QWidget):
 
     def _update_tab_titles(self) -> None:
         report = self.report
-        self.tabs.setTabText(0, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
+        self.tabs.setTabText(self.mislabeled_tab, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
         unlike = "\u2013" if report is None or report.unlike_note else self.unlike.model_.rowCount()
-        self.tabs.setTabText(1, f"Unlike any class ({unlike})")
+        self.tabs.setTabText(self.unlike_tab, f"Unlike any class ({unlike})")
         leaks = f", {len(report.leaks)} leaking" if report and report.leaks else ""
         self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
 
@@ -240,7 +241,7 @@ class DatasetReviewPage(QWidget):
 
     def photo_list(self) -> MislabeledList | None:
         """The list of photos in the tab shown (the actions apply to its selection)."""
-        return {0: self.mislabeled, 1: self.unlike}.get(self.tabs.currentIndex())
+        return {self.mislabeled_tab: self.mislabeled, self.unlike_tab: self.unlike}.get(self.tabs.currentIndex())
 
     def selected_items(self) -> list:
         photos = self.photo_list()

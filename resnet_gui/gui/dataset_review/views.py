@@ -1,6 +1,7 @@
 """The Review page's lists: likely mislabeled photos (thumbnails, given -> suggested, score),
-photos unlike any class (thumbnails, their folder, out-of-class score) and duplicate groups (leakage across train and validation flagged). Both show what the core's
-ReviewReport holds; names from the folder are plain text (captions, tooltips, tree cells)."""
+photos unlike any class (thumbnails, their folder, the closest class) and duplicate groups
+(leakage across train and validation flagged). All show what the core's ReviewReport holds;
+names from the folder are plain text (captions, tooltips, tree cells)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ LEAK_TEXT = "LEAKAGE: across train and validation"
 
 class MislabeledModel(ThumbnailListModel):
     """Rows of the core's ReviewItems (most likely mislabeled first; ``unlike``: most unlike
-    any class first, captioned with the out-of-class score)."""
+    any class first, captioned with the folder and the closest class)."""
 
     def __init__(self, thumbnails: Thumbnails, parent=None, unlike: bool = False) -> None:
         super().__init__(thumbnails, THUMB, CACHE, parent, square=True)  # captions line up
