@@ -162,10 +162,10 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
     issues = find_label_issues(labels, probs)
     own = _softmax(found.logits)[:, to_model]  # the model's probabilities, in folder class order
     suggested = probs.argmax(1)
-    ood, threshold, unlike_note = _out_of_class(loaded, found)
+    ood, trust, unlike_note = _out_of_class(loaded, found)
     report_items = [ReviewItem(str(found.paths[i]), classes[labels[i]], classes[suggested[i]], float(quality[i]),
                                bool(issues[i]), float(own[i, labels[i]]), splits[i],
-                               None if ood is None else float(ood[i]), ood is not None and bool(ood[i] > threshold))
+                               None if ood is None else float(ood[i]), ood is not None and trust.is_unknown(ood[i]))
                     for i in np.argsort(quality, kind="stable")]
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     np.add.at(confusion, (labels, suggested), 1)
@@ -175,13 +175,13 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
 
 
 def _out_of_class(loaded, found):
-    """(scores, threshold, "") from the model's own out-of-class data, or (None, 0, why not)."""
+    """(scores, trust data, "") from the model's own out-of-class data, or (None, None, why not)."""
     from ..trust.assess import usable_trust
 
     trust, notes = usable_trust(loaded.info.trust, found.stats.shape[1])
     if trust is None:  # usable_trust says why in its first note
-        return None, 0.0, notes[0]
-    return trust.scores(found.logits, found.stats), trust.threshold, ""
+        return None, None, notes[0]
+    return trust.scores(found.logits, found.stats), trust, ""
 
 
 def _softmax(logits):

@@ -24,7 +24,7 @@ def with_scores(rows: list, trust: TrustInfo | None, logits, features) -> list[R
     scores = trust.scores(np.asarray(logits, dtype=np.float32),
                           None if features is None else np.asarray(features, dtype=np.float32))
     for row, score in zip(ranked, scores.tolist()):
-        row.ood_score, row.unknown = float(score), bool(score > trust.threshold)
+        row.ood_score, row.unknown = float(score), trust.is_unknown(score)
     return ranked
 
 

@@ -51,6 +51,10 @@ class TrustInfo:
             return mahalanobis_score(features, self.means, self.precision)
         return energy_score(logits) if self.method == "energy" else msp_score(logits)
 
+    def is_unknown(self, score: float) -> bool:
+        """Does this out-of-class score fail the threshold ("none of my classes")?"""
+        return bool(score > self.threshold)
+
     @property
     def needs_features(self) -> bool:
         return self.method in ("knn", "mahalanobis")
