@@ -178,8 +178,8 @@ def main(argv=None) -> int:
             results.append(row)
 
         print()
-        print(f"| photos | n | naive img/s | ours fp32 img/s | ratio | ours fast img/s | ratio |")
-        print(f"|---|---|---|---|---|---|---|")
+        print("| photos | n | naive img/s | ours fp32 img/s | ratio | ours fast img/s | ratio |")
+        print("|---|---|---|---|---|---|---|")
         for r in results:
             fast = f"{r['fast']:.1f} | {r['fast'] / r['naive']:.2f}x" if "fast" in r else "- | -"
             print(f"| {r['set']} | {r['n']} | {r['naive']:.1f} | {r['fp32']:.1f} | {r['fp32'] / r['naive']:.2f}x | {fast} |")

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from resnet_gui.core.train.config import TrainConfig
-from resnet_gui.core.train.events import BatchProgress, DataReady, Done, EpochEnd, Stage
+from resnet_gui.core.train.events import BatchProgress, DataReady, Done, EpochEnd
 from resnet_gui.core.train.fine_tune import fine_tune
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

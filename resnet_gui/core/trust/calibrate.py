@@ -70,7 +70,6 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
     """Yield Stage events; return a :class:`CalibrationResult`, or None when cancelled (nothing
     written). Raises CalibrationError, WeightsError, OutputError or DeviceError (one line each)."""
     import numpy as np
-    import torch
 
     from ..atomic import check_output_file
     from ..data.datasets import DatasetError
