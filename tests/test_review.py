@@ -17,9 +17,9 @@ from PIL import Image
 
 from resnet_gui.cli import review as review_cli
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
-from resnet_gui.core.review.duplicates import duplicate_groups, file_digests
+from resnet_gui.core.review.duplicates import DuplicateGroup, duplicate_groups, file_digests
 from resnet_gui.core.review.features import extract_features
-from resnet_gui.core.review.folder import ReviewError, check_classes, review_folder
+from resnet_gui.core.review.folder import ReviewError, ReviewReport, check_classes, review_folder
 from resnet_gui.core.review.mislabeled import (WEIGHT_DECAYS, confident_joint, find_label_issues, fit_linear_head,
                                                label_quality, out_of_fold_probs)
 from resnet_gui.core.model.loading import load_model
@@ -236,8 +236,9 @@ def test_cli_json_and_text(folder_with_copies, tmp_path, capsys):
     assert set(first) >= {"path", "given", "suggested", "score"} and Path(first["path"]).is_file()
     assert rows[-1]["leakage_groups"] == 1
     assert review(folder_with_copies, "--weights", weights, "--folds", "3") == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "duplicate groups (2):" in out and "LEAKAGE" in out and "leakage groups: 1" in out
+    assert "2 duplicate groups, 1 across train/validation" in err  # the summary line
     assert "unlike any class: out-of-class detection: not available for this model" in out  # no trust data
     assert rows[-1]["unlike"] is None and "unlike" not in kinds
 
@@ -281,3 +282,9 @@ def test_cli_refusals_are_one_line_exit_2(tmp_path, capsys, folder_with_copies):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and expected in err
         assert "\x1b" not in err
+
+
+def test_summary_says_one_group_in_the_singular():
+    group = DuplicateGroup(["x.jpg", "y.jpg"], "exact", 1.0, ["train", "val"])
+    text = ReviewReport(["a", "b"], [], [group], [[0, 0], [0, 0]]).summary()
+    assert "1 duplicate group, 1 across train/validation" in text

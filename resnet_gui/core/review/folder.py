@@ -77,7 +77,7 @@ class ReviewReport:
         return (f"{len(self.items)} photos in {len(self.classes)} classes ({self.split_from}): "
                 f"{len(self.issues)} likely mislabeled, "
                 + (f"{len(self.unlike)} unlike any class, " if not self.unlike_note else "")
-                + f"{len(self.duplicates)} duplicate groups, "
+                + f"{len(self.duplicates)} duplicate group{'' if len(self.duplicates) == 1 else 's'}, "
                 f"{len(self.leaks)} across train/validation; out-of-fold accuracy {accuracy:.1%}"
                 + (f"; skipped {len(self.skipped)} unreadable" if self.skipped else ""))
 
