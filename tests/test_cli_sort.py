@@ -4,7 +4,6 @@ formats, and a real sort process killed at random moments."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

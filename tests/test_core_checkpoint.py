@@ -7,7 +7,6 @@ import json
 import os
 import pickle
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch

@@ -26,6 +26,10 @@ def test_plan_names_never_collide_with_files_or_each_other(tmp_path):
     assert plan.folder_counts() == {str(dest / "cats"): 4}
     assert plan.bytes_needed == 4000
     assert all(op.kind == COPY for op in plan.operations)
+    assert plan.summary() == "copy 4 photos into 1 folder, 0.0 MB"
+    one = plan_transfers([(a[0], dest / "cats"), (a[1], dest / "dogs")], move=True)
+    assert one.summary().startswith("move 2 photos into 2 folders")
+    assert plan_transfers([(a[0], dest / "cats")]).summary().startswith("copy 1 photo into 1 folder")
 
 
 def test_copy_keeps_timestamps_and_never_touches_sources(tmp_path):

@@ -19,7 +19,7 @@ from resnet_gui.core.engines.parity import decode_batches, random_batches, torch
 from resnet_gui.core.engines.preprocess import decode_array
 from resnet_gui.core.engines.runtimes import open_engine
 from resnet_gui.core.infer import Classifier, classify_files
-from resnet_gui.core.model.checkpoint import ModelInfo, WeightsError, save_checkpoint
+from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.core.model.loading import load_model
 
 NAMES = ["daisy", "rose\x1b[31m", "tulip"]  # one name with a terminal escape: carried as it is

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..constants import DEVICE_CHOICES, ENGINE_CHOICES
 from ..core.model.architectures import ARCH_NAMES
-from ..core.text import terminal_safe
+from ..core.text import counted, terminal_safe
 from .common import fail, positive_int, say
 
 
@@ -86,7 +86,7 @@ def _classify(args, dist, opened) -> int:
     files = list(iter_image_files(args.paths))
     if not files:
         return fail("no image files found in " + ", ".join(args.paths)) if dist.is_main else 2
-    say(f"model: {opened.info.describe()}; engine: {opened.description}; {len(files)} files", err)
+    say(f"model: {opened.info.describe()}; engine: {opened.description}; {counted(len(files), 'file')}", err)
 
     keep = []
     skipped = unknown = 0
@@ -166,5 +166,5 @@ def _write_cams(args, weights: Path) -> int:
             next(steps)
     except StopIteration as stop:
         written = [png for _, png, _ in stop.value if png]
-    say(f"wrote {len(written)} heatmaps to {args.cam}", sys.stderr)
+    say(f"wrote {counted(len(written), 'heatmap')} to {args.cam}", sys.stderr)
     return 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..constants import DEVICE_CHOICES
+from ..core.text import counted
 from .common import fail, positive_int, say
 
 
@@ -74,7 +75,7 @@ def _classify(args):
     except (WeightsError, DeviceError) as exc:
         return fail(str(exc))
     files = list(iter_image_files(args.photos))
-    say(f"classifying {len(files)} files with {weights.name}", sys.stderr)
+    say(f"classifying {counted(len(files), 'file')} with {weights.name}", sys.stderr)
     return list(classify_files(classifier, files, topk=1, batch_size=args.batch_size))
 
 
@@ -111,7 +112,7 @@ def _report(args, plan, journal_path, result, skipped) -> None:
         return
     verb = "would " + ("move" if args.move else "copy") if args.dry_run else ("moved" if args.move else "copied")
     done = len(plan) if args.dry_run else result.done
-    say(f"{verb} {done} photos into {args.into} ({plan.bytes_needed / 1e6:.1f} MB)")
+    say(f"{verb} {counted(done, 'photo')} into {args.into} ({plan.bytes_needed / 1e6:.1f} MB)")
     for name, n in sorted(counts.items()):
         say(f"  {name}/  {n}")
     for path, why in skipped:

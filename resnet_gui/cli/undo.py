@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..core.text import counted
 from .common import fail, say
 
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"action": word, "done": result.done, "notes": result.notes,
                           "failed": [list(f) for f in result.failed], "stopped": result.stopped}))
     else:
-        say(f"{word}: {result.done} files")
+        say(f"{word}: {counted(result.done, 'file')}")
         for note in result.notes:
             say(f"note: {note}")
         for _, why in result.failed:

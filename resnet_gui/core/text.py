@@ -34,3 +34,8 @@ def csv_safe(text: object) -> str:
     single quote (OWASP). Only for untrusted text, never for the app's own number cells."""
     text = str(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 photo', '2 photos' (``plural`` for nouns that take more than an s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

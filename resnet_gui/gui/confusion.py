@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QStyle,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ..core.text import counted
 from .label.flow import icon_grid
 from .styles import MUTED_STYLE, plain_tooltip
 from .thumb_cache import ThumbnailListModel
@@ -260,7 +261,7 @@ class ConfusionPanel(QWidget):
     def show_cell(self, row: int, column: int) -> None:
         count = self.matrix.matrix()[row][column]
         photos = self.photos_of(row, column) if self.photos_of else []
-        title = f"{self.matrix.cell_name(row, column)}: {count} photo{'s' if count != 1 else ''}"
+        title = f"{self.matrix.cell_name(row, column)}: {counted(count, 'photo')}"
         if count and not photos:
             title += " (which ones is not known: this run was resumed or split across processes)"
         self.photos.show_photos(title, photos)

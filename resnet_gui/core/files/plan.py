@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..text import counted
+
 COPY, MOVE = "copy", "move"
 
 
@@ -53,7 +55,8 @@ class Plan:
 
     def summary(self) -> str:
         verb = "move" if any(op.kind == MOVE for op in self.operations) else "copy"
-        return f"{verb} {len(self)} photos into {len(self.folder_counts())} folders, {self.bytes_needed / 1e6:.1f} MB"
+        folders = counted(len(self.folder_counts()), "folder")
+        return f"{verb} {counted(len(self), 'photo')} into {folders}, {self.bytes_needed / 1e6:.1f} MB"
 
 
 def free_name(folder: Path, name: str, taken: set[str]) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..text import counted
 from ..train.config import TrainingError
 from ..train.events import Stage
 from .duplicates import DuplicateGroup
@@ -77,7 +78,7 @@ class ReviewReport:
         return (f"{len(self.items)} photos in {len(self.classes)} classes ({self.split_from}): "
                 f"{len(self.issues)} likely mislabeled, "
                 + (f"{len(self.unlike)} unlike any class, " if not self.unlike_note else "")
-                + f"{len(self.duplicates)} duplicate group{'' if len(self.duplicates) == 1 else 's'}, "
+                + f"{counted(len(self.duplicates), 'duplicate group')}, "
                 f"{len(self.leaks)} across train/validation; out-of-fold accuracy {accuracy:.1%}"
                 + (f"; skipped {len(self.skipped)} unreadable" if self.skipped else ""))
 

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 from ..data.images import ImageError
 from ..data.transforms import decode_tensor
+from ..text import counted
 from ..train.events import Stage
 from .duplicates import DuplicateGroup, duplicate_groups
 from .folder import load_split
@@ -47,7 +48,7 @@ class LeakageCheck:
         return sum(len(group.paths) for group in self.leaks)
 
     def summary(self) -> str:
-        groups = f"{len(self.leaks)} duplicate group{'s' if len(self.leaks) != 1 else ''}"
+        groups = counted(len(self.leaks), "duplicate group")
         return (f"{groups} split across train and validation among {self.photos} photos ({self.split_from}), "
                 f"{self.seconds:.1f} s" + (f"; skipped {len(self.skipped)} unreadable" if self.skipped else ""))
 

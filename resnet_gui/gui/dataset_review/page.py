@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from ...core.text import counted
 from ..confusion import ConfusionPanel
 from ..label.flow import ElidedLabel
 from ..label.page import DATASET_KEY
@@ -214,7 +215,7 @@ class DatasetReviewPage(QWidget):
         self._update_actions()
 
     def _show_leak_banner(self, n: int) -> None:
-        self.leak_banner.setText(f"{n} duplicate group{'s' if n != 1 else ''} split across train and validation: "
+        self.leak_banner.setText(f"{counted(n, 'duplicate group')} split across train and validation: "
                                  "validation would measure memory, not skill. Keep one photo of each group (remove "
                                  "the others) before training." if n else "")
         self.leak_banner.setVisible(bool(n))
@@ -283,7 +284,7 @@ class DatasetReviewPage(QWidget):
                 self.unlike.model_.remove_paths(result.moved)
             words = {"move": "moved", "remove": "moved out of the dataset", "undo": "undone", "redo": "redone"}
             problems = [f"{Path(p).name}: {why}" for p, why in result.failed] + result.notes
-            text = f"{result.done} photo{'s' if result.done != 1 else ''} {words[result.action]}"
+            text = f"{counted(result.done, 'photo')} {words[result.action]}"
             if result.action in ("undo", "redo"):
                 text += " (review again to see them in the lists)"
             self._say(text + ("; " + "; ".join(problems[:3]) if problems else ""),
@@ -337,7 +338,7 @@ class DatasetReviewPage(QWidget):
         self._show_leak_banner(n)
         self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({n}, {n} leaking)")
         self.tabs.setCurrentIndex(self.duplicates_tab)
-        self._say(f"{n} duplicate group{'s' if n != 1 else ''} across train and validation, found before training "
+        self._say(f"{counted(n, 'duplicate group')} across train and validation, found before training "
                   "(Review also lists likely mislabeled photos).")
         self._update_actions()
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
+from ...core.text import counted
 from ...core.train.events import format_duration
 from ..styles import ERROR, MUTED_STYLE, OK, WARN, WARN_STYLE, box_style, plain_tooltip
 from ..confusion import CELL, ConfusionPanel
@@ -186,7 +187,7 @@ class RunView(QWidget):
         self.status_label.setToolTip(plain_tooltip(event.message))
         if event.skipped:
             n = len(event.skipped)
-            self.skipped_label.setText(f"⚠ Skipped {n} unreadable image{'s' if n != 1 else ''} "
+            self.skipped_label.setText(f"⚠ Skipped {counted(n, 'unreadable image')} "
                                        "(hover for the list)")
             listed = [f"{Path(p).name}: {reason}" for p, reason in event.skipped[:MAX_SKIPPED_LISTED]]
             if n > MAX_SKIPPED_LISTED:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from ...core.text import counted
 from ..pyside_refcount import keep_singletons_alive
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
@@ -258,7 +259,7 @@ class LabelPage(QWidget):
     def _on_batch_done(self, done: jobs.BatchDone) -> None:
         words = {"label": "labeled", "undo": "undone", "redo": "redone", "finish": "finished"}
         problems = [why for _, why in done.failed] + done.notes + ([done.stopped] if done.stopped else [])
-        self._say(f"{words[done.action]}: {done.done} photo{'' if done.done == 1 else 's'}" + ("; " + "; ".join(problems) if problems else ""),
+        self._say(f"{words[done.action]}: {counted(done.done, 'photo')}" + ("; " + "; ".join(problems) if problems else ""),
                   WARN_STYLE if problems else MUTED_STYLE)
         if done.action != "label":
             self._accept_queue = []

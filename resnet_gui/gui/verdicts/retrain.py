@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
+from ...core.text import counted
 from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
 from ..tasks import TaskRunner
@@ -90,7 +91,7 @@ class RetrainPanel(QWidget):
             self.count.setText("choose a dataset on the Label page to retrain on your photos")
         else:
             n = added_since(self.dataset, self.weights) if self.weights else 0
-            self.count.setText(f"{n} photo{'' if n == 1 else 's'} added since this model was trained")
+            self.count.setText(f"{counted(n, 'photo')} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
 
     def start(self) -> None:
