@@ -209,6 +209,12 @@ def test_dropping_weights_and_images(window, qtbot, tiny_weights, make_images):
     assert [i.path for i in page.result_items()] == [str(f) for f in files]
 
 
+def test_one_photo_is_counted_in_the_singular(loaded, qtbot, make_images):
+    with qtbot.waitSignal(loaded.classify_page.run_finished, timeout=WAIT):
+        _drop(loaded, make_images(1))
+    qtbot.waitUntil(lambda: "Classified 1 image in" in loaded.statusBar().currentMessage(), timeout=WAIT)
+
+
 def test_cancel_and_replace(loaded, qtbot, make_images, tmp_path):
     page = loaded.classify_page
     many = make_images(80, size=(32, 32), folder=tmp_path / "many")

@@ -106,7 +106,7 @@ def _classify(args, dist, opened) -> int:
         write_predictions_csv(Path(args.csv), keep, args.topk, with_trust=getattr(classifier, "trust", None) is not None)
         say(f"wrote {args.csv}", err)
     not_mine = f", {unknown} not one of the model's classes (unknown)" if getattr(classifier, "trust", None) else ""
-    print(f"classified {len(files) - skipped} images, skipped {skipped}{not_mine}", file=err)
+    print(f"classified {counted(len(files) - skipped, 'image')}, skipped {skipped}{not_mine}", file=err)
     return 0
 
 

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from ...core.text import counted
+
 if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
     from ...core.infer import Prediction
     from ...core.model.checkpoint import ModelInfo
@@ -103,13 +105,13 @@ class RunSummary:
         """One line for the status bar; ``error``: why a failed run stopped."""
         skipped = f", skipped {self.skipped} (see the Skipped tab)" if self.skipped else ""
         if self.failed:
-            return f"Stopped after {self.classified} images: {error}"
+            return f"Stopped after {counted(self.classified, 'image')}: {error}"
         if self.cancelled:
             return f"Cancelled: {self.classified + self.skipped} of {self.total} done{skipped}"
         if self.total == 0:
             return "No image files found"
         rate = self.classified / self.seconds if self.seconds > 0 else 0.0
-        return (f"Classified {self.classified} images{skipped} in {self.seconds:.1f} s "
+        return (f"Classified {counted(self.classified, 'image')}{skipped} in {self.seconds:.1f} s "
                 f"({rate:.1f} images/s on {self.device.upper()})")
 
 
