@@ -97,7 +97,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
         label.select_rows(rows)
         press(key)
     assert {k: len(v) for k, v in _photos_in(dataset).items()} == {"cat": 3, "dog": 3}
-    assert label.proxy.rowCount() == 0 and label.undo_action.text() == "Undo copy 1 to dog"
+    assert label.proxy.rowCount() == 0 and label.undo_action.text() == "Undo copy 1 photo to dog"
     dog_before_undo = set(_photos_in(dataset)["dog"])
     press(Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the last batch (one photo) leaves the dataset
     (undone,) = dog_before_undo - set(_photos_in(dataset)["dog"])

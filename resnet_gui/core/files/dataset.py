@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..data.images import is_image_path
+from ..text import counted
 from .checks import check_folder_name, check_plan
 from .journal import Journal
 from .plan import FilesError, Plan, plan_transfers
@@ -81,7 +82,7 @@ class Dataset:
         folder = self.root / check_folder_name(class_name)
         photos = [Path(p) for p in photos]
         plan = plan_transfers([(p, folder) for p in photos], move=move,
-                              title=f"{'move' if move else 'copy'} {len(photos)} to {class_name}")
+                              title=f"{'move' if move else 'copy'} {counted(len(photos), 'photo')} to {class_name}")
         check_plan(plan, self.root)
         return plan
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from ..text import counted
 from .checks import check_folder_name, check_plan
 from .plan import Plan, plan_transfers
 
@@ -21,7 +22,7 @@ def plan_sort(items: Iterable[tuple[str, str, float]], destination: str | os.Pat
     destination = Path(destination)
     pairs = [(path, destination / (check_folder_name(label) if confidence >= min_confidence else UNSURE))
              for path, label, confidence in items]
-    plan = plan_transfers(pairs, move=move, title=f"{'move' if move else 'copy'} {len(pairs)} into {destination}")
+    plan = plan_transfers(pairs, move=move, title=f"{'move' if move else 'copy'} {counted(len(pairs), 'photo')} into {destination}")
     check_plan(plan, destination, sources)
     return plan
 

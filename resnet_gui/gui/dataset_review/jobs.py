@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ...core.text import counted
+
 StopFlag = Callable[[], bool]
 REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
 
@@ -53,7 +55,7 @@ def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
              for path, name in moves]
     out = all(not name for _, name in moves)
     where = "out of the dataset" if out else f"to {moves[0][1]}" if len({n for _, n in moves}) == 1 else "to their classes"
-    plan = plan_transfers(pairs, move=True, title=f"move {len(moves)} {where}")
+    plan = plan_transfers(pairs, move=True, title=f"move {counted(len(moves), 'photo')} {where}")
     check_plan(plan, dataset.root)
     result = yield from dataset.journal.run(plan, should_stop)
     sources = {op.src for op in plan.operations}
