@@ -75,13 +75,13 @@ def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_i
     assert seen and not any(enabled and busy for enabled, busy in seen) and not dialog.runner.busy
     table = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert table == {"_unsure/": "1", "blue/": "1", "red/": "3"}
-    assert "MB needed" in dialog.summary.text() and not (tmp_path / "sorted").exists()  # a preview writes nothing
+    assert "Will copy 5 photos:" in dialog.summary.text() and "MB needed" in dialog.summary.text() and not (tmp_path / "sorted").exists()  # a preview writes nothing
     dialog.sort_button.click()
     qtbot.waitUntil(dialog.undo_button.isEnabled, timeout=10_000)
     assert hashes(tmp_path / "sorted") == hashes(tmp_path / "images") and snapshot(tmp_path / "images") == before
-    assert "Journal:" in dialog.summary.text()
+    assert dialog.summary.text().startswith("Sorted 5 photos. Journal:")
     dialog.undo_button.click()
-    qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone"), timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone: 5 photos back"), timeout=10_000)
     assert not list((tmp_path / "sorted").rglob("*.png"))
     assert settings.qs.value("review/sort_destination") == str(tmp_path / "sorted")
     dialog.done(0)

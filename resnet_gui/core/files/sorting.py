@@ -22,7 +22,8 @@ def plan_sort(items: Iterable[tuple[str, str, float]], destination: str | os.Pat
     destination = Path(destination)
     pairs = [(path, destination / (check_folder_name(label) if confidence >= min_confidence else UNSURE))
              for path, label, confidence in items]
-    plan = plan_transfers(pairs, move=move, title=f"{'move' if move else 'copy'} {counted(len(pairs), 'photo')} into {destination}")
+    title = f"{'move' if move else 'copy'} {counted(len(pairs), 'photo')} into {destination}"
+    plan = plan_transfers(pairs, move=move, title=title)
     check_plan(plan, destination, sources)
     return plan
 

@@ -159,7 +159,7 @@ class LabelPage(QWidget):
 
     def _on_listed(self, folder: str) -> None:
         waiting = sum(1 for path in self.model.paths() if path not in self.model.labeled)
-        self._say(f"{self.model.rowCount()} photos in {folder}, {waiting} to label")
+        self._say(f"{counted(self.model.rowCount(), 'photo')} in {folder}, {waiting} to label")
         if self.weights:  # new photos: suggestions for them too
             self.set_model(self.weights)
 

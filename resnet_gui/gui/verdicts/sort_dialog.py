@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from ...core.text import counted
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
 from ..tasks import TaskRunner
@@ -97,7 +98,7 @@ class SortDialog(QDialog):
             self.table.setItem(row, 0, QTableWidgetItem(folder + "/"))  # items show text as text
             self.table.setItem(row, 1, QTableWidgetItem(str(count)))
         verb = "move" if self.move_box.isChecked() else "copy"
-        self._say(f"Will {verb} {sum(preview.counts.values())} photos: {preview.bytes_needed / 1e6:.1f} MB needed, "
+        self._say(f"Will {verb} {counted(sum(preview.counts.values()), 'photo')}: {preview.bytes_needed / 1e6:.1f} MB needed, "
                   f"{preview.bytes_free / 1e9:.1f} GB free. Names already taken get a suffix; nothing is overwritten.")
 
     def start_sort(self) -> None:
@@ -117,7 +118,7 @@ class SortDialog(QDialog):
     def _on_sorted(self, outcome) -> None:
         self.journal_path, result = outcome
         problems = [why for _, why in result.failed] + ([result.stopped] if result.stopped else [])
-        self._say(f"Sorted {result.done} photos. Journal: {self.journal_path}"
+        self._say(f"Sorted {counted(result.done, 'photo')}. Journal: {self.journal_path}"
                   + ("; " + "; ".join(problems) if problems else ""), WARN_STYLE if problems else MUTED_STYLE)
         self.preview = None
 
@@ -126,7 +127,7 @@ class SortDialog(QDialog):
             return
         self.undo_button.setEnabled(False)
         task = self.runner.start(jobs.undo_sort, self.journal_path)
-        task.returned.connect(lambda result: self._say(f"Undone: {result.done} photos back where they were."))
+        task.returned.connect(lambda result: self._say(f"Undone: {counted(result.done, 'photo')} back where they were."))
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0], ERROR_STYLE))
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:
