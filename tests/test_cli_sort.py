@@ -38,6 +38,19 @@ def test_copy_sort_then_undo(tmp_path, capsys, make_images, tiny_weights):
     assert not list((tmp_path / "out").rglob("*.png")) and snapshot(src) == before
 
 
+def test_sort_with_onnx_weights(tmp_path, capsys, make_images, tiny_weights):
+    """sort opens models the way classify does, so an exported .onnx sorts like its .pth."""
+    from resnet_gui.core.engines.export import export_onnx, file_sha256
+    from resnet_gui.core.model.loading import load_model
+
+    onnx = export_onnx(load_model(tiny_weights), tmp_path / "tiny.onnx", file_sha256(tiny_weights))
+    make_images(4)
+    runs = [_sort(capsys, tmp_path / "images", "--into", tmp_path / name, "--weights", weights, "--min-confidence", "0",
+                  "--dry-run") for name, weights in (("a", onnx), ("b", tiny_weights))]
+    assert [code for code, _ in runs] == [0, 0]
+    assert runs[0][1]["folders"] == runs[1][1]["folders"] and sum(runs[0][1]["folders"].values()) == 4
+
+
 def test_unsure_folder_and_dry_run_writes_nothing(tmp_path, capsys, make_images, tiny_weights):
     make_images(6)
     code, summary = _sort(capsys, tmp_path / "images", "--into", tmp_path / "out", "--weights", tiny_weights,

@@ -92,6 +92,15 @@ def test_classify_files_streams_through_an_engine(exported, checkpoint, tmp_path
         assert max(abs(x[1] - y[1]) for x, y in zip(a.topk, b.topk)) < 1e-4
 
 
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime", "openvino"])
+def test_every_engine_offers_the_engine_interface(exported, checkpoint, engine):
+    from resnet_gui.core.engines.protocol import Engine
+
+    classifier = Classifier(load_model(checkpoint), "cpu") if engine == "torch" else open_engine(exported, engine)
+    assert isinstance(classifier, Engine)
+    assert classifier.describe().startswith(f"{engine} ") and classifier.info.class_names == NAMES
+
+
 def test_running_an_onnx_file_imports_neither_torch_nor_torchvision(exported, tmp_path):
     image = varied_images(tmp_path, 1)[0]
     code = (

@@ -61,18 +61,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _classify(args):
     from ..core.data.images import iter_image_files
-    from ..core.infer import Classifier, classify_files
+    from ..core.engines.choose import open_classifier
+    from ..core.engines.runtimes import EngineError
+    from ..core.infer import classify_files
     from ..core.model.checkpoint import WeightsError
     from ..core.model.devices import DeviceError
-    from ..core.model.loading import load_model
     from ..resources import default_weights
 
     weights = Path(args.weights) if args.weights else default_weights()
     if weights is None:
         return fail("no weights given and no shipped default model: pass --weights FILE")
-    try:
-        classifier = Classifier(load_model(weights), args.device)
-    except (WeightsError, DeviceError) as exc:
+    try:  # the engine classify would choose, so .onnx files sort too
+        classifier = open_classifier(weights, "auto", args.device).classifier
+    except (WeightsError, DeviceError, EngineError) as exc:
         return fail(str(exc))
     files = list(iter_image_files(args.photos))
     say(f"classifying {counted(len(files), 'file')} with {weights.name}", sys.stderr)

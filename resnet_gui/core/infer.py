@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 from .data.decoded import default_workers
 from .data.images import ImageError
 from .data.transforms import decode_tensor
+from .engines.protocol import Engine
 from .model.checkpoint import LoadedModel, ModelInfo
 from .trust.assess import Ranked, usable_trust, with_scores
 from .trust.features import feature_width
@@ -92,6 +93,7 @@ class Classifier:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.info = loaded.info
+        self.precision = precision
         self.device = resolve_device(device)
         # fp32 matches a plain torchvision eval exactly; "fast" trades ~1e-2 in the
         # probabilities for speed (bf16 on CPUs that have it, fp16 on GPUs).
@@ -106,6 +108,9 @@ class Classifier:
         shape = (1, 3, 1, 1)
         self.mean = torch.tensor(self.info.mean, device=self.device).view(shape) * 255.0
         self.std = torch.tensor(self.info.std, device=self.device).view(shape) * 255.0
+
+    def describe(self) -> str:
+        return f"torch {self.precision} on {self.device}"
 
     def decode(self, path: str | os.PathLike):
         return preprocess(path, self.info)
@@ -148,7 +153,7 @@ class Classifier:
 
 
 def classify_files(
-    classifier: Classifier,
+    classifier: Engine,
     paths: Iterable[str | os.PathLike],
     *,
     topk: int = 5,

@@ -13,6 +13,7 @@ from typing import Any
 
 from ...constants import ENGINE_CHOICES
 from ..model.checkpoint import ModelInfo
+from .protocol import Engine
 from .runtimes import EngineError, open_engine
 
 DEFAULT_CPU_ENGINE = "onnxruntime"  # docs/performance.md: the numbers behind the choice
@@ -20,7 +21,7 @@ DEFAULT_CPU_ENGINE = "onnxruntime"  # docs/performance.md: the numbers behind th
 
 @dataclass
 class Opened:
-    classifier: Any  # core.infer.Classifier or an engine classifier: same predict_batch/decode/stack
+    classifier: Engine  # torch's core.infer.Classifier, or ONNX Runtime's or OpenVINO's
     info: ModelInfo
     engine: str  # torch | onnxruntime | openvino
     description: str  # what runs, in words: "onnxruntime int8 on cpu (default.int8.onnx)"
@@ -50,8 +51,7 @@ def open_torch(loaded, device: str = "auto", precision: str = "fp32") -> Opened:
     from ..infer import Classifier
 
     classifier = Classifier(loaded, device, precision)
-    return Opened(classifier, loaded.info, "torch", f"torch {precision} on {classifier.device}", loaded.info.notes,
-                  loaded)
+    return Opened(classifier, loaded.info, "torch", classifier.describe(), loaded.info.notes, loaded)
 
 
 def _shipped_sibling(weights: Path, sha256: str) -> Path | None:

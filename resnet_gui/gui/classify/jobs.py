@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from ...core.text import counted
 
 if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
+    from ...core.engines.protocol import Engine
     from ...core.infer import Prediction
     from ...core.model.checkpoint import ModelInfo
 
@@ -32,7 +33,7 @@ class ModelSession:
     """The loaded model and its prepared classifier; kept when a new load fails."""
 
     loaded: Any = None  # core LoadedModel, when torch runs the model (a device move reuses it)
-    classifier: Any = None  # core Classifier, or an engine's (same predict_batch, decode, stack)
+    classifier: Engine | None = None  # torch's core Classifier, or ONNX Runtime's or OpenVINO's
     devices_reported: bool = False
 
 

@@ -67,10 +67,10 @@ def _done(action: str, result) -> BatchDone:
 
 def suggest(weights: str, paths: list[str], *, should_stop: StopFlag) -> Iterator[Suggested]:
     """The model's top-1 and confidence for each photo, in batches."""
-    from ...core.infer import Classifier, classify_files
-    from ...core.model.loading import load_model
+    from ...core.engines.choose import open_classifier
+    from ...core.infer import classify_files
 
-    classifier = Classifier(load_model(weights), "auto")
+    classifier = open_classifier(weights).classifier  # any weights the Classify page opens, .onnx too
     batch: list[tuple[str, str, float]] = []
     last = time.monotonic()
     for pred in classify_files(classifier, paths, topk=1, batch_size=16, should_stop=should_stop):
