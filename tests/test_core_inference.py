@@ -266,7 +266,15 @@ def test_unknown_device():
         resolve_device("tpu")
 
 
-def test_throughput():
+def test_throughput(monkeypatch):
+    import types
+
+    from resnet_gui.core import infer
+
+    clock = iter([100.0, 102.0, 104.0, 120.0])
+    monkeypatch.setattr(infer, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
     t = Throughput(window=10)
-    assert t.update(0) == 0.0
-    assert t.update(10) >= 0.0
+    assert t.update(0) == 0.0  # one mark: no rate yet
+    assert t.update(10) == 5.0  # 10 images in 2 s
+    assert t.update(30) == 7.5  # 30 in 4 s
+    assert t.update(40) == 0.625  # marks older than the window dropped: 10 images in the last 16 s

@@ -360,7 +360,8 @@ def test_self_test_command(tiny_weights, make_images, tmp_path):
     assert [line["path"] for line in lines] == [str(f) for f in files]
     # the last line: what ran, and the GUI thread's longest stall (measured, not asserted)
     summary = last["summary"]
-    assert summary["images"] == 2 and summary["seconds"] > 0 and summary["max_gui_stall_ms"] >= 0
+    assert summary["images"] == 2 and summary["seconds"] > 0
+    assert isinstance(summary["max_gui_stall_ms"], float)  # reported; its size is bench_gui's business
     assert all(len(line["topk"]) == 3 for line in lines)  # 3 classes, k=5 asks for at most 3
     assert shot.stat().st_size > 10_000
 

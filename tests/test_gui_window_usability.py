@@ -120,8 +120,8 @@ def test_loss_curve_per_batch_and_log_axis_for_a_wide_range(qtbot):
 
 
 def test_a_long_run_of_signals_does_not_abort(window):
-    """PySide6 6.12 drops a reference to True per emit; on Python 3.11 a 20,000-photo run
-    aborted ("bool_dealloc") until the window started with pyside_refcount's guard."""
+    """PySide6 6.12.0 drops a reference to True per emit; on Python 3.11 a 20,000-photo run
+    aborted ("bool_dealloc"). pyproject excludes that release; this fails if it comes back."""
     page = window.classify_page
     for i in range(30_000):
         page.status_message.emit("Classifying…", 0)

@@ -12,7 +12,8 @@ from .common import fail, say
 def add_parser(sub) -> None:
     e = sub.add_parser("export", help="write a model as a self-describing ONNX file (optionally int8)")
     e.add_argument("model", help="weights file (.pt/.pth/.ckpt/.safetensors)")
-    e.add_argument("--format", choices=("onnx",), default="onnx")
+    e.add_argument("--format", choices=("onnx",), default="onnx",
+                   help="the only format (the default); accepted so that scripts can say it")
     e.add_argument("--out", help="output file (default: beside MODEL, .onnx or .int8.onnx)")
     e.add_argument("--arch", choices=ARCH_NAMES, help="architecture, if it cannot be inferred")
     e.add_argument("--int8", action="store_true", help="int8 quantized, calibrated on --calibrate's photos")

@@ -22,7 +22,6 @@ from .export_dialog import add_export_action
 from .finetune.page import FinetunePage
 from .label.page import LabelPage
 from .dataset_review.page import DatasetReviewPage
-from .pyside_refcount import keep_singletons_alive
 from .settings import AppSettings
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
@@ -31,7 +30,6 @@ DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, parent=None) -> None:
         super().__init__(parent)
-        keep_singletons_alive()  # PySide6 6.12 on Python 3.11: a long run's emits would abort the app
         self.settings = settings or AppSettings()
         self.error_box: QMessageBox | None = None  # the last error dialog, while it is open
         self._closing = False

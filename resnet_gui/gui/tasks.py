@@ -221,11 +221,6 @@ class TaskRunner(QObject):
         for task in self._running.values():
             task.detach() if detach else task.cancel()
 
-    def clear_pending(self) -> None:
-        """Drop the jobs not started yet (e.g. thumbnails scrolled past)."""
-        while self._pending:
-            self._pending.popleft().detach()
-
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         """Cancel everything and wait for the threads to end. Safe to call twice."""
         self._closed = True

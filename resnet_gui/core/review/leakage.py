@@ -43,10 +43,6 @@ class LeakageCheck:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # unreadable photos: (path, reason)
     split_from: str = ""  # how the split was made (train's own words)
 
-    @property
-    def leaked_photos(self) -> int:
-        return sum(len(group.paths) for group in self.leaks)
-
     def summary(self) -> str:
         groups = counted(len(self.leaks), "duplicate group")
         return (f"{groups} split across train and validation among {self.photos} photos ({self.split_from}), "

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.text import counted
-from ..pyside_refcount import keep_singletons_alive
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
 from ..tasks import TaskRunner
@@ -44,7 +43,6 @@ class LabelPage(QWidget):
 
     def __init__(self, settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
-        keep_singletons_alive()  # PySide6 6.12 on Python 3.11: see pyside_refcount.py
         self.settings = settings
         self.dataset = None  # core Dataset
         self.weights = ""
