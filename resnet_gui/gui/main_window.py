@@ -1,7 +1,7 @@
 """The main window: menus, toolbar, the pages' tabs, the status bar and settings.
 
-Each page (``classify/``, ``finetune/``, ``label/``) owns its views, its slots and its background
-runner; the window only places them, routes drops and the device choice to them, shows
+Each page (``classify/``, ``finetune/``, ``label/``, ``dataset_review/``; ``verdicts/`` holds the
+photo-loop widgets the Classify page places) owns its views, its slots and its background runner; the window only places them, routes drops and the device choice to them, shows
 their messages and errors, keeps the Label page and the Classify page's review widgets on one
 dataset, and stops them when it closes. Nothing here imports torch.
 """
@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMenu, QMessageBox, QStyle, QTabWidget,
                                QToolBar, QToolButton, QVBoxLayout, QWidget)
 
-from ..constants import APP_TITLE, DEVICE_CHOICES
+from ..constants import APP_TITLE, DEVICE_CHOICES, WEIGHT_SUFFIXES
 from . import heap
 from .classify.page import ClassifyPage
 from .export_dialog import add_export_action
@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
 
         # the platform's standard keys where one exists (Ctrl+W closes, as users expect)
         self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.choose_weights,
-                                          QKeySequence("Ctrl+L"), "Load a .pt / .pth / .safetensors weights file")
+                                          QKeySequence("Ctrl+L"), f"Load a weights file ({' / '.join(WEIGHT_SUFFIXES)})")
         self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.choose_download,
                                       tip="Download torchvision's ImageNet weights for a ResNet")
         self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.choose_folder,

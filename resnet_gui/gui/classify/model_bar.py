@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
+from ...constants import WEIGHT_SUFFIXES
 from ..styles import plain_tooltip
 from .engine_choice import EngineCombo
 
@@ -83,8 +84,8 @@ class ModelBar(QFrame):
         self.engine_text, self.engine_notes = description, list(notes or [])
 
     def show_none(self) -> None:
-        self._set("none", "<b>No model loaded.</b> Open a weights file (.pt, .pth, .safetensors, .onnx), drop one on the "
-                  "window, or download ImageNet weights (needs internet, about 45–100 MB).", buttons=True)
+        self._set("none", f"<b>No model loaded.</b> Open a weights file ({', '.join(WEIGHT_SUFFIXES)}), drop one on "
+                  "the window, or download ImageNet weights (needs internet, about 45–100 MB).", buttons=True)
 
     def show_loading(self, path: str) -> None:
         self._set("busy", f"Loading <b>{_esc(os.path.basename(path))}</b>…")
