@@ -5,4 +5,5 @@ APP_ID = "ResNetClassifier"  # folder names: app data, the bundle, QSettings' or
 APP_TITLE = "ResNet Classifier"  # what the user sees: window title, QSettings' application
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")  # what the file dialog and drops accept
+APP_FOLDER = ".resnet-gui"  # the hidden folder the app keeps in a dataset or a sort's destination (journals)
 ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")  # auto: torch on CUDA/MPS, an ONNX engine on the CPU

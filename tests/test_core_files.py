@@ -179,3 +179,16 @@ def test_dataset_classes_counts_and_labeling(tmp_path):
     assert set(Dataset(tmp_path / "data").labeled()) == {str(p) for p in photos[:3]}
     with pytest.raises(FilesError, match="folder name"):
         data.add_class("../escape")
+
+
+def test_first_free_and_nearest_existing(tmp_path):
+    from resnet_gui.core.paths import first_free, nearest_existing
+
+    (tmp_path / "m.pt").write_bytes(b"1")
+    (tmp_path / "m-2.pt").write_bytes(b"2")
+    name = lambda n: tmp_path / ("m.pt" if n == 1 else f"m-{n}.pt")  # noqa: E731
+    assert first_free(name) == tmp_path / "m-3.pt"
+    assert first_free(name, lambda p: p.name in {"m.pt"}) == tmp_path / "m-2.pt"  # another rule of "taken"
+    assert nearest_existing(tmp_path / "a" / "b" / "c") == tmp_path
+    assert nearest_existing(tmp_path / "m.pt") == tmp_path / "m.pt"
+    assert nearest_existing(Path("no-such-folder-here") / "x") == Path(".")  # a relative path ends, too

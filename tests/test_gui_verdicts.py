@@ -165,3 +165,13 @@ def test_the_new_jobs_modules_import_no_qt_and_no_torch():
             "print(sorted(m for m in ('PySide6', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_retrained_models_get_the_next_free_name(tmp_path):
+    from resnet_gui.gui.verdicts.retrain import next_free
+
+    weights = tmp_path / "flowers.pt"
+    weights.write_bytes(b"w")
+    assert next_free(str(weights)) == str(tmp_path / "flowers-retrained-1.pt")
+    (tmp_path / "flowers-retrained-1.pt").write_bytes(b"1")
+    assert next_free(str(weights)) == str(tmp_path / "flowers-retrained-2.pt")

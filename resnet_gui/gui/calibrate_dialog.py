@@ -22,14 +22,10 @@ CALIBRATED_SUFFIX = ".calibrated"  # as core.trust.calibrate's default_out: mode
 def free_calibrated_path(weights: str | Path) -> Path:
     """``model.calibrated.pt`` beside ``weights``, else ``model.calibrated-2.pt``, ...: a name
     no file has yet (never the model, never an earlier calibration)."""
+    from ..core.paths import first_free
+
     weights = Path(weights)
-    stem = weights.stem
-    n = 1
-    while True:
-        candidate = weights.with_name(f"{stem}{CALIBRATED_SUFFIX}{'' if n == 1 else f'-{n}'}.pt")
-        if not candidate.exists():
-            return candidate
-        n += 1
+    return first_free(lambda n: weights.with_name(f"{weights.stem}{CALIBRATED_SUFFIX}{'' if n == 1 else f'-{n}'}.pt"))
 
 
 class CalibrateDialog(QDialog):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QDialog, QDialogButto
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
+from ..core.stop import StopFlag
 from .styles import ERROR_STYLE, MUTED_STYLE, OK, box_style, plain_tooltip
 from .tasks import Task, TaskRunner
 
@@ -28,7 +29,7 @@ PHOTOS_HINT = {
 }
 
 
-def export_job(weights: str, out: str, int8: bool, photos: str, *, should_stop: Callable[[], bool]):
+def export_job(weights: str, out: str, int8: bool, photos: str, *, should_stop: StopFlag):
     """The core's export as a TaskRunner job (no Qt): its progress lines, then its ExportResult."""
     from ..core.engines.pipeline import export_model
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
+from ..paths import nearest_existing
 from .plan import FilesError, Plan
 
 _WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
@@ -46,9 +47,7 @@ def check_not_inside_sources(destination: Path, sources: Iterable[str | os.PathL
 
 def _probe_writable(folder: Path) -> None:
     """Create and remove a probe file: mode bits say nothing for root, read-only mounts or ACLs."""
-    existing = folder
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise FilesError(f"{existing} is not a folder")
     probe = existing / f".resnet-gui-probe-{secrets.token_hex(4)}"
@@ -64,9 +63,7 @@ def _probe_folder_name(folder: Path) -> None:
     """A name the filesystem refuses (FAT, NTFS, length) is found by trying it."""
     if folder.exists():
         return
-    parent = folder.parent
-    while not parent.exists():
-        parent = parent.parent
+    parent = nearest_existing(folder.parent)
     try:
         probe = parent / folder.name if folder.parent == parent else parent / f".resnet-gui-probe-{folder.name}"
         probe.mkdir()
@@ -91,9 +88,7 @@ def check_plan(plan: Plan, destination: str | os.PathLike, sources: Iterable[str
         check_folder_name(folder.name)
         _probe_folder_name(folder)
     need = plan.bytes_needed * SPACE_MARGIN
-    existing = destination
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
+    existing = nearest_existing(destination)
     free = shutil.disk_usage(existing).free
     if free < need:
         raise FilesError(f"not enough free space in {existing}: {free / 1e6:.0f} MB free, "

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ...constants import APP_FOLDER
 from ..data.images import is_image_path
 from ..text import counted
 from .checks import check_folder_name, check_plan
 from .journal import Journal
 from .plan import FilesError, Plan, plan_transfers
 
-APP_FOLDER = ".resnet-gui"
 JOURNAL_NAME = "journal.jsonl"
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..paths import first_free
 from ..text import counted
 
 COPY, MOVE = "copy", "move"
@@ -63,10 +64,8 @@ def free_name(folder: Path, name: str, taken: set[str]) -> str:
     """``name``, or ``stem (2).ext``, ``stem (3).ext`` ...: never a name that exists in
     ``folder`` or was already planned (``taken``, lower-cased: case-insensitive filesystems)."""
     stem, ext = os.path.splitext(name)
-    candidate, n = name, 1
-    while candidate.lower() in taken or (folder / candidate).exists():
-        n += 1
-        candidate = f"{stem} ({n}){ext}"
+    candidate = first_free(lambda n: folder / (name if n == 1 else f"{stem} ({n}){ext}"),
+                           lambda path: path.name.lower() in taken or path.exists()).name
     taken.add(candidate.lower())
     return candidate
 

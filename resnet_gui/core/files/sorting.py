@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from ...constants import APP_FOLDER
 from ..text import counted
 from .checks import check_folder_name, check_plan
 from .plan import Plan, plan_transfers
@@ -31,4 +32,4 @@ def plan_sort(items: Iterable[tuple[str, str, float]], destination: str | os.Pat
 def sort_journal_path(destination: str | os.PathLike) -> Path:
     """A new journal for one sort, kept beside its result so it can be undone from there."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(destination) / ".resnet-gui" / f"sort-{stamp}-{time.time_ns() % 10**6:06d}.jsonl"
+    return Path(destination) / APP_FOLDER / f"sort-{stamp}-{time.time_ns() % 10**6:06d}.jsonl"

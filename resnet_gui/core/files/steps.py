@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from ..paths import first_free
 from .plan import COPY, Operation
 from .transfer import TransferError, copy_file, remove_verified, same_content, send_to_trash
 
@@ -16,12 +17,8 @@ def name_for(folder: Path, name: str, like: Path) -> Path:
     """The first of ``name``, ``stem (2).ext``, ... that is free or already holds ``like``'s bytes
     (so running a step again finds its own earlier copy instead of making another)."""
     stem, ext = os.path.splitext(name)
-    n = 1
-    candidate = folder / name
-    while candidate.exists() and not same_content(like, candidate):
-        n += 1
-        candidate = folder / f"{stem} ({n}){ext}"
-    return candidate
+    return first_free(lambda n: folder / (name if n == 1 else f"{stem} ({n}){ext}"),
+                      lambda path: path.exists() and not same_content(like, path))
 
 
 def do(op: Operation, record_dst: Callable[[str], None] = lambda dst: None) -> str:

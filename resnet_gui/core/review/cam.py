@@ -137,13 +137,12 @@ def check_cam_folder(folder: str | os.PathLike) -> Path:
 
 def _free_name(folder: Path, stem: str, taken: set[str]) -> Path:
     """``<stem>.png``, else ``<stem>-2.png``, ...: never a file that exists or was written this run."""
-    n = 1
-    while True:
-        name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
-        if name not in taken and not (folder / name).exists():
-            taken.add(name)
-            return folder / name
-        n += 1
+    from ..paths import first_free
+
+    path = first_free(lambda n: folder / (f"{stem}.png" if n == 1 else f"{stem}-{n}.png"),
+                      lambda path: path.name in taken or path.exists())
+    taken.add(path.name)
+    return path
 
 
 def write_overlays(loaded: LoadedModel, paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *,

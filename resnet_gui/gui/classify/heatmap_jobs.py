@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from ...core.stop import StopFlag
 
 NEEDS_WEIGHTS = "heatmaps need the .pt weights: open the .pt or .safetensors file this .onnx was exported from"
 
@@ -55,7 +57,7 @@ class HeatmapModels:
 
 
 def heatmap(models: HeatmapModels, source: str, path: str, class_name: str, *,
-            should_stop: Callable[[], bool]) -> HeatmapReady | HeatmapUnavailable | None:
+            should_stop: StopFlag) -> HeatmapReady | HeatmapUnavailable | None:
     """Grad-CAM of ``path`` for ``class_name`` with the weights in ``source``; None when
     cancelled before it began. Unreadable photos and weights come back as HeatmapUnavailable."""
     if should_stop():

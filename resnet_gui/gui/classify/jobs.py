@@ -12,8 +12,9 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
+from ...core.stop import StopFlag
 from ...core.text import counted
 
 if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
@@ -24,8 +25,6 @@ if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
 KEEP_TOPK = 20  # guesses kept per image; the views show the first k
 EMIT_INTERVAL = 0.2  # seconds between reports: 100k images never flood the event loop
 BATCH_SIZE = 8  # small batches: a cancel waits for at most one batch (~0.2 s on a 2-core CPU)
-
-StopFlag = Callable[[], bool]
 
 
 @dataclass

@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from ...core.stop import StopFlag
 from ...core.text import counted
 
-StopFlag = Callable[[], bool]
 REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
 
 
@@ -38,7 +37,7 @@ def review(data_dir: str, weights: str, device: str = "cpu", *, should_stop: Sto
 
 
 def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
-    from ...core.files.dataset import APP_FOLDER
+    from ...constants import APP_FOLDER
 
     return Path(root) / APP_FOLDER / REMOVED_FOLDER / class_name
 

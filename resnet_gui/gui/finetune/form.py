@@ -333,11 +333,10 @@ class TrainForm(QWidget):
         folder = Path(self.folder_edit.text() or "model")
         name = folder.name or "model"
         base = user_data_dir() / "models" / f"{name}-{self.arch_combo.currentText()}"
-        path, n = base.with_suffix(".pt"), 2
-        while path.exists():  # never silently replace an earlier model
-            path = base.with_name(f"{base.name}-{n}.pt")
-            n += 1
-        return str(path)
+        from ...core.paths import first_free
+
+        # never silently replace an earlier model
+        return str(first_free(lambda n: base.with_suffix(".pt") if n == 1 else base.with_name(f"{base.name}-{n}.pt")))
 
     # ================================================================ the folder's classes
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Iterator
+
+from ...core.stop import StopFlag
 
 EMIT_INTERVAL = 0.1  # seconds between BatchProgress events (~10/s at most)
-
-StopFlag = Callable[[], bool]
 
 
 @dataclass

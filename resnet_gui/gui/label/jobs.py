@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
+
+from ...core.stop import StopFlag
 
 SCAN_CHUNK = 500  # paths per report while listing a folder: each append stays well under 100 ms
 SUGGEST_EMIT = 0.3  # seconds between suggestion reports
-
-StopFlag = Callable[[], bool]
 
 
 @dataclass

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-StopFlag = Callable[[], bool]
+from ...core.stop import StopFlag
 
 
 @dataclass
@@ -47,10 +46,10 @@ def preview_sort(items: list[tuple[str, str, float]], destination: str, min_conf
 
     from ...core.files.sorting import plan_sort
 
+    from ...core.paths import nearest_existing
+
     plan = plan_sort(items, destination, min_confidence=min_confidence, move=move)
-    existing = Path(destination)
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(destination)
     counts = {Path(folder).name: n for folder, n in plan.folder_counts().items()}
     return SortPreview(counts, plan.bytes_needed, shutil.disk_usage(existing).free, plan)
 

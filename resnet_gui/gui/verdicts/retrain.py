@@ -54,10 +54,9 @@ def next_free(weights: str) -> str:
         shipped = False
     if shipped or not os.access(folder, os.W_OK):
         folder = user_data_dir() / "models"
-    n = 1
-    while (candidate := folder / f"{path.stem}-retrained-{n}.pt").exists():
-        n += 1
-    return str(candidate)
+    from ...core.paths import first_free
+
+    return str(first_free(lambda n: folder / f"{path.stem}-retrained-{n}.pt"))
 
 
 class RetrainPanel(QWidget):
