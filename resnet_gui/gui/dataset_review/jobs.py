@@ -15,7 +15,6 @@ from typing import Callable
 from ...core.text import counted
 
 StopFlag = Callable[[], bool]
-REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
 
 
 @dataclass
@@ -38,9 +37,9 @@ def review(data_dir: str, weights: str, device: str = "cpu", *, should_stop: Sto
 
 
 def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
-    from ...core.files.dataset import APP_FOLDER
+    from ...core.files.classes import removed_folder as core_removed_folder
 
-    return Path(root) / APP_FOLDER / REMOVED_FOLDER / class_name
+    return core_removed_folder(root, class_name)
 
 
 def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
