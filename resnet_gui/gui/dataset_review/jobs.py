@@ -42,9 +42,10 @@ def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
     return core_removed_folder(root, class_name)
 
 
-def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
+def move(root: str, moves: list[tuple[str, str]], title: str = "", *, should_stop: StopFlag):
     """``moves``: (photo, class name) pairs, a class of the dataset at ``root``, or "" for out of
-    the dataset. Planned and checked before any file moves, then run as ONE journaled batch."""
+    the dataset. Planned and checked before any file moves, then run as ONE journaled batch
+    (``title``: its name in Undo; by default what it does)."""
     from ...core.files.checks import check_plan
     from ...core.files.dataset import Dataset
     from ...core.files.plan import plan_transfers
@@ -54,7 +55,7 @@ def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
              for path, name in moves]
     out = all(not name for _, name in moves)
     where = "out of the dataset" if out else f"to {moves[0][1]}" if len({n for _, n in moves}) == 1 else "to their classes"
-    plan = plan_transfers(pairs, move=True, title=f"move {counted(len(moves), 'photo')} {where}")
+    plan = plan_transfers(pairs, move=True, title=title or f"move {counted(len(moves), 'photo')} {where}")
     check_plan(plan, dataset.root)
     result = yield from dataset.journal.run(plan, should_stop)
     sources = {op.src for op in plan.operations}
