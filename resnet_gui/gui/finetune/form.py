@@ -8,6 +8,8 @@ page and the CLI cannot disagree.
 
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -359,7 +361,8 @@ class TrainForm(QWidget):
                 t.setItem(r, 1, _count_item(n))
             split = ("validation: the folder's val/ images" if scan.split_from != "folder"
                      else "validation: a share of each class, held out at random")
-            self.data_label.setText(f"<b>{len(scan.classes)} classes</b>, {sum(scan.counts)} images · {split}")
+            note = f"<br>{html.escape(scan.note[0].upper() + scan.note[1:])}" if scan.note else ""
+            self.data_label.setText(f"<b>{len(scan.classes)} classes</b>, {sum(scan.counts)} images · {split}{note}")
             self.val_spin.setEnabled(scan.split_from == "folder" and not self._running)
             if scan.imbalance > IMBALANCE_WARN:
                 self._warn_imbalance(scan)
