@@ -96,6 +96,33 @@ def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_i
     dialog.done(0)
 
 
+def test_sort_dialog_sends_photos_marked_unknown_to_their_own_folder(qtbot, tmp_path, settings, make_images):
+    photos = make_images(3)
+    items = [(str(photos[0]), "dandelion", 0.923, True), (str(photos[1]), "dandelion", 0.95, False),
+             (str(photos[2]), "roses", 0.9, None)]  # None: a model without out-of-class data
+
+    def table():
+        qtbot.waitUntil(lambda: dialog.preview is not None and not dialog.runner.busy, timeout=10_000)
+        return {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    dialog = SortDialog(items, settings)
+    qtbot.addWidget(dialog)
+    assert dialog.unknown_box.isChecked()
+    dialog.destination.setText(str(tmp_path / "sorted"))
+    dialog.refresh_preview()
+    assert table() == {"_unknown/": "1", "dandelion/": "1", "roses/": "1"}
+    dialog.unknown_box.setChecked(False)  # off: by the top-1 class, remembered
+    assert table() == {"dandelion/": "2", "roses/": "1"} and settings.qs.value("review/sort_unknown") == "false"
+    dialog.unknown_box.setChecked(True)
+    table()
+    dialog.sort_button.click()
+    qtbot.waitUntil(dialog.undo_button.isEnabled, timeout=10_000)
+    assert [p.name for p in (tmp_path / "sorted" / "_unknown").iterdir()] == [photos[0].name]
+    dialog.undo_button.click()
+    qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone"), timeout=10_000)
+    assert sorted(p.name for p in (tmp_path / "sorted").iterdir()) == [".resnet-gui"]  # its folders went too
+    dialog.done(0)
+
+
 def test_sort_dialog_refuses_a_destination_inside_nothing_writable(qtbot, tmp_path, settings, make_images):
     items = [(str(p), "a/b", 0.9) for p in make_images(1)]
     dialog = SortDialog(items, settings)

@@ -9,7 +9,6 @@ page and the CLI cannot disagree.
 from __future__ import annotations
 
 import html
-
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -330,12 +329,10 @@ class TrainForm(QWidget):
         self.refresh_output()
 
     def _default_output(self) -> str:
-        from ...resources import user_data_dir
+        from .resume import output_base
 
-        folder = Path(self.folder_edit.text() or "model")
-        name = folder.name or "model"
-        base = user_data_dir() / "models" / f"{name}-{self.arch_combo.currentText()}"
-        path, n = base.with_suffix(".pt"), 2
+        base = output_base(self.folder_edit.text(), self.arch_combo.currentText())
+        path, n = base.with_name(base.name + ".pt"), 2  # not with_suffix: a folder name may hold a dot
         while path.exists():  # never silently replace an earlier model
             path = base.with_name(f"{base.name}-{n}.pt")
             n += 1
@@ -361,7 +358,7 @@ class TrainForm(QWidget):
                 t.setItem(r, 1, _count_item(n))
             split = ("validation: the folder's val/ images" if scan.split_from != "folder"
                      else "validation: a share of each class, held out at random")
-            note = f"<br>{html.escape(scan.note[0].upper() + scan.note[1:])}" if scan.note else ""
+            note = f"<br>{html.escape(scan.note[:1].upper() + scan.note[1:])}" if scan.note else ""
             self.data_label.setText(f"<b>{len(scan.classes)} classes</b>, {sum(scan.counts)} images · {split}{note}")
             self.val_spin.setEnabled(scan.split_from == "folder" and not self._running)
             if scan.imbalance > IMBALANCE_WARN:

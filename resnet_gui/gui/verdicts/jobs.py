@@ -43,13 +43,13 @@ def add_photo(dataset_root: str, path: str, class_name: str, *, should_stop: Sto
     return result
 
 
-def preview_sort(items: list[tuple[str, str, float]], destination: str, min_confidence: float, move: bool,
-                 *, should_stop: StopFlag) -> SortPreview:
+def preview_sort(items: list[tuple], destination: str, min_confidence: float, move: bool,
+                 unknown_folder: bool = True, *, should_stop: StopFlag) -> SortPreview:
     import shutil
 
     from ...core.files.sorting import plan_sort
 
-    plan = plan_sort(items, destination, min_confidence=min_confidence, move=move)
+    plan = plan_sort(items, destination, min_confidence=min_confidence, move=move, unknown_folder=unknown_folder)
     existing = Path(destination)
     while not existing.exists():
         existing = existing.parent
