@@ -395,3 +395,38 @@ def test_resume_continues_a_cancelled_run_and_old_resume_files_go(window, qtbot,
     assert view.epochs_seen[0].epoch >= 2 and view.epochs_seen[-1].epoch == 3  # it went on, not from 1
     assert not resume_file.exists() and not stale.exists()  # finished: nothing is left to resume
     assert not page.resume_button.isVisibleTo(page)
+
+
+def _wheel(widget, dy: int = -120, dx: int = 0) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(), QPoint(dx, dy),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_options_and_changes_a_field_only_once_focused(qtbot, settings):
+    page = FinetunePage(settings)
+    qtbot.addWidget(page)
+    page.resize(900, 300)  # short: the options scroll
+    page.show()
+    form = page.form
+    scroll = form.parentWidget().parentWidget()
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    size, arch = form.size_spin.value(), form.arch_combo.currentIndex()
+    before = bar.value()
+    for widget in (form.size_spin, form.arch_combo, form.epochs_spin):
+        _wheel(widget)  # the pointer over a field that has no focus
+    assert (form.size_spin.value(), form.arch_combo.currentIndex()) == (size, arch)
+    assert bar.value() > before  # the wheel scrolled the form instead
+    form.size_spin.setFocus()
+    qtbot.waitUntil(form.size_spin.hasFocus)
+    _wheel(form.size_spin, dy=120)
+    assert form.size_spin.value() == size + form.size_spin.singleStep()  # focused: the wheel is its own
+    _wheel(form.epochs_spin, dx=-120, dy=0)  # a sideways wheel never moves the panel sideways
+    assert scroll.horizontalScrollBar().value() == 0
+    page.shutdown()

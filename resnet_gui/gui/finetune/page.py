@@ -13,11 +13,12 @@ from pathlib import Path
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
 from ..tasks import Task, TaskRunner
+from ..wheel_guard import WheelGuard, no_sideways_scroll
 from . import jobs
 from .estimate import RunEstimate
 from .form import TrainForm
@@ -59,7 +60,8 @@ class FinetunePage(QWidget):
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        no_sideways_scroll(scroll)
+        WheelGuard.install(self.form)  # the wheel scrolls the options; it changes one only once clicked
         left = QWidget()
         left.setMinimumWidth(250)
         left.setMaximumWidth(430)
