@@ -132,9 +132,11 @@ class LabelPage(QWidget):
     # ------------------------------------------------------------ dataset and photos
 
     def choose_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder (one subfolder per class)")
-        if folder:
-            self.open_dataset(folder)
+        from .dataset_dialog import DatasetFolderDialog
+
+        dialog = DatasetFolderDialog(self, str(self.dataset.root) if self.dataset else "")
+        if dialog.exec() and dialog.chosen():
+            self.open_dataset(dialog.chosen())
 
     def choose_photos(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of photos to label")
