@@ -187,3 +187,22 @@ def test_killed_move_sort_loses_nothing_and_can_finish_or_undo(tmp_path, tiny_we
             assert hashes(where) == original and hashes(tmp / "src", out) == original
     print(f"{mid_batch} of {rounds} kills landed inside the file operations")
     assert mid_batch >= 3, f"only {mid_batch} of {rounds} kills landed inside the file operations"
+
+
+def test_photos_marked_unknown_go_to_their_own_folder_unless_turned_off(tmp_path, make_images):
+    import argparse
+
+    from resnet_gui.cli import sort
+    from resnet_gui.core.infer import Prediction
+
+    photos = make_images(3)
+    predictions = [Prediction(0, str(photos[0]), [("dandelion", 0.923)], ood_score=9.0, unknown=True),
+                   Prediction(1, str(photos[1]), [("dandelion", 0.95)], ood_score=1.0, unknown=False),
+                   Prediction(2, str(photos[2]), [("roses", 0.40)], ood_score=None, unknown=None)]
+    parser = argparse.ArgumentParser()
+    sort.add_parser(parser.add_subparsers())
+    for flags, expected in (([], {"_unknown": 1, "dandelion": 1, "_unsure": 1}),
+                            (["--no-unknown-folder"], {"dandelion": 2, "_unsure": 1})):
+        args = parser.parse_args(["sort", str(tmp_path / "images"), "--into", str(tmp_path / "out"), *flags])
+        plan, skipped = sort._plan(predictions, tmp_path / "out", args)
+        assert {Path(folder).name: n for folder, n in plan.folder_counts().items()} == expected and not skipped

@@ -155,7 +155,7 @@ def test_nan_loss_stops_and_keeps_last_good_model(tmp_path):
     [
         ({}, "no images found"),
         ({"only": 5}, "need at least 2 classes"),
-        ({"a": 5, "b": 1, "c": 0}, "too few in: b/ (1), c/ (0)"),
+        ({"a": 5, "b": 1, "c": 0}, "too few in: b/ (1)"),  # c/, empty, is left out (below)
     ],
 )
 def test_bad_folders_are_refused_with_the_offending_folders(tmp_path, layout, expected):
@@ -169,6 +169,26 @@ def test_bad_folders_are_refused_with_the_offending_folders(tmp_path, layout, ex
             Image.new("RGB", (8, 8), (i, 0, 0)).save(root / name / f"{i}.png")
     with pytest.raises(TrainingError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         run(small_cfg(tmp_path, root))
+
+
+@pytest.mark.parametrize("split_folders", [False, True])
+def test_empty_class_folders_are_left_out_with_a_note(tmp_path, split_folders):
+    from PIL import Image
+
+    from resnet_gui.core.data.datasets import scan_labeled_folder
+
+    root = tmp_path / "data"
+    for split in ("train", "val") if split_folders else ("",):
+        for name, count in (("ants", 3), ("bees", 3), ("roses", 0)):
+            (root / split / name).mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (8, 8), (i, 0, 0)).save(root / split / name / f"{i}.png")
+    data = scan_labeled_folder(root)
+    assert data.classes == ["ants", "bees"] and data.ignored == ["roses"]
+    assert data.note == "ignored empty class folder: roses/"
+    items = data.train + (data.val or [])
+    assert sorted({label for _, label in items}) == [0, 1]
+    assert all(path.parent.name == data.classes[label] for path, label in items)
 
 
 def test_unreadable_images_are_skipped_and_counted(tmp_path):

@@ -235,3 +235,85 @@ def test_photos_unlike_any_class_are_listed_and_can_leave_the_dataset(qtbot, pag
     _wait_files(qtbot, page)
     assert not stranger.exists() and (removed_folder(root, "red") / "stranger.png").is_file()
     assert str(stranger) not in [i.path for i in page.unlike.model_.items]
+
+
+def _dup_groups(root: Path):
+    """Two groups of exact copies in red/: red_05 with two copies, red_06 with one."""
+    from resnet_gui.core.review.duplicates import DuplicateGroup
+
+    groups = []
+    for name, n in (("red_05", 2), ("red_06", 1)):
+        paths = [root / "red" / f"{name}.png"] + [root / "red" / f"{name}_copy{i}.png" for i in range(n)]
+        for copy in paths[1:]:
+            shutil.copyfile(paths[0], copy)
+        groups.append(DuplicateGroup([str(p) for p in paths], "exact", 1.0, ["train"] + ["val"] * n))
+    return groups
+
+
+def _select_duplicate(page, path: Path) -> None:
+    page.tabs.setCurrentIndex(page.duplicates_tab)
+    tree = page.duplicates
+    tree.clearSelection()
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            if top.child(j).data(0, Qt.ItemDataRole.UserRole) == str(path):
+                top.child(j).setSelected(True)
+
+
+def test_duplicates_tab_acts_like_the_lists_keyboard_and_menu_included(qtbot, page, dataset):
+    root = dataset[0]
+    groups = _dup_groups(root)
+    page.show_leaks(str(root), groups)
+    copy = Path(groups[0].paths[1])
+    assert not page.remove_button.isEnabled() and not page.to_class.isEnabled()
+    _select_duplicate(page, copy)
+    assert page.selected_paths() == [str(copy)]
+    assert page.remove_button.isEnabled() and page.to_class.isEnabled()
+    assert not page.to_suggested.isEnabled()  # a duplicate has no suggested class
+    menu = page.context_menu(page.duplicates)
+    texts = [a.text() for a in menu.actions()]
+    assert texts[0] == "Move to" and texts[1].startswith("Remove from dataset")
+    assert [a.text() for a in menu.actions()[0].menu().actions()] == ["blue", "red"]
+
+    # the Delete key removes the selected copy: one journaled batch; its group shrinks
+    page.duplicates.setFocus()
+    qtbot.keyClick(page.duplicates, Qt.Key.Key_Delete)
+    _wait_files(qtbot, page)
+    assert not copy.exists() and (removed_folder(root, "red") / copy.name).is_file()
+    assert [len(g.paths) for g in page.duplicates.groups] == [2, 2]
+    page.undo_button.click()
+    _wait_files(qtbot, page)
+    assert copy.is_file()
+
+    # Move to (the combo, as the button does) another class
+    other = Path(groups[1].paths[1])
+    _select_duplicate(page, other)
+    page.class_combo.setCurrentText("blue")
+    page.to_class.click()
+    _wait_files(qtbot, page)
+    assert (root / "blue" / other.name).is_file() and not other.exists()
+    assert [len(g.paths) for g in page.duplicates.groups] == [2]
+
+
+def test_keep_the_first_of_each_group_is_one_undoable_batch(qtbot, page, dataset):
+    from resnet_gui.core.files.dataset import Dataset
+
+    root = dataset[0]
+    groups = _dup_groups(root)
+    page.show_leaks(str(root), groups)
+    assert page.keep_first_button.isEnabled()
+    page.keep_first_button.click()
+    _wait_files(qtbot, page)
+    assert all(Path(g.paths[0]).is_file() for g in groups)
+    extra = [Path(p) for g in groups for p in g.paths[1:]]
+    assert not any(p.exists() for p in extra)
+    assert page.duplicates.groups == [] and not page.keep_first_button.isEnabled()
+    assert page.status.text() == "3 photos moved out of the dataset"
+    title = Dataset.shared(root).journal.can_undo.title
+    assert title == "keep the first of each duplicate group (remove 3 photos)"
+    assert page.undo_button.text() == f"Undo {title}"
+    page.undo_button.click()
+    _wait_files(qtbot, page)
+    assert all(p.is_file() for p in extra)
+    assert not (root / ".resnet-gui" / "removed").exists()  # the folders the batch made went too

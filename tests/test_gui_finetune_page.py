@@ -3,6 +3,7 @@ through short runs (resnet18 from scratch, 32 px images, a few epochs)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -360,3 +361,72 @@ def test_the_window_model_becomes_the_default_start(window, qtbot, tiny_weights)
     assert form.mode_combo.currentData() == "head" and form.size_spin.value() == 224
     assert form.arch_combo.currentText() == "resnet18" and not form.arch_combo.isEnabled()
     assert page.config().start == str(tiny_weights)
+
+
+def test_resume_continues_a_cancelled_run_and_old_resume_files_go(window, qtbot, tmp_path):
+    page = window.finetune_page
+    form, view = page.form, page.run_view
+    choose(qtbot, page, make_labeled(tmp_path / "colours", per_class=4))
+    tiny_options(page, epochs=3, batch_size=4)
+    assert not page.resume_button.isVisibleTo(page)
+    first_out = Path(form.out_edit.text())
+    page.start()
+    qtbot.waitUntil(lambda: len(view.epochs_seen) > 0, timeout=WAIT)
+    with qtbot.waitSignal(page.training_finished, timeout=WAIT) as blocker:
+        page.cancel()
+    assert blocker.args[0].reason == "cancelled" and blocker.args[0].checkpoint == str(first_out)
+    resume_file = Path(str(first_out) + ".resume")
+    assert resume_file.is_file()
+    # the form now offers a new name for Start, and Resume for the stopped run
+    assert form.out_edit.text() != str(first_out)
+    assert page.resume_button.isVisibleTo(page) and page.resume_button.text() == f"Resume {first_out.stem}"
+    stale = first_out.with_name(f"{first_out.stem}-7.pt.resume")  # an older stopped run of this folder
+    stale.write_bytes(b"weights and moments")
+    page.update_resume()
+    assert page.resume_button.text() == f"Resume {first_out.stem}-7"  # the newest first...
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    page.update_resume()
+    assert page.resume_button.text() == f"Resume {first_out.stem}"  # ...by time
+    with qtbot.waitSignal(page.training_finished, timeout=WAIT) as blocker:
+        page.resume_button.click()
+        assert page.running and not page.resume_button.isVisibleTo(page)
+    done = blocker.args[0]
+    assert done.reason == "completed" and done.checkpoint == str(first_out)
+    assert view.epochs_seen[0].epoch >= 2 and view.epochs_seen[-1].epoch == 3  # it went on, not from 1
+    assert not resume_file.exists() and not stale.exists()  # finished: nothing is left to resume
+    assert not page.resume_button.isVisibleTo(page)
+
+
+def _wheel(widget, dy: int = -120, dx: int = 0) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(), QPoint(dx, dy),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_options_and_changes_a_field_only_once_focused(qtbot, settings):
+    page = FinetunePage(settings)
+    qtbot.addWidget(page)
+    page.resize(900, 300)  # short: the options scroll
+    page.show()
+    form = page.form
+    scroll = form.parentWidget().parentWidget()
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    size, arch = form.size_spin.value(), form.arch_combo.currentIndex()
+    before = bar.value()
+    for widget in (form.size_spin, form.arch_combo, form.epochs_spin):
+        _wheel(widget)  # the pointer over a field that has no focus
+    assert (form.size_spin.value(), form.arch_combo.currentIndex()) == (size, arch)
+    assert bar.value() > before  # the wheel scrolled the form instead
+    form.size_spin.setFocus()
+    qtbot.waitUntil(form.size_spin.hasFocus)
+    _wheel(form.size_spin, dy=120)
+    assert form.size_spin.value() == size + form.size_spin.singleStep()  # focused: the wheel is its own
+    _wheel(form.epochs_spin, dx=-120, dy=0)  # a sideways wheel never moves the panel sideways
+    assert scroll.horizontalScrollBar().value() == 0
+    page.shutdown()

@@ -153,3 +153,81 @@ def test_suggestions_least_sure_first_and_accept_above(qtbot, settings, tmp_path
     sure = {p for p, (_, c) in page.model.suggestions.items() if c >= 0.5}
     assert set(page.model.labeled) == sure and page.proxy.rowCount() == 12 - len(sure)
     page.shutdown()
+
+
+def test_rename_merge_and_remove_a_class_are_undoable_batches(qtbot, settings, tmp_path, make_images):
+    make_images(4, folder=tmp_path / "photos")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    page.select_rows([0, 1])
+    _add_classes(qtbot, page, "rose")
+    page.select_rows([0, 1])
+    _add_classes(qtbot, page, "daisy")
+    (tmp_path / "data" / "empty").mkdir()
+    page.refresh()
+    assert [b.text() for b in page.classes.buttons] == ["1: daisy (2)", "2: empty (0)", "3: rose (2)"]
+    menu = page.class_menu("rose")
+    assert [a.text() for a in menu.actions()] == ["Rename class…", "Merge into", "Remove class…"]
+    assert [a.text() for a in menu.actions()[1].menu().actions()] == ["daisy", "empty"]
+    # the Undo button and the action (the Edit menu's) name the batch
+    assert page.undo_button.isEnabled() and page.undo_button.toolTip() == "Undo copy 2 photos to daisy"
+
+    page.edit_class("rename", "rose", "roses")
+    _wait(qtbot, page)
+    assert page.classes.names == ["daisy", "empty", "roses"] and not (tmp_path / "data" / "rose").exists()
+    assert page.undo_action.text() == "Undo rename class rose to roses"
+    page.edit_class("merge", "roses", "daisy")
+    _wait(qtbot, page)
+    assert [b.text() for b in page.classes.buttons] == ["1: daisy (4)", "2: empty (0)"]
+    page.edit_class("remove", "empty")
+    _wait(qtbot, page)
+    assert page.classes.names == ["daisy"] and page.status.text() == "class removed: 0 photos"
+
+    for _ in range(3):  # the buttons take all three back, in order
+        page.undo_button.click()
+        _wait(qtbot, page)
+    assert [b.text() for b in page.classes.buttons] == ["1: daisy (2)", "2: empty (0)", "3: rose (2)"]
+    page.redo_button.click()
+    _wait(qtbot, page)
+    assert page.classes.names == ["daisy", "empty", "roses"]
+    page.shutdown()
+
+
+def test_a_folder_that_is_not_a_dataset_is_named_before_it_is_adopted(tmp_path, make_images):
+    from resnet_gui.core.files.dataset import dataset_warnings
+
+    good = tmp_path / "good"
+    make_images(2, folder=good / "ants")
+    (good / "bees").mkdir()  # a class just added: fine
+    assert dataset_warnings(good) == [] and dataset_warnings(tmp_path / "new") == []
+    home = tmp_path / "newcomer"
+    (home / "resnet_gui" / ".git").mkdir(parents=True)
+    (home / "notes").mkdir()
+    (home / "notes" / "todo.txt").write_text("x")
+    make_images(2, folder=home / "holiday")
+    assert dataset_warnings(home) == ["resnet_gui/ is a code checkout", "notes/ holds files but no photos"]
+    for i in range(201):
+        (home / f"project{i:03d}").mkdir()
+    assert dataset_warnings(home)[0] == "it has 204 subfolders: each would become a class"
+
+
+def test_the_dataset_dialog_creates_a_typed_folder_and_asks_about_a_strange_one(qtbot, tmp_path, make_images,
+                                                                              monkeypatch):
+    from resnet_gui.gui.label import dataset_dialog
+    from resnet_gui.gui.label.dataset_dialog import DatasetFolderDialog
+
+    dialog = DatasetFolderDialog(None, str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.selectFile(str(tmp_path / "my new dataset"))
+    dialog.accept()
+    assert dialog.result() == 1 and (tmp_path / "my new dataset").is_dir()
+    assert dialog.chosen() == str(tmp_path / "my new dataset")
+
+    (tmp_path / "checkout" / "src" / ".git").mkdir(parents=True)
+    asked = []
+    monkeypatch.setattr(dataset_dialog, "confirm_dataset_folder", lambda parent, folder: asked.append(folder) or False)
+    dialog = DatasetFolderDialog(None, str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.selectFile(str(tmp_path / "checkout"))
+    dialog.accept()
+    assert asked == [str(tmp_path / "checkout")] and dialog.result() == 0  # still choosing

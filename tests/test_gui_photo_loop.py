@@ -136,8 +136,8 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     qtbot.waitUntil(lambda: not loop.retrain.runner.busy, timeout=WAIT)
     assert loop.retrain.take.isVisibleTo(loop.retrain), loop.retrain.progress.text()
     new_model = Path(loop.retrain.new_checkpoint)
-    assert new_model.name == "pets-retrained-1.pt" and loop.retrain.progress.text().startswith("Validation ")
-    assert "against 50.0% for the current model" in loop.retrain.progress.text()  # as recorded in pets.pt
+    assert new_model.name == "dataset-retrained-1.pt" and loop.retrain.progress.text().startswith("Validation ")
+    assert "(current model 50.0%)" in loop.retrain.progress.text()  # as recorded in pets.pt, same classes
     assert loop.retrain.progress.text().endswith("head retrain")
     with qtbot.waitSignal(classify.run_finished, timeout=WAIT):  # 6 results: classified again at once
         loop.retrain.take.click()

@@ -263,6 +263,32 @@ def test_calibrate_refuses_a_folder_of_other_classes_in_one_line(qtbot, plain_mo
     assert dialog.shutdown()
 
 
+def test_calibrate_dialog_names_an_unnamed_model_and_keeps_its_form_on_a_long_error(qtbot, make_images, tmp_path):
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    info = ModelInfo("resnet18", ["class 0", "class 1", "class 2"], image_size=32, resize_size=36)
+    unnamed = save_checkpoint(tmp_path / "models" / "unnamed.pt", torchvision.models.resnet18(num_classes=3), info)
+    many = tmp_path / "many"
+    for i in range(30):  # a long error: both class lists
+        make_images(2, size=(40, 40), folder=many / f"a long class name {i}")
+    dialog = CalibrateDialog(str(unnamed), str(many), "cpu")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT)
+    assert dialog.message.text().startswith("Cannot calibrate: the folder's classes do not match")
+    for widget in (dialog.folder_edit, dialog.out_label):  # the form is not squashed by the long message
+        assert widget.height() >= widget.sizeHint().height(), widget
+    dialog.folder_edit.setText(str(_labeled_folder(tmp_path / "labeled", make_images)))
+    dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT)
+    assert "it now uses the folder's names, in order: blue, green, red." in dialog.message.text()
+    assert load_model(dialog.out).info.class_names == CLASSES
+    assert dialog.shutdown()
+
+
 def test_scores_are_shown_at_their_scale():
     assert score_text(3502.6) == "3,503" and score_text(0.82314) == "0.823" and score_text(-12.345) == "-12.3"
 

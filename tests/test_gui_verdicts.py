@@ -35,14 +35,23 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
         bar.correct.click()
     assert added.args == [str(photos[0]), "red"]
     bar.set_photo(str(photos[1]), "red")
-    bar.classes.setCurrentText("blue")  # a new class, typed
+    bar.classes.setCurrentText("blue")  # a new class, typed: the bar asks first
+    asked = []
+    bar.ask_new_class = lambda name, names: asked.append((name, names)) or len(asked) > 1  # no, then yes
+    bar.wrong.click()
+    assert asked == [("blue", ["red"])] and bar.status.text() == "not added: blue is not a class of this dataset"
+    assert not (tmp_path / "data" / "blue").exists()
     with qtbot.waitSignal(bar.added):
         bar.wrong.click()
     assert (tmp_path / "data" / "red" / photos[0].name).read_bytes() == photos[0].read_bytes()
     assert (tmp_path / "data" / "blue" / photos[1].name).exists()
     assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red"]
+    assert bar.status.text() == "added to blue"
     run_all(Dataset.shared(tmp_path / "data").journal.undo())  # the Label page's Undo takes it back
     assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
+    assert not (tmp_path / "data" / "blue").exists()  # with the class folder that verdict made
+    bar.set_dataset(str(tmp_path / "data"))  # what the window does after an undo
+    assert bar.status.text() == "" and [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["red"]
     bar.set_photo(str(photos[0]), "red")  # a second "Correct" on the same photo adds no second copy
     bar.correct.click()
     qtbot.waitUntil(lambda: bar.status.text() == "already in red")
@@ -84,6 +93,33 @@ def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_i
     qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone: 5 photos back"), timeout=10_000)
     assert not list((tmp_path / "sorted").rglob("*.png"))
     assert settings.qs.value("review/sort_destination") == str(tmp_path / "sorted")
+    dialog.done(0)
+
+
+def test_sort_dialog_sends_photos_marked_unknown_to_their_own_folder(qtbot, tmp_path, settings, make_images):
+    photos = make_images(3)
+    items = [(str(photos[0]), "dandelion", 0.923, True), (str(photos[1]), "dandelion", 0.95, False),
+             (str(photos[2]), "roses", 0.9, None)]  # None: a model without out-of-class data
+
+    def table():
+        qtbot.waitUntil(lambda: dialog.preview is not None and not dialog.runner.busy, timeout=10_000)
+        return {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    dialog = SortDialog(items, settings)
+    qtbot.addWidget(dialog)
+    assert dialog.unknown_box.isChecked()
+    dialog.destination.setText(str(tmp_path / "sorted"))
+    dialog.refresh_preview()
+    assert table() == {"_unknown/": "1", "dandelion/": "1", "roses/": "1"}
+    dialog.unknown_box.setChecked(False)  # off: by the top-1 class, remembered
+    assert table() == {"dandelion/": "2", "roses/": "1"} and settings.qs.value("review/sort_unknown") == "false"
+    dialog.unknown_box.setChecked(True)
+    table()
+    dialog.sort_button.click()
+    qtbot.waitUntil(dialog.undo_button.isEnabled, timeout=10_000)
+    assert [p.name for p in (tmp_path / "sorted" / "_unknown").iterdir()] == [photos[0].name]
+    dialog.undo_button.click()
+    qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone"), timeout=10_000)
+    assert sorted(p.name for p in (tmp_path / "sorted").iterdir()) == [".resnet-gui"]  # its folders went too
     dialog.done(0)
 
 
@@ -144,16 +180,43 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
         with qtbot.waitSignal(bar.added):
             bar.correct.click()
     assert panel.count.text().startswith("3 photos added")
+    (tmp_path / "data" / "roses").mkdir()  # an empty class folder (an undone verdict's) is left out, not refused
     panel.start()
     qtbot.waitUntil(lambda: not panel.runner.busy, timeout=120_000)
-    assert panel.progress.text().startswith("Validation ") and "for the current model" in panel.progress.text()
-    assert panel.progress.text().endswith("first-retrained-1.pt, head retrain")
-    assert Path(panel.new_checkpoint).name == "first-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
+    text = panel.progress.text()
+    assert text.startswith("Validation ") and "(current model " in text, text
+    assert text.endswith("new: data-retrained-1.pt, head retrain; ignored empty class folder: roses/"), text
+    assert Path(panel.new_checkpoint).name == "data-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
     with qtbot.waitSignal(panel.use_model) as used:
         panel.take.click()
     assert used.args == [panel.new_checkpoint]
+    panel.set_sources(str(tmp_path / "data"), panel.new_checkpoint)  # another model: the line was about the old one
+    assert panel.progress.text() == "" and not panel.take.isVisibleTo(panel)
     bar.shutdown()
     panel.shutdown()
+
+
+def test_retrain_does_not_compare_with_a_model_of_other_classes(tmp_path, make_images):
+    import torch
+    import torchvision
+
+    from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
+    from resnet_gui.gui.verdicts import jobs
+
+    for name in ("ants", "bees"):
+        make_images(6, folder=tmp_path / "data" / name)
+    torch.manual_seed(0)
+    info = ModelInfo("resnet18", ["daisy", "roses"], image_size=32, resize_size=36,
+                     training={"config": {"mode": "head"}, "val_acc": 0.89})
+    flowers = save_checkpoint(tmp_path / "models" / "flowers.pt", torchvision.models.resnet18(num_classes=2), info)
+    out = tmp_path / "models" / "data-retrained-1.pt"
+    run = jobs.retrain(str(tmp_path / "data"), str(flowers), str(out), 1, should_stop=lambda: False)
+    try:
+        while True:
+            next(run)
+    except StopIteration as stop:
+        result = stop.value
+    assert result.checkpoint == str(out) and not result.same_classes and result.old_val_acc is None
 
 
 def test_the_new_jobs_modules_import_no_qt_and_no_torch():

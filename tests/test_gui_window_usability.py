@@ -77,6 +77,25 @@ def test_shortcuts_and_mnemonics(window, qtbot):
     for i in range(window.tabs.count()):
         pages[f"Ctrl+{i + 1}"].trigger()
         assert window.tabs.currentIndex() == i
+    assert "Ctrl+Shift+Tab" in pages and not any("Backtab" in key for key in pages)  # as users know it
+
+
+def test_edit_menu_undoes_the_datasets_last_batch_by_name(window, qtbot, tmp_path, make_images):
+    photo = make_images(1)[0]
+    label = window.label_page
+    label.open_dataset(str(tmp_path / "data"))
+    window._update_edit_menu()
+    assert window.undo_action.text() == "&Undo\tCtrl+Z" and not window.undo_action.isEnabled()
+    (tmp_path / "data" / "red").mkdir(parents=True)
+    label.label_paths([str(photo)], "red")
+    qtbot.waitUntil(lambda: not label.files_runner.busy, timeout=20_000)
+    window.edit_menu.aboutToShow.emit()
+    assert window.undo_action.text() == "&Undo copy 1 photo to red\tCtrl+Z" and window.undo_action.isEnabled()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: not label.files_runner.busy, timeout=20_000)
+    assert not (tmp_path / "data" / "red" / photo.name).exists()
+    window.edit_menu.aboutToShow.emit()
+    assert window.redo_action.text() == "&Redo copy 1 photo to red\tCtrl+Shift+Z"
 
 
 def test_ctrl_tab_switches_pages_and_classify_items_hide(window, qtbot):

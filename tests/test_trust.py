@@ -256,6 +256,19 @@ def test_calibrate_refuses_mismatched_classes_with_both_lists(tmp_path, plain_mo
     assert not (tmp_path / "plain.calibrated.pt").exists()
 
 
+def test_calibrate_gives_an_unnamed_model_the_folders_names_when_the_counts_match(tmp_path, capsys):
+    placeholders = ["class 0", "class 1", "class 2"]  # a plain state_dict without a names file reads so
+    unnamed = save_checkpoint(tmp_path / "unnamed.pt", tiny_model(), ModelInfo("resnet18", placeholders, 32, 37))
+    assert calibrate_cli(unnamed, labeled_folder(tmp_path / "data"), "--val-split", "0.5", "--device", "cpu") == 0
+    out = capsys.readouterr().out
+    assert "it now uses the folder's names, in order: blue, green, red" in out
+    assert load_model(tmp_path / "unnamed.calibrated.pt").info.class_names == CLASSES
+    # other counts: still refused, with both lists
+    assert calibrate_cli(unnamed, labeled_folder(tmp_path / "two", classes=["blue", "red"]), "--out",
+                         tmp_path / "two.pt") == 2
+    assert "model (3): class 0, class 1, class 2; folder (2): blue, red" in capsys.readouterr().err
+
+
 def test_calibrate_refuses_a_folder_that_cannot_be_trained_on_like_train(tmp_path, plain_model, capsys):
     from resnet_gui.core.data.datasets import DatasetError, scan_labeled_folder
 

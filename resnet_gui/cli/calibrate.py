@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("cancelled; nothing was written", 130)
     for path, reason in result.skipped[:20]:
         say(f"  skipped {path}: {reason}", sys.stderr)
+    if result.names_note:
+        say(result.names_note)
     say(result.trust.describe())
     say(f"wrote {result.out}")
     return 0

@@ -1,5 +1,6 @@
 """``resnet-gui sort PHOTOS... --into DEST``: classify, then copy (or move) each photo into
-``DEST/<class>/``, the unsure ones into ``DEST/_unsure/``, through an undoable journal."""
+``DEST/<class>/``, the unsure ones into ``DEST/_unsure/``, those the model marks as none of its
+classes into ``DEST/_unknown/`` (unless --no-unknown-folder), through an undoable journal."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def add_parser(sub) -> None:
     s.add_argument("--move", action="store_true", help="move instead of copy (copy, verify, then remove the original)")
     s.add_argument("--min-confidence", type=_confidence, default=0.6,
                    help="top-1 below this goes to DEST/_unsure/ (default 0.6)")
+    s.add_argument("--no-unknown-folder", dest="unknown_folder", action="store_false",
+                   help="photos the model marks as none of its classes go by their top-1 class too "
+                        "(default: into DEST/_unknown/)")
     s.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     s.add_argument("--weights", help="weights file; default: the shipped model")
     s.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
@@ -83,9 +87,10 @@ def _classify(args):
 def _plan(predictions, dest: Path, args):
     from ..core.files.sorting import plan_sort
 
-    items = [(p.path, p.label, p.confidence) for p in predictions if p.ok]
+    items = [(p.path, p.label, p.confidence, p.unknown) for p in predictions if p.ok]
     skipped = [(p.path, p.error) for p in predictions if not p.ok]
-    return plan_sort(items, dest, min_confidence=args.min_confidence, move=args.move, sources=args.photos), skipped
+    return plan_sort(items, dest, min_confidence=args.min_confidence, move=args.move, sources=args.photos,
+                     unknown_folder=args.unknown_folder), skipped
 
 
 def _execute(args, plan, dest: Path, skipped) -> int:

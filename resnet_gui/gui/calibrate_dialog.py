@@ -147,7 +147,8 @@ class CalibrateDialog(QDialog):
             return
         self.out = Path(result.out)
         skipped = f"; {len(result.skipped)} unreadable photos skipped" if result.skipped else ""
-        self._say(f"Wrote {self.out.name}{skipped}.\n{result.trust.describe()}", box_style(OK))
+        names = f"\n{result.names_note[0].upper()}{result.names_note[1:]}." if result.names_note else ""
+        self._say(f"Wrote {self.out.name}{skipped}.{names}\n{result.trust.describe()}", box_style(OK))
         self.out_label.setText(str(self.out))
         self.use_button.show()
         self.use_button.setDefault(True)
@@ -168,6 +169,12 @@ class CalibrateDialog(QDialog):
         self.message.setText(text)
         self.message.setStyleSheet(style)
         self.message.show()
+        # grow to fit a long message rather than squash the form above it
+        layout = self.layout()
+        width = self.width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        if needed > self.height():
+            self.resize(width, needed)
 
     def _use(self) -> None:
         if self.out is not None:

@@ -133,6 +133,11 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
         menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        # the dataset's Undo / Redo (labels, verdicts, review moves, class edits), named after the batch
+        self.edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self.edit_menu.addAction("&Undo", self.label_page.undo_action.trigger)
+        self.redo_action = self.edit_menu.addAction("&Redo", self.label_page.redo_action.trigger)
+        self.edit_menu.aboutToShow.connect(self._update_edit_menu)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -158,9 +163,22 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         # Ctrl+Tab / Ctrl+Shift+Tab: the standard keys for the next and previous document
         menu.addAction("&Next page", QKeySequence.StandardKey.NextChild, lambda: self._step_page(1))
-        menu.addAction("&Previous page", QKeySequence.StandardKey.PreviousChild, lambda: self._step_page(-1))
+        previous = menu.addAction("&Previous page", lambda: self._step_page(-1))
+        # shown as Ctrl+Shift+Tab (X11's own binding reads "Ctrl+Shift+Backtab"), both work
+        bindings = QKeySequence.keyBindings(QKeySequence.StandardKey.PreviousChild)
+        previous.setShortcuts([QKeySequence("Ctrl+Shift+Tab")] + [k for k in bindings if k != QKeySequence("Ctrl+Shift+Tab")])
         for act in menu.actions():
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _update_edit_menu(self) -> None:
+        """The Label page's actions, which know the dataset's last batch, with this menu's mnemonics."""
+        self.label_page.refresh()
+        for mine, theirs in ((self.undo_action, self.label_page.undo_action),
+                             (self.redo_action, self.label_page.redo_action)):
+            key = theirs.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            # the key only shown ("\t"): a second action on it would make the Label page's ambiguous
+            mine.setText("&" + theirs.text().replace("&", "&&") + f"\t{key}")
+            mine.setEnabled(theirs.isEnabled())
 
     def _step_page(self, step: int) -> None:
         self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())

@@ -6,7 +6,7 @@ import csv
 import os
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -26,10 +26,22 @@ class LabeledFolder:
     train: list[tuple[Path, int]]
     val: list[tuple[Path, int]] | None  # None: not split yet
     split_from: str = "folder"  # "train/val folders" | "csv" | "folder"
+    ignored: list[str] = field(default_factory=list)  # class folders without a single image, left out
+
+    @property
+    def note(self) -> str:
+        return ignored_note(self.ignored)
 
     def counts(self, items: Sequence[tuple[Path, int]]) -> list[int]:
         c = Counter(label for _, label in items)
         return [c.get(i, 0) for i in range(len(self.classes))]
+
+
+def ignored_note(ignored: Sequence[str]) -> str:
+    """What was left out, for the user ('' when nothing was)."""
+    if not ignored:
+        return ""
+    return f"ignored empty class folder{'s' if len(ignored) > 1 else ''}: " + ", ".join(f"{c}/" for c in ignored)
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -70,7 +82,21 @@ def scan_labeled_folder(root: str | os.PathLike) -> LabeledFolder:
         data = LabeledFolder(root, classes, _gather(root, classes), None)
         per_class = data.counts(data.train)
     _validate(root, classes, per_class)
-    return data
+    return _without_empty(data, per_class)
+
+
+def _without_empty(data: LabeledFolder, per_class: list[int]) -> LabeledFolder:
+    """An empty class folder (an undone verdict's, a class just added) cannot be learned: it is
+    left out, and ``ignored`` says so, rather than refusing the whole folder."""
+    keep = [i for i, n in enumerate(per_class) if n > 0]
+    if len(keep) == len(data.classes):
+        return data
+    index = {old: new for new, old in enumerate(keep)}
+
+    def remap(items):
+        return None if items is None else [(path, index[label]) for path, label in items if label in index]
+    return LabeledFolder(data.root, [data.classes[i] for i in keep], remap(data.train), remap(data.val),
+                         data.split_from, [c for c, n in zip(data.classes, per_class) if n == 0])
 
 
 def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
@@ -80,7 +106,7 @@ def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
     with_images = [c for c, n in zip(classes, per_class) if n > 0]
     if len(with_images) < 2:
         raise DatasetError(f"need at least 2 classes, found {len(with_images)} ({', '.join(with_images)}) in {root} ({hint})")
-    too_few = [f"{c}/ ({n})" for c, n in zip(classes, per_class) if n < 2]
+    too_few = [f"{c}/ ({n})" for c, n in zip(classes, per_class) if n == 1]  # empty ones are left out
     if too_few:
         raise DatasetError(f"each class needs at least 2 images; too few in: {', '.join(too_few)}")
 

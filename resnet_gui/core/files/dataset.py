@@ -18,6 +18,50 @@ from .plan import FilesError, Plan, plan_transfers
 JOURNAL_NAME = "journal.jsonl"
 
 
+MANY_CLASSES = 200  # more subfolders than this: a home or projects folder, not a dataset
+_NOT_PHOTOS = (".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv")  # signs of a code checkout
+
+
+def dataset_warnings(root: str | os.PathLike, scan_limit: int = 2000) -> list[str]:
+    """Why ``root`` does not look like a folder of class folders ([] when it does, or is new
+    or empty): a code checkout, subfolders without a photo, hundreds of subfolders. Looks at
+    most ``scan_limit`` entries per subfolder, so a huge folder answers quickly."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    notes: list[str] = []
+    if any((root / sign).exists() for sign in _NOT_PHOTOS):
+        notes.append(f"{root.name} holds a code checkout ({', '.join(s for s in _NOT_PHOTOS if (root / s).exists())})")
+    try:
+        subfolders = sorted((e for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")),
+                            key=lambda e: e.name.lower())
+    except OSError as exc:
+        return [f"cannot list {root}: {exc.strerror or exc}"]
+    if len(subfolders) > MANY_CLASSES:
+        notes.append(f"it has {len(subfolders)} subfolders: each would become a class")
+        subfolders = subfolders[:MANY_CLASSES]
+    checkouts, empty = [], []
+    for entry in subfolders:
+        try:
+            names = [e.name for _, e in zip(range(scan_limit), os.scandir(entry.path))]
+        except OSError:
+            continue
+        if any(name in _NOT_PHOTOS for name in names):
+            checkouts.append(entry.name)
+        elif names and not any(is_image_path(n) for n in names):
+            empty.append(entry.name)
+    if checkouts:
+        notes.append(f"{_listed(checkouts)} {'is a code checkout' if len(checkouts) == 1 else 'are code checkouts'}")
+    if empty:
+        notes.append(f"{_listed(empty)} {'holds' if len(empty) == 1 else 'hold'} files but no photos")
+    return notes
+
+
+def _listed(names: list[str], shown: int = 4) -> str:
+    text = ", ".join(f"{n}/" for n in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 @dataclass
 class ClassCount:
     name: str

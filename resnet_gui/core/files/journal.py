@@ -3,7 +3,8 @@ and redoable, also after a kill or a restart.
 
 Records (one JSON object a line)::
 
-    {"t": "batch", "b": 3, "title": "...", "time": ..., "ops": [{kind, src, dst, size}, ...]}
+    {"t": "batch", "b": 3, "title": "...", "time": ..., "ops": [{kind, src, dst, size}, ...],
+     "mk": [folders the batch creates], "rm": [folders it empties and removes]}
     {"t": "pass", "b": 3, "dir": "do"|"undo"}   a pass over the batch begins
     {"t": "start", "b": 3, "i": 7}               op 7 is about to be touched (do passes)
     {"t": "dst", "b": 3, "i": 7, "dst": "..."}   op 7's planned name was taken: the new one
@@ -55,6 +56,8 @@ class BatchState:
     touched: set[int] = field(default_factory=set)  # started in the latest do pass
     finished: set[int] = field(default_factory=set)  # ok in the current pass
     failed: dict[int, str] = field(default_factory=dict)
+    make_folders: list[str] = field(default_factory=list)  # undo removes them when empty
+    drop_folders: list[str] = field(default_factory=list)  # removed when emptied; undo makes them again
 
 
 @dataclass
@@ -104,7 +107,9 @@ class Journal:
         kind = r["t"]
         if kind == "batch":
             ops = [Operation.from_json(op) for op in r["ops"]]
-            self.batches[r["b"]] = BatchState(r["b"], str(r.get("title", "")), float(r.get("time", 0)), ops)
+            self.batches[r["b"]] = BatchState(r["b"], str(r.get("title", "")), float(r.get("time", 0)), ops,
+                                              make_folders=[str(f) for f in r.get("mk", [])],
+                                              drop_folders=[str(f) for f in r.get("rm", [])])
             self._undone.clear()
             return
         state = self.batches[r["b"]]
@@ -188,8 +193,11 @@ class Journal:
             raise FilesError(f"an earlier batch ({self.interrupted.title or 'unnamed'}) was interrupted: "
                              "finish or undo it first")
         number = max(self.batches, default=0) + 1
-        self._write({"t": "batch", "b": number, "title": plan.title, "time": time.time(),
-                     "ops": [op.to_json() for op in plan.operations]}, sync=True)
+        record = {"t": "batch", "b": number, "title": plan.title, "time": time.time(),
+                  "ops": [op.to_json() for op in plan.operations]}
+        if plan.make_folders or plan.drop_folders:
+            record.update(mk=list(plan.make_folders), rm=list(plan.drop_folders))
+        self._write(record, sync=True)
         return (yield from self._pass(number, DO, should_stop))
 
     def undo(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
@@ -228,6 +236,8 @@ class Journal:
             remove_stale_partials(folder)
         result = PassResult(number, direction, len(state.finished), [], [])
         total = len(state.finished) + len(order)
+        for folder in state.make_folders if direction == DO else state.drop_folders:
+            Path(folder).mkdir(parents=True, exist_ok=True)  # a batch without photos still makes them
         for i in order:
             if should_stop():
                 result.stopped = "cancelled"
@@ -252,8 +262,24 @@ class Journal:
             self._write({"t": "ok", "b": number, "i": i})
             result.done += 1
             yield Progress(result.done, total, Path(op.src).name)
+        if result.stopped is None:
+            _remove_empty(state.drop_folders if direction == DO else state.make_folders, result.notes,
+                          say=direction == DO)
         self._write({"t": "end", "b": number, "stopped": result.stopped}, sync=True)
         return result
+
+
+def _remove_empty(folders: list[str], notes: list[str], say: bool) -> None:
+    """Remove each folder that is empty, deepest first; one left because it holds other files is
+    noted when ``say`` (a class the user asked to remove), silently kept otherwise."""
+    for folder in sorted(folders, key=lambda f: -len(Path(f).parts)):
+        try:
+            os.rmdir(folder)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            if say:
+                notes.append(f"{folder} was kept: it still holds files that are not photos")
 
 
 def run_all(passes: Iterator[Progress]) -> PassResult:

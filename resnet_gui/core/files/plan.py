@@ -37,10 +37,16 @@ class Operation:
 
 @dataclass
 class Plan:
-    """What a batch will do; ``title`` names it in Undo menus and journals."""
+    """What a batch will do; ``title`` names it in Undo menus and journals.
+
+    ``make_folders``: folders the batch creates (they did not exist when planned); undo removes
+    them again when they are empty. ``drop_folders``: folders the batch empties and removes
+    (a class renamed, merged or removed); undo puts them back."""
 
     operations: list[Operation] = field(default_factory=list)
     title: str = ""
+    make_folders: list[str] = field(default_factory=list)
+    drop_folders: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -70,6 +76,16 @@ def free_name(folder: Path, name: str, taken: set[str]) -> str:
     return candidate
 
 
+def new_folders(folders: Iterable[Path]) -> list[str]:
+    """The folders among ``folders`` and their parents that do not exist yet, deepest first."""
+    found: set[Path] = set()
+    for folder in folders:
+        while not folder.exists() and folder.parent != folder and folder not in found:
+            found.add(folder)
+            folder = folder.parent
+    return [str(f) for f in sorted(found, key=lambda f: (-len(f.parts), str(f)))]
+
+
 def plan_transfers(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *, move: bool = False,
                    title: str = "") -> Plan:
     """A plan putting each source file into its destination folder, names kept unless taken.
@@ -86,4 +102,4 @@ def plan_transfers(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]],
             size = 0
         name = free_name(folder, src.name, taken.setdefault(folder, set()))
         operations.append(Operation(MOVE if move else COPY, str(src), str(folder / name), size))
-    return Plan(operations, title)
+    return Plan(operations, title, make_folders=new_folders(taken))

@@ -1,5 +1,6 @@
-"""Sorting classified photos into ``<destination>/<class>/`` (the unsure into ``_unsure/``):
-the plan the ``sort`` command and the window's *Sort into folders* dialog share."""
+"""Sorting classified photos into ``<destination>/<class>/`` (the unsure into ``_unsure/``, those
+the model marks as none of its classes into ``_unknown/``): the plan the ``sort`` command and
+the window's *Sort into folders* dialog share."""
 
 from __future__ import annotations
 
@@ -14,15 +15,27 @@ from .checks import check_folder_name, check_plan
 from .plan import Plan, plan_transfers
 
 UNSURE = "_unsure"
+UNKNOWN = "_unknown"
 
 
-def plan_sort(items: Iterable[tuple[str, str, float]], destination: str | os.PathLike, *, min_confidence: float,
-              move: bool = False, sources: Iterable[str | os.PathLike] = ()) -> Plan:
-    """``items`` are ``(path, top-1 label, confidence)``; checked before anything is written
-    (FilesError: a class name no filesystem takes, a read-only or full destination, ...)."""
+def sort_folder(label: str, confidence: float, unknown: bool | None, min_confidence: float,
+                unknown_folder: bool = True) -> str:
+    """The folder one photo goes to: ``_unknown`` when the model marks it none of its classes
+    (and ``unknown_folder``), else ``_unsure`` below ``min_confidence``, else its class."""
+    if unknown and unknown_folder:
+        return UNKNOWN
+    return check_folder_name(label) if confidence >= min_confidence else UNSURE
+
+
+def plan_sort(items: Iterable[tuple], destination: str | os.PathLike, *, min_confidence: float,
+              move: bool = False, sources: Iterable[str | os.PathLike] = (), unknown_folder: bool = True) -> Plan:
+    """``items`` are ``(path, top-1 label, confidence, unknown)`` (``unknown``: the model's "not one
+    of my classes", None when it cannot tell; it may be left off); checked before anything is
+    written (FilesError: a class name no filesystem takes, a read-only or full destination, ...)."""
     destination = Path(destination)
-    pairs = [(path, destination / (check_folder_name(label) if confidence >= min_confidence else UNSURE))
-             for path, label, confidence in items]
+    pairs = [(path, destination / sort_folder(label, confidence, unknown[0] if unknown else None, min_confidence,
+                                              unknown_folder))
+             for path, label, confidence, *unknown in items]
     title = f"{'move' if move else 'copy'} {counted(len(pairs), 'photo')} into {destination}"
     plan = plan_transfers(pairs, move=move, title=title)
     check_plan(plan, destination, sources)

@@ -21,6 +21,7 @@ class DataReady:
     imbalance: float  # largest / smallest training class
     weighted_loss: bool
     message: str
+    ignored: list[str] = field(default_factory=list)  # empty class folders left out of training
 
 
 @dataclass

@@ -88,7 +88,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         yield Done("cancelled", "cancelled while reading images; nothing was saved", None, 0, 0.0)
         return
     ready = _data_ready(cfg, classes, parallel.merge_decoded(dist, train_set, head),
-                        parallel.merge_decoded(dist, val_set, head), split_from)
+                        parallel.merge_decoded(dist, val_set, head), split_from, data.ignored)
     yield ready
 
     model = start.model.to(device).to(memory_format=torch.channels_last)
@@ -244,7 +244,8 @@ def _load_split(cfg: TrainConfig):
     return data, train, val, f"stratified {1 - cfg.val_split:.0%}/{cfg.val_split:.0%} split (seed {cfg.seed})"
 
 
-def _data_ready(cfg: TrainConfig, classes: list[str], train_set, val_set, split_from: str) -> DataReady:
+def _data_ready(cfg: TrainConfig, classes: list[str], train_set, val_set, split_from: str,
+                ignored: list[str] = ()) -> DataReady:
     skipped = train_set.skipped + val_set.skipped
     train_counts = [train_set.labels.count(i) for i in range(len(classes))]
     val_counts = [val_set.labels.count(i) for i in range(len(classes))]
@@ -258,9 +259,13 @@ def _data_ready(cfg: TrainConfig, classes: list[str], train_set, val_set, split_
                f"({split_from})")
     if skipped:
         message += f"; skipped {len(skipped)} unreadable"
+    if ignored:
+        from ..data.datasets import ignored_note
+
+        message += "; " + ignored_note(ignored)
     if imbalance > IMBALANCE_WEIGHTED:
         message += f"; imbalanced ({imbalance:.1f}x), " + ("using a class-weighted loss" if weighted else "unweighted")
-    return DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message)
+    return DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message, list(ignored))
 
 
 def _training_record(cfg: TrainConfig, start_label: str, history: list, best: Best, ready: DataReady) -> dict:

@@ -3,7 +3,10 @@ in, a new checkpoint out with the out-of-class data and the temperature (see :mo
 
 The folder is split like ``train`` splits it (train/ and val/ folders, a split CSV, or a
 stratified 10 % at random, seed 0): the training part describes the classes (the kNN bank),
-the held-out part sets the threshold and the temperature. As a generator of
+the held-out part sets the threshold and the temperature. A model whose class names are only
+placeholders (``class 0`` ... : a plain state_dict without a names file) takes the folder's
+names when the counts match, in the folder's sorted order (the order ``ImageFolder`` and
+``train`` number classes in); the result says so. As a generator of
 :class:`~resnet_gui.core.train.events.Stage` events (progress, cancel between chunks) that
 returns a :class:`CalibrationResult`; the CLI and the window run the same one.
 """
@@ -34,6 +37,14 @@ class CalibrationResult:
     fit_photos: int  # photos that describe the classes (the bank holds at most BANK_ROWS of them)
     held_photos: int  # photos that set the threshold and temperature
     skipped: list[tuple[str, str]]  # unreadable photos: (path, reason)
+    adopted_names: list[str] | None = None  # the folder's class names, when the model had only placeholders
+
+    @property
+    def names_note(self) -> str:
+        if not self.adopted_names:
+            return ""
+        return ("the model's classes were unnamed (class 0\u2026): it now uses the folder's names, in order: "
+                + ", ".join(self.adopted_names))
 
 
 def default_out(weights: str | os.PathLike) -> Path:
@@ -48,6 +59,11 @@ def class_mismatch(model_classes: list[str], folder_classes: list[str]) -> str:
         return ""
     return (f"the folder's classes do not match the model's: model ({len(model_classes)}): "
             f"{', '.join(model_classes)}; folder ({len(folder_classes)}): {', '.join(folder_classes)}")
+
+
+def placeholder_names(names: list[str]) -> bool:
+    """``class 0``, ``class 1``, ...: what a plain state_dict without a names file gets."""
+    return bool(names) and names == [f"class {i}" for i in range(len(names))]
 
 
 def split_folder(data_dir, split_csv=None, val_split: float = 0.1, seed: int = 0):
@@ -93,6 +109,11 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
         data, train_items, held_items, how = split_folder(data_dir, split_csv, val_split, seed)
     except DatasetError as exc:
         raise CalibrationError(str(exc)) from None
+    adopted = None
+    if placeholder_names(info.class_names) and len(info.class_names) == len(data.classes):
+        adopted = list(data.classes)  # sorted, as the model was most likely trained (ImageFolder order)
+        info.class_names, info.class_names_from = adopted, "checkpoint"
+        yield Stage(f"the model's classes are unnamed: using the folder's names ({', '.join(adopted)})")
     mismatch = class_mismatch(info.class_names, data.classes)
     if mismatch:
         raise CalibrationError(mismatch)
@@ -127,7 +148,7 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
     half = _stored_half(weights)
     save_checkpoint(out, loaded.model, info, half=half)
     load_model(out)  # what was written reads back, strictly checked
-    return CalibrationResult(out, trust, len(fit_labels), len(held_labels), skipped)
+    return CalibrationResult(out, trust, len(fit_labels), len(held_labels), skipped, adopted)
 
 
 def _stored_half(weights: Path) -> bool:

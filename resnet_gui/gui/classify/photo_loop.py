@@ -166,8 +166,8 @@ class PhotoLoop(QObject):
 
     # ------------------------------------------------------------ sorting
 
-    def sort_items(self) -> list[tuple[str, str, float]]:
-        return [(p.path, p.label, p.confidence) for p in self.page.result_items() if p.ok]
+    def sort_items(self) -> list[tuple[str, str, float, bool | None]]:
+        return [(p.path, p.label, p.confidence, p.unknown) for p in self.page.result_items() if p.ok]
 
     def open_sort_dialog(self) -> SortDialog:
         if self.sort_dialog is not None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from ...core.stop import StopFlag
 from ...core.text import counted
 
-REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
 
 
 @dataclass
@@ -37,14 +36,15 @@ def review(data_dir: str, weights: str, device: str = "cpu", *, should_stop: Sto
 
 
 def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
-    from ...constants import APP_FOLDER
+    from ...core.files.classes import removed_folder as core_removed_folder
 
-    return Path(root) / APP_FOLDER / REMOVED_FOLDER / class_name
+    return core_removed_folder(root, class_name)
 
 
-def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
+def move(root: str, moves: list[tuple[str, str]], title: str = "", *, should_stop: StopFlag):
     """``moves``: (photo, class name) pairs, a class of the dataset at ``root``, or "" for out of
-    the dataset. Planned and checked before any file moves, then run as ONE journaled batch."""
+    the dataset. Planned and checked before any file moves, then run as ONE journaled batch
+    (``title``: its name in Undo; by default what it does)."""
     from ...core.files.checks import check_plan
     from ...core.files.dataset import Dataset
     from ...core.files.plan import plan_transfers
@@ -54,7 +54,7 @@ def move(root: str, moves: list[tuple[str, str]], *, should_stop: StopFlag):
              for path, name in moves]
     out = all(not name for _, name in moves)
     where = "out of the dataset" if out else f"to {moves[0][1]}" if len({n for _, n in moves}) == 1 else "to their classes"
-    plan = plan_transfers(pairs, move=True, title=f"move {counted(len(moves), 'photo')} {where}")
+    plan = plan_transfers(pairs, move=True, title=title or f"move {counted(len(moves), 'photo')} {where}")
     check_plan(plan, dataset.root)
     result = yield from dataset.journal.run(plan, should_stop)
     sources = {op.src for op in plan.operations}

@@ -1,9 +1,10 @@
 """The Review page: pick a training folder (default: the Label page's dataset), review it in the
 background with progress and Cancel (the core's ``review_folder``, what ``resnet-gui review``
 runs), then see the likely mislabeled photos, the photos unlike any class and the duplicate
-groups, and act on the photos of either list: move a photo to its suggested class, to another
-class, or out of the dataset, as journaled batches of the
-dataset's own journal (Undo / Redo here, or on the Label page).
+groups, and act on the photos of any of them (buttons, context menu, Delete key): move a photo
+to its suggested class, to another class, or out of the dataset, or keep the first photo of
+each duplicate group, as journaled batches of the dataset's own journal (Undo / Redo here, or
+on the Label page).
 
 Wiring (the window)::
 
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.text import counted
 from ..confusion import ConfusionPanel
@@ -34,7 +35,7 @@ from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip
 from ..tasks import Task, TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
-from .views import DuplicatesTree, MislabeledList
+from .views import DuplicatesTree, MislabeledList, add_photo_actions, photo_menu
 
 FOLDER_KEY = "review/folder"  # the folder reviewed last (else the Label page's dataset)
 UNLIKE_HINT = ("Photos the model finds unlike all of its classes (not a flower in a flowers folder, a screenshot): "
@@ -104,9 +105,15 @@ class DatasetReviewPage(QWidget):
         unlike_tab = _tab(self.unlike_note, self.unlike)
 
         self.duplicates = DuplicatesTree(self.thumbnails)
+        self.duplicates.itemSelectionChanged.connect(self._update_actions)
         self.leak_banner = _note("", ERROR_STYLE)
         self.leak_banner.hide()
-        duplicates_tab = _tab(self.leak_banner, self.duplicates)
+        self.keep_first_button = QPushButton("Keep the first of each group", clicked=self.keep_first)
+        self.keep_first_button.setToolTip(plain_tooltip(
+            "Move every photo but the first of each group out of the dataset, as one batch (Undo brings them back)"))
+        duplicates_tab = _tab(self.leak_banner, self.duplicates, self.keep_first_button)
+        for view in (self.mislabeled, self.unlike, self.duplicates):  # every list acts the same way
+            add_photo_actions(view, self.remove_selected, self.context_menu)
 
         self.confusion = ConfusionPanel(self.thumbnails, ("in", "suggested"))
         confusion_tab = _tab(_note("Rows: the photo's folder \u00b7 columns: the class out-of-fold predictions suggest"),
@@ -217,7 +224,7 @@ class DatasetReviewPage(QWidget):
     def _show_leak_banner(self, n: int) -> None:
         self.leak_banner.setText(f"{counted(n, 'duplicate group')} split across train and validation: "
                                  "validation would measure memory, not skill. Keep one photo of each group (remove "
-                                 "the others) before training." if n else "")
+                                 "the others: Keep the first of each group) before training." if n else "")
         self.leak_banner.setVisible(bool(n))
 
     def _show_confusion(self, report) -> None:
@@ -248,20 +255,38 @@ class DatasetReviewPage(QWidget):
         photos = self.photo_list()
         return photos.selected_items() if photos is not None else []
 
+    def selected_paths(self) -> list[str]:
+        """The photos selected in the tab shown (a list, or the duplicate groups)."""
+        if self.tabs.currentIndex() == self.duplicates_tab:
+            return self.duplicates.selected_paths()
+        return [item.path for item in self.selected_items()]
+
+    def context_menu(self, view) -> QMenu:
+        """The same actions as the buttons, for the photos selected in ``view``."""
+        ready = self._files_task is None and bool(self.selected_paths())
+        classes = [self.class_combo.itemText(i) for i in range(self.class_combo.count())]
+        return photo_menu(view, ready, classes, self.move_to_class,
+                          None if view is self.duplicates else self.move_to_suggested, self.remove_selected)
+
     def move_to_suggested(self) -> None:
         self._move([(item.path, item.suggested) for item in self.selected_items()])
 
     def move_to_class(self, class_name: str) -> None:
         if class_name:
-            self._move([(item.path, class_name) for item in self.selected_items() if item.given != class_name])
+            self._move([(path, class_name) for path in self.selected_paths() if Path(path).parent.name != class_name])
 
     def remove_selected(self) -> None:
-        self._move([(item.path, "") for item in self.selected_items()])
+        self._move([(path, "") for path in self.selected_paths()])
 
-    def _move(self, moves: list[tuple[str, str]]) -> None:
+    def keep_first(self) -> None:
+        extra = self.duplicates.all_but_first()
+        self._move([(path, "") for path in extra],
+                   f"keep the first of each duplicate group (remove {counted(len(extra), 'photo')})")
+
+    def _move(self, moves: list[tuple[str, str]], title: str = "") -> None:
         if not moves or self._files_task is not None:
             return
-        self._run_files(jobs.move, self.folder, moves)
+        self._run_files(jobs.move, self.folder, moves, title)
 
     def _journal(self, action: str) -> None:
         if self._files_task is None and self.folder:
@@ -282,6 +307,7 @@ class DatasetReviewPage(QWidget):
             if result.moved:
                 self.mislabeled.model_.remove_paths(result.moved)
                 self.unlike.model_.remove_paths(result.moved)
+                self.duplicates.remove_paths(result.moved)
             words = {"move": "moved", "remove": "moved out of the dataset", "undo": "undone", "redo": "redone"}
             problems = [f"{Path(p).name}: {why}" for p, why in result.failed] + result.notes
             text = f"{counted(result.done, 'photo')} {words[result.action]}"
@@ -294,9 +320,12 @@ class DatasetReviewPage(QWidget):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        selected = bool(self.selected_items()) and self._files_task is None
-        for widget in (self.to_suggested, self.to_class, self.class_combo, self.remove_button):
+        idle = self._files_task is None
+        selected = bool(self.selected_paths()) and idle
+        for widget in (self.to_class, self.class_combo, self.remove_button):
             widget.setEnabled(selected)
+        self.to_suggested.setEnabled(selected and bool(self.selected_items()))
+        self.keep_first_button.setEnabled(idle and bool(self.duplicates.groups))
         journal = self._journal_state()
         self.undo_button.setEnabled(self._files_task is None and journal[0] is not None)
         self.redo_button.setEnabled(self._files_task is None and journal[1] is not None)
@@ -332,7 +361,12 @@ class DatasetReviewPage(QWidget):
             self.mislabeled.model_.reset_items([])
             self.unlike.model_.reset_items([])
             self.confusion.set_confusion([], [], {})
+            self.class_combo.clear()
             self.set_folder(folder)
+        if not self.class_combo.count():  # Move to: the dataset's classes, no review needed
+            from ...core.files.dataset import Dataset
+
+            self.class_combo.addItems(Dataset.shared(folder).class_names())
         self.duplicates.set_groups(groups)
         n = len(groups)
         self._show_leak_banner(n)
@@ -351,11 +385,13 @@ def _note(text: str, style: str = MUTED_STYLE) -> QLabel:
     return label
 
 
-def _tab(note: QLabel, body: QWidget) -> QWidget:
-    """A tab: a note above its list, table or panel."""
+def _tab(note: QLabel, body: QWidget, button: QPushButton | None = None) -> QWidget:
+    """A tab: a note (and a button) above its list, table or panel."""
     tab = QWidget()
     column = QVBoxLayout(tab)
     column.setContentsMargins(0, 4, 0, 0)
     column.addWidget(note)
+    if button is not None:
+        column.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
     column.addWidget(body, 1)
     return tab

@@ -6,10 +6,13 @@ names from the folder are plain text (captions, tooltips, tree cells)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+
+from typing import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from ..label.flow import icon_grid
 from ..styles import ERROR, plain_tooltip
@@ -83,15 +86,18 @@ class DuplicatesTree(QTreeWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # file names and group titles
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self._thumbs = PixmapCache(thumbnails, 48, CACHE, self)
         self._thumbs.ready.connect(self._on_ready)
         self._by_path: dict[str, list[QTreeWidgetItem]] = {}
+        self.groups: list = []  # the core's DuplicateGroups shown, leaking ones first
 
     def set_groups(self, groups: list) -> None:
         self.clear()
         self._by_path = {}
+        self.groups = sorted(groups, key=lambda g: not g.leaks)
         leak_brush = QBrush(QColor(ERROR[0]))
-        for number, group in enumerate(sorted(groups, key=lambda g: not g.leaks), 1):
+        for number, group in enumerate(self.groups, 1):
             kind = "exact copies" if group.kind == "exact" else f"near copies (similarity {group.similarity:.3f})"
             title = f"Group {number}: {len(group.paths)} {kind}" + (f" \u2014 {LEAK_TEXT}" if group.leaks else "")
             top = QTreeWidgetItem([title, "", ""])
@@ -111,6 +117,26 @@ class DuplicatesTree(QTreeWidget):
             top.setFirstColumnSpanned(True)  # only once in the tree
             top.setExpanded(True)
 
+    def selected_paths(self) -> list[str]:
+        """The selected photos (a selected group row stands for none: acting on all the copies
+        of a picture at once would lose it)."""
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.selectedItems() if item.parent() is not None]
+
+    def all_but_first(self) -> list[str]:
+        """Every photo of every group except the first one shown (what *Keep the first* removes)."""
+        return [path for group in self.groups for path in group.paths[1:]]
+
+    def remove_paths(self, paths) -> None:
+        """Photos moved away leave their group; a group of one is no group."""
+        gone = set(paths)
+        kept = []
+        for group in self.groups:
+            pairs = [(p, s) for p, s in zip(group.paths, group.splits or [None] * len(group.paths)) if p not in gone]
+            if len(pairs) > 1:
+                splits = [s for _, s in pairs] if group.splits is not None else None
+                kept.append(replace(group, paths=[p for p, _ in pairs], splits=splits))
+        self.set_groups(kept)
+
     def group_titles(self) -> list[str]:
         return [self.topLevelItem(i).text(0) for i in range(self.topLevelItemCount())]
 
@@ -119,3 +145,26 @@ class DuplicatesTree(QTreeWidget):
         for child in self._by_path.get(path, []):
             if pixmap is not None:
                 child.setIcon(0, pixmap)
+
+
+def add_photo_actions(view: QAbstractItemView, remove: Callable[[], None], menu: Callable[[QWidget], QMenu]) -> None:
+    """The Delete key removes the selected photos of ``view``; a right click opens ``menu(view)``."""
+    view.addAction(QAction("Remove from dataset", view, shortcut=QKeySequence.StandardKey.Delete,
+                           shortcutContext=Qt.ShortcutContext.WidgetShortcut, triggered=remove))
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    view.customContextMenuRequested.connect(lambda pos: menu(view).popup(view.viewport().mapToGlobal(pos)))
+
+
+def photo_menu(view: QAbstractItemView, ready: bool, classes: list[str], move_to: Callable[[str], None],
+               to_suggested: Callable[[], None] | None, remove: Callable[[], None]) -> QMenu:
+    """Move to suggested class (lists only), Move to ▸ a class, Remove from dataset (Del)."""
+    menu = QMenu(view)
+    if to_suggested is not None:
+        menu.addAction("Move to suggested class", to_suggested).setEnabled(ready)
+    to = menu.addMenu("Move to")
+    for name in classes:
+        to.addAction(name, lambda n=name: move_to(n))
+    to.setEnabled(ready and bool(classes))
+    key = QKeySequence(QKeySequence.StandardKey.Delete).toString(QKeySequence.SequenceFormat.NativeText)
+    menu.addAction(f"Remove from dataset\t{key}", remove).setEnabled(ready)
+    return menu

@@ -8,6 +8,7 @@ page and the CLI cannot disagree.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -328,15 +329,13 @@ class TrainForm(QWidget):
         self.refresh_output()
 
     def _default_output(self) -> str:
-        from ...resources import user_data_dir
+        from .resume import output_base
 
-        folder = Path(self.folder_edit.text() or "model")
-        name = folder.name or "model"
-        base = user_data_dir() / "models" / f"{name}-{self.arch_combo.currentText()}"
+        base = output_base(self.folder_edit.text(), self.arch_combo.currentText())
         from ...core.paths import first_free
 
-        # never silently replace an earlier model
-        return str(first_free(lambda n: base.with_suffix(".pt") if n == 1 else base.with_name(f"{base.name}-{n}.pt")))
+        # never silently replace an earlier model; not with_suffix: a folder name may hold a dot
+        return str(first_free(lambda n: base.with_name(base.name + ".pt") if n == 1 else base.with_name(f"{base.name}-{n}.pt")))
 
     # ================================================================ the folder's classes
 
@@ -358,7 +357,8 @@ class TrainForm(QWidget):
                 t.setItem(r, 1, _count_item(n))
             split = ("validation: the folder's val/ images" if scan.split_from != "folder"
                      else "validation: a share of each class, held out at random")
-            self.data_label.setText(f"<b>{len(scan.classes)} classes</b>, {sum(scan.counts)} images · {split}")
+            note = f"<br>{html.escape(scan.note[:1].upper() + scan.note[1:])}" if scan.note else ""
+            self.data_label.setText(f"<b>{len(scan.classes)} classes</b>, {sum(scan.counts)} images · {split}{note}")
             self.val_spin.setEnabled(scan.split_from == "folder" and not self._running)
             if scan.imbalance > IMBALANCE_WARN:
                 self._warn_imbalance(scan)

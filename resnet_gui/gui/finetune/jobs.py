@@ -25,6 +25,7 @@ class FolderScan:
     counts: list[int] = field(default_factory=list)  # images per class (train + val folders)
     split_from: str = "folder"  # "folder": split at random; "train/val folders"
     error: str = ""  # why the folder cannot be trained on ("" when it can)
+    note: str = ""  # what training leaves out (empty class folders)
 
     @property
     def imbalance(self) -> float:
@@ -47,7 +48,7 @@ def scan_folder(path: str, *, should_stop: StopFlag) -> FolderScan:
     counts = data.counts(data.train)
     if data.val is not None:
         counts = [a + b for a, b in zip(counts, data.counts(data.val))]
-    return FolderScan(path, list(data.classes), counts, data.split_from)
+    return FolderScan(path, list(data.classes), counts, data.split_from, note=data.note)
 
 
 _IMPORT_LOCK = threading.Lock()

@@ -11,15 +11,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+from dataclasses import replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
 from ..tasks import Task, TaskRunner
+from ..wheel_guard import WheelGuard, no_sideways_scroll
 from . import jobs
 from .estimate import RunEstimate
 from .form import TrainForm
 from .leakage import LeakWarning
+from .resume import output_base, remove_superseded, resumable
 from .run_view import RunView
 
 
@@ -56,7 +60,8 @@ class FinetunePage(QWidget):
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        no_sideways_scroll(scroll)
+        WheelGuard.install(self.form)  # the wheel scrolls the options; it changes one only once clicked
         left = QWidget()
         left.setMinimumWidth(250)
         left.setMaximumWidth(430)
@@ -65,6 +70,9 @@ class FinetunePage(QWidget):
         left_layout.addWidget(scroll, 1)
         left_layout.addWidget(self.estimate)
         left_layout.addWidget(self.leak_warning)
+        self.resume_button = QPushButton("Resume", clicked=lambda: self.start(resume=True))
+        self.resume_button.hide()
+        self.form.buttons.insertWidget(0, self.resume_button)
         left_layout.addLayout(self.form.buttons)  # a fixed footer: Start is always in view
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -83,6 +91,8 @@ class FinetunePage(QWidget):
         form = self.form
         for combo in (form.arch_combo, form.start_combo, form.mode_combo):
             combo.currentIndexChanged.connect(self.update_estimate)
+        form.arch_combo.currentIndexChanged.connect(self.update_resume)
+        form.out_edit.editingFinished.connect(self.update_resume)
         for spin in (form.epochs_spin, form.size_spin, form.batch_spin, form.val_spin):
             spin.valueChanged.connect(self.update_estimate)
         form.val_spin.valueChanged.connect(lambda _: self.update_leak_check())
@@ -122,11 +132,30 @@ class FinetunePage(QWidget):
         """The TrainConfig the form describes (what Start runs)."""
         return self.form.config(self.device_provider())
 
-    def start(self) -> bool:
-        """Start training with the chosen options; False (and nothing started) if it cannot."""
-        if self.running or not self.form.can_start:
+    def resume_target(self) -> Path | None:
+        """The model whose cancelled run *Resume* would continue (None: nothing to resume)."""
+        folder = self.form.folder_edit.text()
+        if not folder or self.form.scan is None or self.form.scan.error:
+            return None
+        return resumable(output_base(folder, self.form.arch_combo.currentText()), self.form.out_edit.text())
+
+    def update_resume(self, *_) -> None:
+        target = None if self.running else self.resume_target()
+        self.resume_button.setVisible(target is not None)
+        if target is not None:
+            self.resume_button.setText(f"Resume {target.stem}")
+            self.resume_button.setToolTip(f"Continue the stopped run of {target} from its last finished epoch, "
+                                          "up to the Epochs above (Start begins a new model)")
+
+    def start(self, resume: bool = False) -> bool:
+        """Start training with the chosen options (``resume``: continue the stopped run that
+        *Resume* names); False (and nothing started) if it cannot."""
+        target = self.resume_target() if resume else None
+        if self.running or not self.form.can_start or (resume and target is None):
             return False
         cfg = self.config()
+        if target is not None:
+            cfg = replace(cfg, out=str(target), resume=True)
         self.last_error = ""
         self._done = None
         self.run_view.begin(self.form.scan.classes, cfg.epochs)
@@ -136,6 +165,7 @@ class FinetunePage(QWidget):
         task.errored.connect(self._on_errored)
         task.finished.connect(self._on_finished)
         self.form.set_running(True)
+        self.resume_button.hide()
         self.estimate.pause()
         self.leak_warning.pause()
         return True
@@ -188,6 +218,7 @@ class FinetunePage(QWidget):
     def _on_scanned(self, scan: jobs.FolderScan) -> None:
         self._scan_task = None
         self.form.show_scan(scan)
+        self.update_resume()
         self.update_estimate()
         self.update_leak_check(force=True)  # the files may have changed since the last check
         self.folder_scanned.emit(scan)
@@ -210,6 +241,10 @@ class FinetunePage(QWidget):
         self.form.set_running(False)
         self.run_view.show_done(done)
         self.form.refresh_output()  # the next run does not replace this model
+        if done is not None and done.reason in ("completed", "early_stopping") and done.checkpoint:  # older stopped runs are superseded
+            remove_superseded(output_base(self.form.folder_edit.text(), self.form.arch_combo.currentText()),
+                              done.checkpoint)
+        self.update_resume()
         self.update_estimate()
         self.update_leak_check()
         self.training_finished.emit(done)

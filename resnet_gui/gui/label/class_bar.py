@@ -3,7 +3,7 @@ they wrap onto more lines rather than widen the window."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
 
 from .flow import FlowLayout
@@ -13,9 +13,11 @@ MAX_KEYS = 9
 
 class ClassBar(QWidget):
     """``set_classes([(name, count), ...])``; ``chosen(name)`` when a button is clicked or a new
-    name is typed and Enter pressed (the page creates the folder and labels with it)."""
+    name is typed and Enter pressed (the page creates the folder and labels with it);
+    ``menu_requested(name, global position)`` on a right click on a class (rename, merge, remove)."""
 
     chosen = Signal(str)
+    menu_requested = Signal(str, QPoint)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -36,8 +38,12 @@ class ClassBar(QWidget):
         for i, (name, count) in enumerate(classes):
             key = f"{i + 1}: " if i < MAX_KEYS else ""
             button = QPushButton(f"{key}{name} ({count})")  # QPushButton shows text as text
-            button.setToolTip(f"Label the selected photos as this class{' (key ' + str(i + 1) + ')' if key else ''}")
+            button.setToolTip(f"Label the selected photos as this class{' (key ' + str(i + 1) + ')' if key else ''}"
+                              "; right click: rename, merge or remove the class")
             button.clicked.connect(lambda _=False, n=name: self.chosen.emit(n))
+            button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            button.customContextMenuRequested.connect(
+                lambda pos, n=name, b=button: self.menu_requested.emit(n, b.mapToGlobal(pos)))
             self._layout.insertWidget(i, button)
             self.buttons.append(button)
 

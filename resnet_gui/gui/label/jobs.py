@@ -55,6 +55,18 @@ def label(dataset, paths: list[str], class_name: str, move: bool, *, should_stop
     return _done("label", result)
 
 
+def edit_class(dataset, kind: str, name: str, other: str = "", *, should_stop: StopFlag):
+    """``rename`` ``name`` to ``other``, ``merge`` it into ``other``, or ``remove`` it (its photos
+    into the dataset's hidden removed folder): one journaled, undoable batch each."""
+    from ...core.files import classes
+
+    plan = {"rename": lambda: classes.plan_rename_class(dataset.root, name, other),
+            "merge": lambda: classes.plan_merge_class(dataset.root, name, other),
+            "remove": lambda: classes.plan_remove_class(dataset.root, name)}[kind]()
+    result = yield from dataset.journal.run(plan, should_stop)
+    return _done(kind, result)
+
+
 def journal_action(dataset, action: str, *, should_stop: StopFlag):
     """``undo``, ``redo`` or ``finish`` on the dataset's journal."""
     result = yield from getattr(dataset.journal, action)(should_stop)

@@ -10,8 +10,9 @@ Wiring (the main window)::
 It keeps its own settings keys (``label/dataset``, ``label/photos``, ``label/move``); the
 Classify page's review widgets use the same dataset (``DATASET_KEY``, and ``dataset_changed``
 when the user picks another one). The dataset is a plain folder with one subfolder per class; every labeling is a journaled batch
-(``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z) work across
-restarts. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
+(``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z, the buttons,
+the window's Edit menu through ``undo_action``/``redo_action``) work across restarts. A right
+click on a class renames, merges or removes it, as journaled batches too. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
 so only for a model trained on this dataset (the window offers each model the Classify page loads).
 """
 
@@ -21,8 +22,8 @@ import os
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
+                               QListView, QMenu, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.text import counted
 from ..settings import AppSettings
@@ -81,12 +82,17 @@ class LabelPage(QWidget):
         top = QHBoxLayout()  # what goes where; then, over the grid, how it shows
         for w in (choose_dataset, self.dataset_label, choose_photos, self.move_box):
             top.addWidget(w, 1 if w is self.dataset_label else 0)
+        self.undo_button = QPushButton("Undo", clicked=lambda: self._journal_action("undo"))
+        self.redo_button = QPushButton("Redo", clicked=lambda: self._journal_action("redo"))
         options = QHBoxLayout()
         for w in (self.show_labeled, self.least_sure, self.accept_button, self.accept_percent):
             options.addWidget(w)
         options.addStretch(1)
+        options.addWidget(self.undo_button)
+        options.addWidget(self.redo_button)
         self.classes = ClassBar(self)
         self.classes.chosen.connect(self.label_selected)
+        self.classes.menu_requested.connect(lambda name, pos: self.class_menu(name).popup(pos))
         self.view = QListView(self)
         self.classes.add_field.returnPressed.connect(self.view.setFocus)  # back to the grid: keys 1-9 work again
         icon_grid(self.view, THUMB_SIZE, ITEM_SIZE + QSize(6, 6))  # uniform cells: 20k items stay cheap
@@ -124,9 +130,11 @@ class LabelPage(QWidget):
     # ------------------------------------------------------------ dataset and photos
 
     def choose_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder (one subfolder per class)")
-        if folder:
-            self.open_dataset(folder)
+        from .dataset_dialog import DatasetFolderDialog
+
+        dialog = DatasetFolderDialog(self, str(self.dataset.root) if self.dataset else "")
+        if dialog.exec() and dialog.chosen():
+            self.open_dataset(dialog.chosen())
 
     def choose_photos(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of photos to label")
@@ -180,10 +188,13 @@ class LabelPage(QWidget):
         self.model.set_labeled(self.dataset.labeled())
         self.proxy.invalidate()
         undo, redo, broken = journal.can_undo, journal.can_redo, journal.interrupted
-        self.undo_action.setEnabled(undo is not None)
-        self.undo_action.setText(f"Undo {undo.title}" if undo else "Undo")
-        self.redo_action.setEnabled(redo is not None)
-        self.redo_action.setText(f"Redo {redo.title}" if redo else "Redo")
+        for action, button, batch, verb in ((self.undo_action, self.undo_button, undo, "Undo"),
+                                            (self.redo_action, self.redo_button, redo, "Redo")):
+            action.setEnabled(batch is not None)
+            action.setText(f"{verb} {batch.title}" if batch else verb)
+            button.setEnabled(batch is not None)
+            button.setText(verb)  # short: the whole batch name is in the tooltip and the Edit menu
+            button.setToolTip(f"{verb} {batch.title}" if batch else f"Nothing to {verb.lower()}")
         self.interrupted_bar.setVisible(broken is not None)
         self._suggest_if_it_fits()
         if broken is not None:
@@ -226,6 +237,40 @@ class LabelPage(QWidget):
             return
         self._run_files(jobs.label, self.dataset, paths, class_name, self.move_box.isChecked())
 
+    # ------------------------------------------------------------ the classes themselves
+
+    def class_menu(self, name: str) -> QMenu:
+        """Rename, merge into another class, or remove ``name`` (each one undoable batch)."""
+        menu = QMenu(self)
+        idle = self.dataset is not None and not self.files_runner.busy
+        menu.addAction("Rename class…", lambda: self._ask_rename(name)).setEnabled(idle)
+        merge = menu.addMenu("Merge into")
+        for other in self.classes.names:
+            if other != name:
+                merge.addAction(other, lambda o=other: self.edit_class("merge", name, o))
+        merge.setEnabled(idle and not merge.isEmpty())
+        menu.addAction("Remove class…", lambda: self._ask_remove(name)).setEnabled(idle)
+        return menu
+
+    def _ask_rename(self, name: str) -> None:
+        new, ok = QInputDialog.getText(self, "Rename class", f"New name for the class {name}:", text=name)
+        if ok and new.strip() and new.strip() != name:
+            self.edit_class("rename", name, new.strip())
+
+    def _ask_remove(self, name: str) -> None:
+        count = next((c.count for c in self.dataset.classes() if c.name == name), 0) if self.dataset else 0
+        answer = QMessageBox.question(self, "Remove class", f"Remove the class {name} from the dataset?\n\n"
+                                      f"Its {counted(count, 'photo')} move to the dataset's hidden "
+                                      ".resnet-gui/removed folder; Undo brings them back.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.edit_class("remove", name)
+
+    def edit_class(self, kind: str, name: str, other: str = "") -> None:
+        """``rename`` (to ``other``), ``merge`` (into ``other``) or ``remove`` the class ``name``."""
+        if self.dataset is None or self.files_runner.busy:
+            return
+        self._run_files(jobs.edit_class, self.dataset, kind, name, other)
+
     def accept_suggestions(self) -> None:
         """Label every unlabeled photo whose suggestion is at least the percentage, by class."""
         threshold = self.accept_percent.value() / 100
@@ -255,7 +300,8 @@ class LabelPage(QWidget):
         task.finished.connect(self._after_batch)
 
     def _on_batch_done(self, done: jobs.BatchDone) -> None:
-        words = {"label": "labeled", "undo": "undone", "redo": "redone", "finish": "finished"}
+        words = {"label": "labeled", "undo": "undone", "redo": "redone", "finish": "finished",
+                 "rename": "class renamed", "merge": "classes merged", "remove": "class removed"}
         problems = [why for _, why in done.failed] + done.notes + ([done.stopped] if done.stopped else [])
         self._say(f"{words[done.action]}: {counted(done.done, 'photo')}" + ("; " + "; ".join(problems) if problems else ""),
                   WARN_STYLE if problems else MUTED_STYLE)

@@ -21,34 +21,36 @@ class SortPreview:
 @dataclass
 class RetrainResult:
     checkpoint: str | None
-    old_val_acc: float | None  # as recorded when the current model was trained
+    old_val_acc: float | None  # as recorded when the current model was trained; None: unknown
     new_val_acc: float
     mode: str
     message: str
+    same_classes: bool = True  # False: the current model is of other classes, its accuracy is not comparable
+    note: str = ""  # what training left out (empty class folders)
 
 
 def add_photo(dataset_root: str, path: str, class_name: str, *, should_stop: StopFlag):
-    """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch; None when
-    its copy is there already."""
+    """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch, which makes
+    the class folder when it is new (and Undo removes it again); None when its copy is there
+    already."""
     from ...core.files.dataset import Dataset
 
     dataset = Dataset.shared(dataset_root)
-    dataset.add_class(class_name)
-    if dataset.copy_in(class_name, path) is not None:
+    if (dataset.root / class_name).is_dir() and dataset.copy_in(class_name, path) is not None:
         return None
     result = yield from dataset.journal.run(dataset.plan_label([path], class_name), should_stop)
     return result
 
 
-def preview_sort(items: list[tuple[str, str, float]], destination: str, min_confidence: float, move: bool,
-                 *, should_stop: StopFlag) -> SortPreview:
+def preview_sort(items: list[tuple], destination: str, min_confidence: float, move: bool,
+                 unknown_folder: bool = True, *, should_stop: StopFlag) -> SortPreview:
     import shutil
 
     from ...core.files.sorting import plan_sort
 
     from ...core.paths import nearest_existing
 
-    plan = plan_sort(items, destination, min_confidence=min_confidence, move=move)
+    plan = plan_sort(items, destination, min_confidence=min_confidence, move=move, unknown_folder=unknown_folder)
     existing = nearest_existing(destination)
     counts = {Path(folder).name: n for folder, n in plan.folder_counts().items()}
     return SortPreview(counts, plan.bytes_needed, shutil.disk_usage(existing).free, plan)
@@ -83,20 +85,29 @@ def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None
     size; yields fine_tune's events. ``epochs``: None for 10 head-only, 5 whole network."""
     from ...core.model.loading import load_model
     from ...core.train.config import TrainConfig
-    from ...core.train.events import Done
+    from ...core.train.events import DataReady, Done
     from ...core.train.fine_tune import fine_tune
 
-    training = load_model(weights).info.training or {}
+    info = load_model(weights).info
+    training = info.training or {}
     mode = (training.get("config") or {}).get("mode") or "head"
     old = training.get("val_acc")
     cfg = TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
                       epochs=epochs or (10 if mode == "head" else 5)).resolve()
-    done = None
+    done = ready = None
     for event in fine_tune(cfg, should_stop):
         if isinstance(event, Done):
             done = event
+        elif isinstance(event, DataReady):
+            ready = event
         yield event
+    same = ready is not None and list(ready.classes) == list(info.class_names)
+    old = float(old) if same and isinstance(old, (int, float)) else None
+    note = ""
+    if ready is not None and ready.ignored:
+        from ...core.data.datasets import ignored_note
+
+        note = ignored_note(ready.ignored)
     if done is None:
-        return RetrainResult(None, old, 0.0, mode, "stopped before the first epoch")
-    return RetrainResult(done.checkpoint, float(old) if isinstance(old, (int, float)) else None,
-                         done.best_val_acc, mode, done.message)
+        return RetrainResult(None, old, 0.0, mode, "stopped before the first epoch", same, note)
+    return RetrainResult(done.checkpoint, old, done.best_val_acc, mode, done.message, same, note)

@@ -9,8 +9,10 @@ Wiring (the Classify page)::
     self.retrain.use_model.connect(self.use_model)                  # the user took the new model
     # on close: self.retrain.shutdown()
 
-The new checkpoint goes beside the current one as ``<name>-retrained-<n>.pt`` (never over it;
-in the user's models folder when the current one is a shipped model).
+The new checkpoint goes beside the current one as ``<dataset>-retrained-<n>.pt``, named after
+the dataset it learned (never over a file; in the user's models folder when the current one is
+a shipped model). Its validation accuracy is compared with the current model's only when both
+have the same classes; the line goes when another model is loaded.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def added_since(dataset: str, weights: str) -> int:
     return sum(len(b.finished) for b in journal.batches.values() if b.direction == DO and b.time > since)
 
 
-def next_free(weights: str) -> str:
-    """``<name>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
+def next_free(weights: str, dataset: str) -> str:
+    """``<dataset>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
     that is the app's shipped models (maybe read-only, and replaced by an update) or not writable."""
     from ...resources import user_data_dir, weights_dir
 
@@ -56,7 +58,7 @@ def next_free(weights: str) -> str:
         folder = user_data_dir() / "models"
     from ...core.paths import first_free
 
-    return str(first_free(lambda n: folder / f"{path.stem}-retrained-{n}.pt"))
+    return str(first_free(lambda n: folder / f"{Path(dataset).name or path.stem}-retrained-{n}.pt"))
 
 
 class RetrainPanel(QWidget):
@@ -82,6 +84,9 @@ class RetrainPanel(QWidget):
         self.refresh_count()
 
     def set_sources(self, dataset: str, weights: str) -> None:
+        if weights != self.weights and not self.runner.busy:  # the last result was about another model
+            self.take.hide()
+            self._say("")
         self.dataset, self.weights = dataset, weights
         self.refresh_count()
 
@@ -98,7 +103,8 @@ class RetrainPanel(QWidget):
             return
         self.take.hide()
         self.button.setEnabled(False)
-        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights), self.epochs)
+        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights, self.dataset),
+                                 self.epochs)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_done)
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0] if str(exc) else repr(exc),
@@ -116,12 +122,17 @@ class RetrainPanel(QWidget):
         if not result.checkpoint:
             self._say(f"Nothing saved: {result.message}", ERROR_STYLE)
             return
-        old = f"{result.old_val_acc:.1%}" if result.old_val_acc is not None else "unknown"
         self.new_checkpoint = result.checkpoint
-        # what decides first: a narrow window cuts the end of the line
-        self._say(f"Validation {result.new_val_acc:.1%} against {old} for the current model "
-                  f"(when it was trained); new model: {Path(result.checkpoint).name}, {result.mode} retrain",
-                  box_style(OK, padding=1))
+        # what decides first, short: a narrow window cuts the end of the line (whole in the tooltip)
+        if not result.same_classes:
+            against = "the current model has other classes"
+        elif result.old_val_acc is not None:
+            against = f"current model {result.old_val_acc:.1%}"
+        else:
+            against = "current model: not recorded"
+        note = f"; {result.note}" if result.note else ""
+        self._say(f"Validation {result.new_val_acc:.1%} ({against}); new: {Path(result.checkpoint).name}, "
+                  f"{result.mode} retrain{note}", box_style(OK, padding=1))
         self.take.show()
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:

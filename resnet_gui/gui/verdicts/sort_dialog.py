@@ -4,10 +4,12 @@ written, then the sort through a journal, then Undo.
 Wiring (the Classify page, after a run)::
 
     from ..verdicts.sort_dialog import SortDialog
-    items = [(p.path, p.label, p.confidence) for p in self.results.items() if p.ok]
+    items = [(p.path, p.label, p.confidence, p.unknown) for p in self.results.items() if p.ok]
     SortDialog(items, self.settings, self).exec()   # or .open()
 
-It remembers the last destination under the settings key ``review/sort_destination``.
+It remembers the last destination under the settings key ``review/sort_destination``, and
+whether photos marked "?" (none of the model's classes) go to ``_unknown/`` under
+``review/sort_unknown``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from . import jobs
 
 
 class SortDialog(QDialog):
-    def __init__(self, items: list[tuple[str, str, float]], settings: AppSettings, parent=None) -> None:
+    def __init__(self, items: list[tuple], settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sort into folders")
         self.items, self.settings = items, settings
@@ -37,6 +39,11 @@ class SortDialog(QDialog):
         self.move_box = QCheckBox("Move (copy, verify, then remove the originals)", toggled=self.refresh_preview)
         self.threshold = QDoubleSpinBox(minimum=0, maximum=100, value=60, suffix=" %", decimals=0)
         self.threshold.valueChanged.connect(self.refresh_preview)
+        self.unknown_box = QCheckBox("Photos marked ? (none of the classes): _unknown/")
+        self.unknown_box.setToolTip("Off: they go by their top-1 class like the others")
+        self.unknown_box.setChecked(settings.qs.value("review/sort_unknown", "true") != "false")
+        self.unknown_box.toggled.connect(lambda on: settings.qs.setValue("review/sort_unknown", "true" if on else "false"))
+        self.unknown_box.toggled.connect(self.refresh_preview)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Folder", "Photos"])
         header = self.table.horizontalHeader()
@@ -56,6 +63,7 @@ class SortDialog(QDialog):
         form = QFormLayout()
         form.addRow("Into", row)
         form.addRow("Below this confidence: _unsure/", self.threshold)
+        form.addRow("", self.unknown_box)
         form.addRow("", self.move_box)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -84,7 +92,7 @@ class SortDialog(QDialog):
             self._say("Choose a destination folder." if self.items else "No results to sort.")
             return
         task = self.runner.start(jobs.preview_sort, self.items, dest, self.threshold.value() / 100,
-                                 self.move_box.isChecked())
+                                 self.move_box.isChecked(), self.unknown_box.isChecked())
         task.returned.connect(self._show_preview)
         task.errored.connect(lambda exc, _d: self._say(str(exc).splitlines()[0], ERROR_STYLE))
         # Sort only once the runner is free (start_sort ignores a click while it is busy, and

@@ -9,13 +9,15 @@ Wiring (the Classify page), under each result's preview or in the row's context:
     self.verdict.added.connect(lambda path, cls: ...)         # e.g. bump the Retrain counter
 
 The copy runs on the bar's own TaskRunner and goes into the dataset's journal (shared with
-the Label page through ``Dataset.shared``), so Undo on the Label page takes it back.
+the Label page through ``Dataset.shared``), so Undo on the Label page takes it back, with the
+class folder when the verdict created it. A class the dataset does not have yet (the model's
+own class names can be of another task) is added only once the user says yes.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QWidget
 
 from ..label.flow import ElidedLabel, FlowLayout
 from ..styles import ERROR_STYLE, MUTED_STYLE
@@ -31,6 +33,7 @@ class VerdictBar(QWidget):
         self.dataset = ""
         self.path = ""
         self.predicted = ""
+        self.added_to = ""  # the class the shown photo was just added to (its status line says so)
         self.runner = TaskRunner(self, name="verdict")
         self.correct = QPushButton("Correct", clicked=lambda: self.add_to(self.predicted))
         self.classes = QComboBox(editable=True)  # the class list, or type a new class
@@ -54,22 +57,45 @@ class VerdictBar(QWidget):
         self.classes.clear()
         self.classes.addItems(names)
         self.classes.setCurrentText(current)
+        if self.added_to and (not folder or Dataset.shared(folder).copy_in(self.added_to, self.path) is None):
+            self.added_to = ""  # that verdict was undone: "added to ..." no longer holds
+            self.status.clear()
         self._update()
 
     def set_photo(self, path: str, predicted: str) -> None:
         self.path, self.predicted = path, predicted
         shown = self.correct.fontMetrics().elidedText(predicted, Qt.TextElideMode.ElideRight, 140)  # a long name
         self.correct.setText(f"Correct ({shown})" if predicted else "Correct")
+        self.added_to = ""
         self.status.clear()
         self._update()
 
     def add_to(self, class_name: str) -> None:
         if not (self.dataset and self.path and class_name):  # queued: one runner thread, one batch at a time
             return
+        from ...core.files.dataset import Dataset
+
+        names = Dataset.shared(self.dataset).class_names()
+        if class_name not in names and not self.ask_new_class(class_name, names):
+            self._say(f"not added: {class_name} is not a class of this dataset")
+            return
         path = self.path
         task = self.runner.start(jobs.add_photo, self.dataset, path, class_name, replace=False)
         task.returned.connect(lambda result: self._on_added(path, class_name, result))
         task.errored.connect(lambda exc, _d: self._say(str(exc) or repr(exc), ERROR_STYLE))
+
+    def ask_new_class(self, class_name: str, names: list[str]) -> bool:
+        """Yes to add ``class_name`` as a new class folder of the dataset."""
+        from pathlib import Path
+
+        shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "") if names else "none yet"
+        box = QMessageBox(QMessageBox.Icon.Question, "New class",
+                          f"Add a new class \u201c{class_name}\u201d to the dataset {Path(self.dataset).name}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(f"Its classes: {shown}.")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     def _on_added(self, path: str, class_name: str, result) -> None:
         if result is None:
@@ -79,6 +105,7 @@ class VerdictBar(QWidget):
             self._say(result.failed[0][1], ERROR_STYLE)
             return
         self._say(f"added to {class_name}")
+        self.added_to = class_name if path == self.path else ""
         self.set_dataset(self.dataset)  # a new class joins the list
         self.added.emit(path, class_name)
 
