@@ -128,6 +128,7 @@ class Journal:
             state.touched.add(r["i"])
         elif kind == "dst":
             state.operations[r["i"]].dst = str(r["dst"])
+            state.wrote.pop(r["i"], None)  # a hash recorded before names the old file, not this one
         elif kind == "wrote":
             state.wrote[r["i"]] = (int(r["size"]), str(r["sha"]))
         elif kind == "ok":

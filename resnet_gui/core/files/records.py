@@ -138,7 +138,8 @@ def check_pass(state, direction: str, order: list[int], home: Path, journal: Pat
                 if str(path.parent.resolve()) not in roots:
                     raise FilesError(f"refused: {where} names the {side} {path}, outside the folders "
                                      "it was planned for; nothing was touched")
-                if path.is_symlink() or (path.exists() and not path.is_file()):
+                linked = path.is_symlink() and (side == "destination" or op.kind == MOVE)  # a copy may read one
+                if linked or (path.exists() and not path.is_file()):
                     raise FilesError(f"refused: {where} names {path}, which is a link or not a file; "
                                      "nothing was touched")
             if not is_inside(Path(op.dst).parent, home):
