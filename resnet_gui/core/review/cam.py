@@ -136,11 +136,13 @@ def check_cam_folder(folder: str | os.PathLike) -> Path:
 
 
 def _free_name(folder: Path, stem: str, taken: set[str]) -> Path:
-    """``<stem>.png``, else ``<stem>-2.png``, ...: never a file that exists or was written this run."""
+    """``<stem>.png``, else ``<stem>-2.png``, ...: never a file that exists or was written this run.
+    A long stem is cut to 200 bytes: a photo's name may take all 255 a file name can have."""
+    stem = stem.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore") or "photo"
     n = 1
     while True:
         name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
-        if name not in taken and not (folder / name).exists():
+        if name not in taken and not os.path.lexists(folder / name):
             taken.add(name)
             return folder / name
         n += 1
