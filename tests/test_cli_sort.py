@@ -88,6 +88,24 @@ def test_bad_input_gets_one_line(tmp_path, capsys, make_images, tiny_weights):
         main(["sort", str(tmp_path), "--into", str(tmp_path / "o"), "--min-confidence", "7"])
 
 
+def test_move_does_not_take_files_through_a_linked_folder(tmp_path, capsys, make_images, tiny_weights):
+    """``src/link -> elsewhere``: a move must not remove originals outside the folders it was given."""
+    make_images(2)
+    elsewhere = tmp_path / "elsewhere"
+    make_images(2, folder=elsewhere)
+    (tmp_path / "images" / "link").symlink_to(elsewhere, target_is_directory=True)
+    before, outside = snapshot(tmp_path / "images"), snapshot(elsewhere)
+    code = main(["sort", str(tmp_path / "images"), "--into", str(tmp_path / "out"), "--move",
+                 "--weights", str(tiny_weights), "--min-confidence", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("error: ") and "through a link" in err[-1] and "Traceback" not in err
+    assert snapshot(elsewhere) == outside and snapshot(tmp_path / "images") == before
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.png"))
+    code, summary = _sort(capsys, tmp_path / "images", "--into", tmp_path / "out", "--weights", tiny_weights,
+                          "--min-confidence", "0")  # a copy may read through the link: nothing is removed
+    assert code == 0 and summary["done"] == 4 and snapshot(elsewhere) == outside
+
+
 def test_heic_avif_webp_and_rotated_jpeg_are_sorted(tmp_path, capsys, tiny_weights):
     import pillow_heif
     from PIL import Image

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from resnet_gui.core.files import steps
 from resnet_gui.core.files.dataset import Dataset
 from resnet_gui.core.files.journal import Journal, run_all
 from resnet_gui.core.files.plan import COPY, MOVE, FilesError, Operation, Plan, plan_transfers
+from resnet_gui.core.files.records import folders_of
 
 
 def test_plan_names_never_collide_with_files_or_each_other(tmp_path):
@@ -99,7 +101,8 @@ def test_new_batch_clears_redo_and_undo_goes_back_in_order(tmp_path):
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.jpg"]
 
 
-def test_undo_of_a_changed_copy_goes_to_the_trash_not_away(tmp_path, monkeypatch):
+def test_undo_leaves_a_changed_copy_in_place(tmp_path, monkeypatch):
+    """Undo removes only what the batch wrote, byte for byte: an edited copy stays, with a note."""
     trashed = []
     monkeypatch.setattr(steps, "send_to_trash", lambda p: (trashed.append(p.read_bytes()), p.unlink()))
     files = make_files(tmp_path / "src", 1)
@@ -107,7 +110,20 @@ def test_undo_of_a_changed_copy_goes_to_the_trash_not_away(tmp_path, monkeypatch
     run_all(journal.run(plan_transfers([(files[0], tmp_path / "dest")])))
     (tmp_path / "dest" / files[0].name).write_bytes(b"edited in the dataset")
     result = run_all(journal.undo())
-    assert trashed == [b"edited in the dataset"] and "trash" in result.notes[0]
+    assert trashed == [] and "left in place" in result.notes[0]
+    assert (tmp_path / "dest" / files[0].name).read_bytes() == b"edited in the dataset"
+
+
+def test_undo_of_a_copy_whose_original_changed_goes_to_the_trash_not_away(tmp_path, monkeypatch):
+    trashed = []
+    monkeypatch.setattr(steps, "send_to_trash", lambda p: (trashed.append(p.read_bytes()), p.unlink()))
+    files = make_files(tmp_path / "src", 1)
+    journal = Journal(tmp_path / "j.jsonl")
+    run_all(journal.run(plan_transfers([(files[0], tmp_path / "dest")])))
+    copy = (tmp_path / "dest" / files[0].name).read_bytes()
+    files[0].write_bytes(b"the original, edited")
+    result = run_all(journal.undo())
+    assert trashed == [copy] and "trash" in result.notes[0]
 
 
 def test_real_send2trash_is_used_for_removal(tmp_path, monkeypatch):
@@ -122,7 +138,7 @@ def test_real_send2trash_is_used_for_removal(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("action", ["finish", "undo"])
-@pytest.mark.parametrize("cut", range(1, 7))
+@pytest.mark.parametrize("cut", range(1, 9))
 def test_every_interrupted_state_of_a_move_can_finish_or_undo(tmp_path, cut, action):
     """A journal cut after each record (a kill anywhere), the files as that kill left them."""
     files = make_files(tmp_path / "src", 2)
@@ -132,11 +148,11 @@ def test_every_interrupted_state_of_a_move_can_finish_or_undo(tmp_path, cut, act
     run_all(journal.run(plan_transfers([(p, tmp_path / "dest") for p in files], move=True)))
     journal.close()
     lines = path.read_bytes().splitlines(keepends=True)
-    assert len(lines) == 7  # batch, pass, start/ok twice, end: cut 6 = killed before "end"
+    assert len(lines) == 9  # batch, pass, start/wrote/ok twice, end: cut 8 = killed before "end"
     done = {json.loads(line)["i"] for line in lines[:cut] if json.loads(line)["t"] == "ok"}
     for i, src in enumerate(files):
-        if i not in done:  # records are written before their step: a step without "ok" may be undone
-            steps.undo(Operation(MOVE, str(src), str(tmp_path / "dest" / src.name)))
+        if i not in done:  # records are written before their step: a step without "ok" may not have begun
+            os.replace(tmp_path / "dest" / src.name, src)
     path.write_bytes(b"".join(lines[:cut]) + b'{"t": "ok", "b": 1, "i"')  # and a torn last line
     journal = Journal(path)
     assert journal.interrupted is not None
@@ -154,7 +170,9 @@ def test_half_done_move_step_is_finished_without_a_duplicate(tmp_path):
     dst.write_bytes(src.read_bytes())  # killed after the copy, before removing the source
     (dst.parent / ".resnet-gui-ab12cd34-x.jpg.partial").write_bytes(b"torn")  # and a torn temp
     path = tmp_path / "j.jsonl"
-    path.write_text(json.dumps({"t": "batch", "b": 1, "ops": [Operation(MOVE, str(src), str(dst)).to_json()]}) + "\n")
+    ops = [Operation(MOVE, str(src), str(dst))]
+    path.write_text(json.dumps({"t": "batch", "b": 1, "ops": [op.to_json() for op in ops],
+                                "roots": folders_of(ops)}) + "\n")
     run_all(Journal(path).finish())
     assert not src.exists() and [p.name for p in dst.parent.iterdir()] == [src.name]
 

@@ -80,7 +80,7 @@ def test_move_across_filesystems_verifies_and_keeps_timestamps(tmp_path):
     mtimes = sorted(p.stat().st_mtime for p in files)
     with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
         dest = Path(other) / "sorted"
-        journal = Journal(tmp_path / "j.jsonl")
+        journal = Journal(Path(other) / ".resnet-gui" / "j.jsonl")  # beside its destination, as the app keeps it
         run_all(journal.run(plan_transfers([(p, dest) for p in files], move=True)))
         assert hashes(dest) == original and not list((tmp_path / "src").iterdir())
         assert sorted(p.stat().st_mtime for p in dest.iterdir()) == mtimes

@@ -86,6 +86,8 @@ def check_plan(plan: Plan, destination: str | os.PathLike, sources: Iterable[str
             raise FilesError(f"{op.src} is already in {Path(op.dst).parent}")
     for folder in {Path(op.dst).parent for op in plan.operations}:
         check_folder_name(folder.name)
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise FilesError(f"{folder} is in the way: it is not a folder; move it or choose another destination")
         _probe_folder_name(folder)
     need = plan.bytes_needed * SPACE_MARGIN
     existing = nearest_existing(destination)

@@ -4,10 +4,13 @@ and redoable, also after a kill or a restart.
 Records (one JSON object a line)::
 
     {"t": "batch", "b": 3, "title": "...", "time": ..., "ops": [{kind, src, dst, size}, ...],
+    {"t": "batch", "b": 3, "title": "...", "time": ..., "ops": [{kind, src, dst, size}, ...],
+     "roots": ["/resolved/folder", ...],      the only folders its passes may touch
      "mk": [folders the batch creates], "rm": [folders it empties and removes]}
     {"t": "pass", "b": 3, "dir": "do"|"undo"}   a pass over the batch begins
     {"t": "start", "b": 3, "i": 7}               op 7 is about to be touched (do passes)
     {"t": "dst", "b": 3, "i": 7, "dst": "..."}   op 7's planned name was taken: the new one
+    {"t": "wrote", "b": 3, "i": 7, "size": n, "sha": "..."}  op 7's copy, before it gets its name
     {"t": "ok", "b": 3, "i": 7} / {"t": "fail", "b": 3, "i": 7, "why": "..."}
     {"t": "end", "b": 3, "stopped": null|"why"}  the pass is over
 
@@ -15,6 +18,10 @@ Each record is written with one ``write`` before the step it announces, so a kil
 loses none; batch, pass, end and dst records are also fsynced, the others at least every
 ``FSYNC_EVERY`` seconds (after a power cut the last few may be missing, which is harmless:
 every step is idempotent on the files, see :mod:`.steps`). A torn last line is ignored.
+
+A journal on disk is untrusted (:mod:`.records`): undo may only remove files whose size and
+hash match a ``wrote`` record, and every pass stays inside the batch's ``roots`` and, for
+destinations, inside the folder the journal serves (the one holding its ``.resnet-gui``).
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import steps
-from .plan import FilesError, Operation, Plan
+from . import records, steps
+from .plan import COPY, FilesError, Operation, Plan
 from .transfer import fsync_dir, is_full_disk, remove_stale_partials
 
 DO, UNDO = "do", "undo"
@@ -58,6 +65,8 @@ class BatchState:
     failed: dict[int, str] = field(default_factory=dict)
     make_folders: list[str] = field(default_factory=list)  # undo removes them when empty
     drop_folders: list[str] = field(default_factory=list)  # removed when emptied; undo makes them again
+    roots: list[str] | None = None  # None: written by a version that recorded no folders
+    wrote: dict[int, tuple[int, str]] = field(default_factory=dict)  # op -> (size, sha256) of its copy
 
 
 @dataclass
@@ -79,6 +88,8 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        # the folder this journal serves: destinations must stay inside it
+        self.home = self.path.parent.parent if self.path.parent.name == ".resnet-gui" else self.path.parent
         self._lock = threading.Lock()
         self.batches: dict[int, BatchState] = {}
         self._applied: list[int] = []  # undo stack
@@ -91,24 +102,21 @@ class Journal:
     # ------------------------------------------------------------ reading
 
     def _replay(self) -> None:
-        with open(self.path, "rb") as handle:
-            for raw in handle:
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    continue  # a torn line from a kill mid-write
-                if isinstance(record, dict):
-                    try:
-                        self._apply(record)
-                    except (KeyError, TypeError, ValueError):
-                        raise FilesError(f"{self.path} is not a journal of this app (bad record)") from None
+        for number, record in records.read_lines(self.path):
+            try:
+                records.check_record(record, self.batches)
+                self._apply(record)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise FilesError(f"{self.path} is not a journal of this app (line {number}: {exc}); "
+                                 "nothing was touched") from None
 
     def _apply(self, r: dict) -> None:
         kind = r["t"]
         if kind == "batch":
-            ops = [Operation.from_json(op) for op in r["ops"]]
-            self.batches[r["b"]] = BatchState(r["b"], str(r.get("title", "")), float(r.get("time", 0)), ops,
-                                              make_folders=[str(f) for f in r.get("mk", [])],
+            ops = [records.parse_operation(op) for op in r["ops"]]
+            roots = [str(root) for root in r["roots"]] if isinstance(r.get("roots"), list) else None
+            self.batches[r["b"]] = BatchState(r["b"], str(r.get("title") or ""), float(r.get("time", 0)), ops,
+                                              roots=roots, make_folders=[str(f) for f in r.get("mk", [])],
                                               drop_folders=[str(f) for f in r.get("rm", [])])
             self._undone.clear()
             return
@@ -125,6 +133,9 @@ class Journal:
             state.touched.add(r["i"])
         elif kind == "dst":
             state.operations[r["i"]].dst = str(r["dst"])
+            state.wrote.pop(r["i"], None)  # a hash recorded before names the old file, not this one
+        elif kind == "wrote":
+            state.wrote[r["i"]] = (int(r["size"]), str(r["sha"]))
         elif kind == "ok":
             state.finished.add(r["i"])
         elif kind == "fail":
@@ -193,10 +204,13 @@ class Journal:
             raise FilesError(f"an earlier batch ({self.interrupted.title or 'unnamed'}) was interrupted: "
                              "finish or undo it first")
         number = max(self.batches, default=0) + 1
+        operations = [Operation(op.kind, os.path.abspath(op.src), os.path.abspath(op.dst), op.size)
+                      for op in plan.operations]
         record = {"t": "batch", "b": number, "title": plan.title, "time": time.time(),
-                  "ops": [op.to_json() for op in plan.operations]}
+                  "ops": [op.to_json() for op in operations], "roots": records.folders_of(operations)}
         if plan.make_folders or plan.drop_folders:
-            record.update(mk=list(plan.make_folders), rm=list(plan.drop_folders))
+            record.update(mk=[os.path.abspath(f) for f in plan.make_folders],
+                          rm=[os.path.abspath(f) for f in plan.drop_folders])
         self._write(record, sync=True)
         return (yield from self._pass(number, DO, should_stop))
 
@@ -223,12 +237,15 @@ class Journal:
     def _pass(self, number: int, direction: str, should_stop, resume: bool = False) -> Iterator[Progress]:
         state = self.batches[number]
         should_stop = should_stop or (lambda: False)
-        if not resume or state.direction != direction:
-            self._write({"t": "pass", "b": number, "dir": direction}, sync=True)
+        fresh = not resume or state.direction != direction
+        finished = set() if fresh else state.finished
         if direction == DO:
-            order = [i for i in range(len(state.operations)) if i not in state.finished]
+            order = [i for i in range(len(state.operations)) if i not in finished]
         else:
-            order = [i for i in sorted(state.touched, reverse=True) if i not in state.finished]
+            order = [i for i in sorted(state.touched, reverse=True) if i not in finished]
+        records.check_pass(state, direction, order, self.home, self.path)  # before the pass is recorded
+        if fresh:
+            self._write({"t": "pass", "b": number, "dir": direction}, sync=True)
         folders = {Path(state.operations[i].dst).parent for i in order}
         if direction == UNDO:
             folders |= {Path(state.operations[i].src).parent for i in order}
@@ -246,9 +263,11 @@ class Journal:
             try:
                 if direction == DO:
                     self._write({"t": "start", "b": number, "i": i})
-                    steps.do(op, lambda dst: self._write({"t": "dst", "b": number, "i": i, "dst": dst}, sync=True))
+                    steps.do(op, lambda dst: self._write({"t": "dst", "b": number, "i": i, "dst": dst}, sync=True),
+                             lambda size, sha: self._write({"t": "wrote", "b": number, "i": i, "size": size,
+                                                            "sha": sha}, sync=op.kind != COPY))
                 else:
-                    note = steps.undo(op)
+                    note = steps.undo(op, state.wrote.get(i))
                     if note:
                         result.notes.append(note)
             except OSError as exc:

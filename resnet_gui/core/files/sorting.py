@@ -12,7 +12,7 @@ from typing import Iterable
 from ...constants import APP_FOLDER
 from ..text import counted
 from .checks import check_folder_name, check_plan
-from .plan import Plan, plan_transfers
+from .plan import FilesError, Plan, plan_transfers
 
 UNSURE = "_unsure"
 UNKNOWN = "_unknown"
@@ -33,6 +33,10 @@ def plan_sort(items: Iterable[tuple], destination: str | os.PathLike, *, min_con
     of my classes", None when it cannot tell; it may be left off); checked before anything is
     written (FilesError: a class name no filesystem takes, a read-only or full destination, ...)."""
     destination = Path(destination)
+    items = list(items)
+    if move:
+        for path, *_ in items:
+            check_not_through_link(path, sources)
     pairs = [(path, destination / sort_folder(label, confidence, unknown[0] if unknown else None, min_confidence,
                                               unknown_folder))
              for path, label, confidence, *unknown in items]
@@ -46,3 +50,21 @@ def sort_journal_path(destination: str | os.PathLike) -> Path:
     """A new journal for one sort, kept beside its result so it can be undone from there."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(destination) / APP_FOLDER / f"sort-{stamp}-{time.time_ns() % 10**6:06d}.jsonl"
+
+
+def check_not_through_link(path: str | os.PathLike, sources: Iterable[str | os.PathLike]) -> None:
+    """A move takes files only from the folders it was given: FilesError for a file reached
+    through a linked folder inside one of them (``src/link -> elsewhere``), or itself a link."""
+    path = Path(path)
+    for source in map(Path, sources):
+        try:
+            relative = path.absolute().relative_to(source.absolute())
+        except ValueError:
+            continue
+        real = Path(os.path.realpath(source)) / relative
+        if os.path.realpath(path) != str(real) or path.is_symlink():
+            raise FilesError(f"{path} is reached through a link inside {source}: a move takes files only "
+                             "from the folders it was given; copy instead, or give the link's target")
+        return
+    if path.is_symlink():
+        raise FilesError(f"{path} is a link: a move takes only the files themselves; copy instead")

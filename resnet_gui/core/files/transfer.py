@@ -77,9 +77,10 @@ def _link_no_clobber(tmp: Path, dst: Path) -> None:
     tmp.unlink()
 
 
-def copy_file(src: Path, dst: Path) -> None:
+def copy_file(src: Path, dst: Path, before_link=None) -> str:
     """Copy ``src`` to the new name ``dst`` with its timestamps (shutil.copy2), fsynced and
-    verified (size, and content up to HASH_LIMIT). ``dst`` appears only when complete; an
+    verified (size, and content up to HASH_LIMIT); returns the copy's SHA-256, which goes to
+    ``before_link(size, sha)`` before ``dst`` appears. ``dst`` appears only when complete; an
     existing ``dst`` raises FileExistsError and is left alone. ``src`` is only read."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}-{dst.name}{TEMP_SUFFIX}")
@@ -90,12 +91,16 @@ def copy_file(src: Path, dst: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if not same_content(src, tmp, full=False):
+        size, sha = tmp.stat().st_size, file_hash(tmp)
+        if size != src.stat().st_size or (size <= HASH_LIMIT and sha != file_hash(src)):
             raise TransferError(f"the copy of {src.name} differs from the original")
+        if before_link is not None:
+            before_link(size, sha)
         _link_no_clobber(tmp, dst)
         fsync_dir(dst.parent)
     finally:
         tmp.unlink(missing_ok=True)
+    return sha
 
 
 def remove_verified(src: Path, copy: Path) -> None:

@@ -136,11 +136,13 @@ def check_cam_folder(folder: str | os.PathLike) -> Path:
 
 
 def _free_name(folder: Path, stem: str, taken: set[str]) -> Path:
-    """``<stem>.png``, else ``<stem>-2.png``, ...: never a file that exists or was written this run."""
+    """``<stem>.png``, else ``<stem>-2.png``, ...: never a file that exists or was written this run.
+    A long stem is cut to 200 bytes: a photo's name may take all 255 a file name can have."""
     from ..paths import first_free
 
+    stem = stem.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore") or "photo"
     path = first_free(lambda n: folder / (f"{stem}.png" if n == 1 else f"{stem}-{n}.png"),
-                      lambda path: path.name in taken or path.exists())
+                      lambda path: path.name in taken or os.path.lexists(path))
     taken.add(path.name)
     return path
 

@@ -15,7 +15,6 @@ from ...core.stop import StopFlag
 from ...core.text import counted
 
 
-
 @dataclass
 class Moved:
     """A batch (move, remove, undo, redo) ended."""
