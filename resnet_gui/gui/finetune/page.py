@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWi
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
 from ..tasks import Task, TaskRunner
+from ..twin_panel import TwinPanel
 from . import jobs
 from .estimate import RunEstimate
 from .form import TrainForm
@@ -47,11 +48,13 @@ class FinetunePage(QWidget):
         self._scan_task: Task | None = None
         self._probing = False  # an ImageNet-cache probe is on its way
         self._done: Done | None = None
+        self._config = None  # the TrainConfig of the last run started (its split makes the int8 twin)
 
         self.form = TrainForm(settings)
         self.estimate = RunEstimate(self.estimate_runner)
         self.leak_warning = LeakWarning(self.leak_runner, busy=lambda: self.estimate.measuring)
         self.run_view = RunView()
+        self.twin = TwinPanel()  # the trained model's int8 twin, made once the run has ended
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -69,7 +72,10 @@ class FinetunePage(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(left)
-        layout.addWidget(self.run_view, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.run_view, 1)
+        right.addWidget(self.twin)
+        layout.addLayout(right, 1)
         self.setAcceptDrops(True)
 
         self.form.folder_chosen.connect(self.set_folder)
@@ -126,7 +132,7 @@ class FinetunePage(QWidget):
         """Start training with the chosen options; False (and nothing started) if it cannot."""
         if self.running or not self.form.can_start:
             return False
-        cfg = self.config()
+        cfg = self._config = self.config()
         self.last_error = ""
         self._done = None
         self.run_view.begin(self.form.scan.classes, cfg.epochs)
@@ -156,6 +162,7 @@ class FinetunePage(QWidget):
         ok = self.estimate_runner.shutdown() and ok
         ok = self.leak_runner.shutdown() and ok
         ok = self.run_view.shutdown() and ok
+        ok = self.twin.shutdown() and ok
         return self.scan_runner.shutdown() and ok
 
     def update_estimate(self, *_) -> None:
@@ -213,6 +220,10 @@ class FinetunePage(QWidget):
         self.update_estimate()
         self.update_leak_check()
         self.training_finished.emit(done)
+        if done is not None and done.checkpoint and done.reason in ("completed", "early_stopping"):
+            cfg = self._config
+            val_split = 0.2 if cfg.val_split is None else cfg.val_split  # TrainConfig.resolve's default
+            self.twin.start(done.checkpoint, cfg.data_dir, cfg.split_csv, val_split, cfg.seed)
 
     # ================================================================ drops
 
