@@ -229,6 +229,9 @@ def test_cli_train_then_classify_with_the_new_model(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr
     assert "epoch   1/1" in train.stdout and "saved to" in train.stdout
+    # the int8 twin step ran, and said why there is none: 4 validation photos cannot show 99 % agreement
+    assert "int8 twin not made: 4 validation photos to check it on (at least 20 needed)" in train.stdout
+    assert not out.with_name("cli.int8.onnx").exists()
     from resnet_gui.core.model.loading import load_model
 
     assert load_model(out).info.training["config"]["augment"] == "light"  # not the strong default from scratch

@@ -281,6 +281,10 @@ def test_short_run_curves_matrix_and_use_model(window, qtbot, tmp_path):
             ["blue", "green", "red"][r]}
     assert "Finished" in view.banner_text() and view.result_label.isVisible()
     assert view.progress.value() == view.progress.maximum()
+    # the int8 twin step ran after the save, in the background, and says why there is none here
+    qtbot.waitUntil(lambda: not page.twin.running, timeout=WAIT)
+    assert page.twin.isVisible() and page.twin.result.out is None
+    assert page.twin.text().startswith("int8 twin not made: 6 validation photos to check it on")
 
     # one click: the window classifies with the new model
     assert view.use_button.isEnabled()

@@ -76,7 +76,9 @@ def test_the_toggle_overlays_a_heatmap_in_the_background_and_a_bar_click_changes
     preview.heatmap_bar.toggle.setChecked(True)
     # the click returned at once: the map is computed in the background, the photo stays meanwhile
     assert preview.heatmaps.pending == (item.path, item.label)
-    assert preview.heatmap_images() is None and "computing the heatmap" in preview.heatmap_bar.status.text()
+    # what it waits for: the weights' first read (torch is imported already in this process)
+    assert preview.heatmap_images() is None
+    assert preview.heatmap_bar.status.text() == f"reading the weights for the heatmap of {item.label}…"
     assert preview.heatmap_bar.slider.isEnabled()
     assert preview.chart.chosen_bar() == item.label  # default: the top-1
     qtbot.waitUntil(lambda: preview.heatmap_images() is not None, timeout=WAIT)
@@ -95,6 +97,7 @@ def test_the_toggle_overlays_a_heatmap_in_the_background_and_a_bar_click_changes
     other = item.topk[1][0]
     qtbot.mouseClick(preview.chart.viewport(), Qt.MouseButton.LeftButton, pos=preview.chart.bar_centre(other))
     assert preview.heatmap_class() == other and preview.chart.chosen_bar() == other
+    assert preview.heatmap_bar.status.text() == f"computing the heatmap of {other}…"
     qtbot.waitUntil(lambda: preview.heatmap_images() is not None, timeout=WAIT)
     second = preview.heatmap_images()
     assert second is not top1 and _pixels(second.heat).tolist() != _pixels(top1.heat).tolist()
@@ -154,3 +157,20 @@ def test_an_onnx_model_says_heatmaps_need_the_pt_weights(qtbot, make_images, tmp
     qtbot.waitUntil(lambda: preview.heatmap_bar.status.text() == NEEDS_WEIGHTS, timeout=WAIT)
     assert preview.heatmap_images() is None
     assert preview.shutdown() and thumbnails.shutdown()
+
+
+def test_the_first_heatmap_says_it_waits_for_pytorch(qtbot, monkeypatch):
+    """The CPU engines never import torch, so the first heatmap's seconds go to importing it: said so."""
+    import sys
+
+    from resnet_gui.gui.classify.heatmap import Heatmaps
+
+    maps = Heatmaps()
+    maps.set_source("model.pt")
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert maps.waiting_for("daisy") == "loading PyTorch for the heatmap of daisy (the first takes several seconds)…"
+    monkeypatch.undo()
+    import torch  # noqa: F401 - what the first heatmap job does
+    assert maps.waiting_for("daisy") == "reading the weights for the heatmap of daisy…"
+    maps.models.key = ("model.pt", 1, 2)
+    assert maps.waiting_for("daisy") == "computing the heatmap of daisy…"

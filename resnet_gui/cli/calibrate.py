@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     c.add_argument("--workers", type=positive_int, default=None, help="image decoding threads")
+    c.add_argument("--no-int8", dest="int8", action="store_false",
+                   help="do not make the new checkpoint's int8 twin (what classify runs on the CPU)")
     c.set_defaults(func=run)
 
 
@@ -65,4 +67,9 @@ def run(args: argparse.Namespace) -> int:
         say(result.names_note)
     say(result.trust.describe())
     say(f"wrote {result.out}")
+    if args.int8:
+        from ..core.engines.twin import twin_of_run
+        from .train import make_twin
+
+        make_twin(twin_of_run(result.out, args.data_dir, args.split_csv, args.val_split, args.seed))
     return 0

@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
     t.add_argument("--half", action="store_true", help="store the weights as fp16")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    t.add_argument("--no-int8", dest="int8", action="store_false",
+                   help="do not make the model's int8 twin (MODEL.int8.onnx, what classify runs on the CPU)")
     t.set_defaults(func=run)
 
 
@@ -79,7 +81,25 @@ def run(args: argparse.Namespace) -> int:
     if done is None:
         return 1
     printer.summary(done)
-    return 0 if done.reason in ("completed", "early_stopping") else 1
+    if done.reason not in ("completed", "early_stopping"):
+        return 1
+    if args.int8 and done.checkpoint and rank == 0:
+        from ..core.engines.twin import twin_of_run
+
+        make_twin(twin_of_run(done.checkpoint, cfg.data_dir, cfg.split_csv, cfg.resolve().val_split, cfg.seed))
+    return 0
+
+
+def make_twin(steps) -> None:
+    """Run a core twin generator (core/engines/twin.py): its lines on stderr, its result line on
+    stdout. Ctrl-C cancels it and keeps the model, which is already saved."""
+    try:
+        while True:
+            say(next(steps), sys.stderr, flush=True)
+    except StopIteration as stop:
+        say(stop.value.note)
+    except KeyboardInterrupt:
+        say("int8 twin cancelled; nothing was written (the model is saved)")
 
 
 class _Printer:

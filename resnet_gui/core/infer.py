@@ -125,6 +125,7 @@ class Classifier:
         self.trust, self.trust_notes = usable_trust(self.info.trust, feature_width(self.model))
         # channels_last lets oneDNN / cuDNN pick their fastest convolution kernels
         self.model = self.model.to(memory_format=torch.channels_last)
+        self.overlap_decoding = self.device.type != "cpu"  # see classify_files
         shape = (1, 3, 1, 1)
         self.mean = torch.tensor(self.info.mean, device=self.device).view(shape) * 255.0
         self.std = torch.tensor(self.info.std, device=self.device).view(shape) * 255.0
@@ -191,7 +192,11 @@ def classify_files(
 
     should_stop = should_stop or (lambda: False)
     workers = workers or default_workers()
-    ahead = batch_size * 2  # decoded images waiting: bounds memory
+    # Decoding overlaps the model unless the model computes on the same cores (torch on the CPU):
+    # there decode threads preempt its OpenMP threads, which then spin at every barrier
+    # (docs/performance.md); a batch is decoded on all cores, then classified on all cores.
+    overlap = getattr(classifier, "overlap_decoding", True)
+    ahead = batch_size * 2 if overlap else batch_size  # decoded images waiting: bounds memory
     pending: deque[tuple[int, str, Future]] = deque()
     batch: list[tuple[int, str, object]] = []
     waiting: list[Prediction] = []  # errors held so output order stays the input order
@@ -213,7 +218,8 @@ def classify_files(
         exhausted = False
         try:
             while True:
-                while not exhausted and len(pending) < ahead:
+                refill = overlap or not pending
+                while refill and not exhausted and len(pending) < ahead:
                     try:
                         index, path = next(source)
                     except StopIteration:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 
 from .styles import ERROR_STYLE, MUTED_STYLE, OK, box_style, plain_tooltip
 from .tasks import Task, TaskRunner
+from .twin_panel import TwinPanel
 
 # the core's refusals, already one clear line each (others get their type in front)
 ONE_LINE_ERRORS = {"CalibrationError", "WeightsError", "OutputError", "DeviceError"}
@@ -91,6 +92,8 @@ class CalibrateDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        self.twin = TwinPanel()  # the calibrated model's int8 twin (closing the dialog stops it)
+        layout.addWidget(self.twin)
         layout.addWidget(self.buttons)
         self.resize(560, self.sizeHint().height())
         self._update()
@@ -153,6 +156,8 @@ class CalibrateDialog(QDialog):
         self.use_button.show()
         self.use_button.setDefault(True)
         self.cancel_button.setText("Close")
+        # the split calibrate_model made (its defaults: 10 % held out, seed 0)
+        self.twin.start(str(self.out), self.folder_edit.text().strip(), None, 0.1, 0)
 
     def _on_error(self, exc: Exception, _details: str) -> None:
         self._finish()
@@ -195,4 +200,5 @@ class CalibrateDialog(QDialog):
 
     def shutdown(self) -> bool:
         self._task = None
-        return self.runner.shutdown()
+        ok = self.twin.shutdown()
+        return self.runner.shutdown() and ok

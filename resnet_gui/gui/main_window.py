@@ -19,6 +19,7 @@ from ..constants import APP_TITLE, DEVICE_CHOICES, WEIGHT_SUFFIXES
 from . import heap
 from .classify.page import ClassifyPage
 from .export_dialog import add_export_action
+from .twin_panel import add_twin_action
 from .finetune.page import FinetunePage
 from .label.page import LabelPage
 from .dataset_review.page import DatasetReviewPage
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.rerun_action)
         menu.addAction(self.export_action)
         self.export_model_action = add_export_action(menu, self)
+        self.twin_action = add_twin_action(menu, self)
         menu.addAction(self.sort_action)
         menu.addSeparator()
         menu.addAction("&Close window", QKeySequence.StandardKey.Close, self.close)
@@ -198,6 +200,8 @@ class MainWindow(QMainWindow):
         page.model_loaded.connect(self._on_model_loaded)
         page.model_bar.engine_changed.connect(page.change_device)  # reopened on the chosen engine
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
+        self.finetune_page.twin.made.connect(self._twin_made)
+        self.classify_page.loop.retrain.twin.made.connect(self._twin_made)
         self.finetune_page.show_leaks_requested.connect(self._show_leaks)
         # one dataset for labeling and for the verdicts, and one undo history (Dataset.shared)
         self.label_page.dataset_changed.connect(page.loop.set_dataset)
@@ -256,6 +260,13 @@ class MainWindow(QMainWindow):
         """The Fine-tune page's "use this model": classify with it."""
         self.classify_page.use_model(path)
         self.tabs.setCurrentWidget(self.classify_page)
+
+    def _twin_made(self, weights: str) -> None:
+        """A model's int8 twin was written: the Classify page reopens that model if it shows it,
+        so it runs on the twin (what a later open would do anyway)."""
+        model = self.classify_page.model
+        if model is not None and Path(model.source).resolve() == Path(weights).resolve():
+            self.classify_page.use_model(weights)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

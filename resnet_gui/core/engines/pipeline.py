@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .parity import Parity
-from .quantize import Int8Verdict
+from .quantize import MIN_AGREEMENT, CalibrationSplit, Int8Verdict
 
 MIN_PARITY = 0.99  # fp32 engines agree 100 % in practice; below this the export is wrong
 MAX_CHECK_PHOTOS = 200
@@ -37,9 +37,11 @@ def default_out(weights: str | os.PathLike, int8: bool) -> Path:
 
 def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = None, *, int8: bool = False,
                  calibrate: str | os.PathLike | None = None, check: str | os.PathLike | None = None,
-                 arch: str | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
+                 arch: str | None = None, should_stop: Callable[[], bool] | None = None,
+                 split: CalibrationSplit | None = None, min_agreement: float = MIN_AGREEMENT) -> Iterator[str]:
     """``yield``s progress lines; returns an :class:`ExportResult`. Raises WeightsError,
-    ExportError or QuantizeError (one line each)."""
+    ExportError or QuantizeError (one line each). ``split``: photos already split into
+    calibration and held-out ones (a training run's own), instead of splitting ``calibrate``."""
     from ..atomic import atomic_write, check_output_file
     from ..data.images import iter_image_files
     from ..model.loading import load_model
@@ -50,7 +52,7 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
     from .runtimes import open_engine
 
     should_stop = should_stop or (lambda: False)
-    if int8 and calibrate is None:
+    if int8 and calibrate is None and split is None:
         raise ExportError("int8 needs photos to calibrate on (100-300 of the photos the model will see)")
     out = Path(out) if out else default_out(weights, int8)
     check_output_file(out)
@@ -64,9 +66,11 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
         fp32_path = Path(tmp) / "fp32.onnx"
         fp32_path.write_bytes(with_metadata(onnx_bytes(loaded), props))
         fp32 = open_engine(fp32_path)
-        split = split_photos(calibrate, info.class_names) if calibrate else None
+        if split is None and calibrate:
+            split = split_photos(calibrate, info.class_names)
+        where = f" of {Path(calibrate).name}" if calibrate else ""
         if split is not None:
-            files, source = split.held_out[:MAX_CHECK_PHOTOS], f"held-out photos of {Path(calibrate).name}"
+            files, source = split.held_out[:MAX_CHECK_PHOTOS], f"held-out photos{where}"
         elif check is not None:
             files, source = list(iter_image_files([check]))[:MAX_CHECK_PHOTOS], f"photos of {Path(check).name}"
         else:
@@ -81,11 +85,11 @@ def export_model(weights: str | os.PathLike, out: str | os.PathLike | None = Non
         if should_stop():  # a cancelled export writes nothing
             return None
         if int8:
-            yield f"calibrating int8 on {len(split.calibrate)} photos of {Path(calibrate).name}"
+            yield f"calibrating int8 on {len(split.calibrate)} photos{where}"
             final = quantize_int8(fp32_path, Path(tmp) / "int8.onnx", split.calibrate, info, props)
             if should_stop():
                 return None
-            verdict = judge_int8(fp32, open_engine(final), split)
+            verdict = judge_int8(fp32, open_engine(final), split, min_agreement=min_agreement)
             yield verdict.describe()
             check_verdict(verdict)
             result.precision, result.verdict = "int8", verdict

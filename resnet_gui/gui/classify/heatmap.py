@@ -99,6 +99,17 @@ class Heatmaps(QObject):
         task.errored.connect(lambda exc, _details: self._on_result(
             source, HeatmapUnavailable(path, class_name, f"no heatmap: {type(exc).__name__}: {exc}")))
 
+    def waiting_for(self, class_name: str) -> str:
+        """What a heatmap not computed yet waits for, in words: the first one imports PyTorch
+        (seconds on the CPU engines, which never load it) and reads the weights."""
+        import sys
+
+        if "torch" not in sys.modules:
+            return f"loading PyTorch for the heatmap of {class_name} (the first takes several seconds)…"
+        if self.models.key is None or self.models.key[0] != self._source:
+            return f"reading the weights for the heatmap of {class_name}…"
+        return f"computing the heatmap of {class_name}…"
+
     def cancel(self) -> None:
         self.pending = None
         if self._runner is not None:

@@ -209,7 +209,7 @@ class PreviewPane(QWidget):
             return
         self._show_picture()  # the plain photo (or the cached map) until the map comes
         if self.heatmap_images() is None:
-            self.heatmap_bar.say(f"computing the heatmap of {self.heatmap_class()}…")
+            self.heatmap_bar.say(self.heatmaps.waiting_for(self.heatmap_class()))
         self.heatmaps.request(item.path, self.heatmap_class())
 
     def _on_heatmap_ready(self, path: str, class_name: str) -> None:

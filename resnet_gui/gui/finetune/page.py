@@ -9,15 +9,15 @@ Nothing here imports torch.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
 from ..tasks import Task, TaskRunner
+from ..twin_panel import TwinPanel
 from ..wheel_guard import WheelGuard, no_sideways_scroll
 from . import jobs
 from .estimate import RunEstimate
@@ -51,11 +51,13 @@ class FinetunePage(QWidget):
         self._scan_task: Task | None = None
         self._probing = False  # an ImageNet-cache probe is on its way
         self._done: Done | None = None
+        self._config = None  # the TrainConfig of the last run started (its split makes the int8 twin)
 
         self.form = TrainForm(settings)
         self.estimate = RunEstimate(self.estimate_runner)
         self.leak_warning = LeakWarning(self.leak_runner, busy=lambda: self.estimate.measuring)
         self.run_view = RunView()
+        self.twin = TwinPanel()  # the trained model's int8 twin, made once the run has ended
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -77,7 +79,10 @@ class FinetunePage(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(left)
-        layout.addWidget(self.run_view, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.run_view, 1)
+        right.addWidget(self.twin)
+        layout.addLayout(right, 1)
         self.setAcceptDrops(True)
 
         self.form.folder_chosen.connect(self.set_folder)
@@ -156,6 +161,7 @@ class FinetunePage(QWidget):
         cfg = self.config()
         if target is not None:
             cfg = replace(cfg, out=str(target), resume=True)
+        self._config = cfg
         self.last_error = ""
         self._done = None
         self.run_view.begin(self.form.scan.classes, cfg.epochs)
@@ -186,6 +192,7 @@ class FinetunePage(QWidget):
         ok = self.estimate_runner.shutdown() and ok
         ok = self.leak_runner.shutdown() and ok
         ok = self.run_view.shutdown() and ok
+        ok = self.twin.shutdown() and ok
         return self.scan_runner.shutdown() and ok
 
     def update_estimate(self, *_) -> None:
@@ -248,6 +255,10 @@ class FinetunePage(QWidget):
         self.update_estimate()
         self.update_leak_check()
         self.training_finished.emit(done)
+        if done is not None and done.checkpoint and done.reason in ("completed", "early_stopping"):
+            cfg = self._config
+            val_split = 0.2 if cfg.val_split is None else cfg.val_split  # TrainConfig.resolve's default
+            self.twin.start(done.checkpoint, cfg.data_dir, cfg.split_csv, val_split, cfg.seed)
 
     # ================================================================ drops
 

@@ -21,12 +21,13 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ...core.text import counted
 from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
 from ..tasks import TaskRunner
+from ..twin_panel import TwinPanel
 from . import jobs
 
 
@@ -76,11 +77,16 @@ class RetrainPanel(QWidget):
         self.progress = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # one line that never widens the window (errors can be long)
         self.take = QPushButton("Use the new model", clicked=lambda: self.use_model.emit(self.new_checkpoint))
         self.take.hide()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self.twin = TwinPanel()  # the new model's int8 twin, made once it is saved (a line below)
+        row = QHBoxLayout()
         for w in (self.count, self.button, self.take):
-            layout.addWidget(w)
-        layout.addWidget(self.progress, 1)
+            row.addWidget(w)
+        row.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.twin)
         self.refresh_count()
 
     def set_sources(self, dataset: str, weights: str) -> None:
@@ -134,10 +140,12 @@ class RetrainPanel(QWidget):
         self._say(f"Validation {result.new_val_acc:.1%} ({against}); new: {Path(result.checkpoint).name}, "
                   f"{result.mode} retrain{note}", box_style(OK, padding=1))
         self.take.show()
+        self.twin.start(result.checkpoint, self.dataset)  # the split jobs.retrain's run made (0.2, seed 0)
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:
         self.progress.setStyleSheet(style)
         self.progress.setText(text)
 
     def shutdown(self) -> bool:
-        return self.runner.shutdown()
+        ok = self.twin.shutdown()
+        return self.runner.shutdown() and ok
