@@ -218,3 +218,18 @@ def test_the_window_classifies_what_a_later_launch_hands_over(qtbot, settings, t
     finally:
         instance.close()
         window.close()
+
+
+def test_macos_file_open_events_become_one_batch(qtbot, name):
+    """Finder's "Open With" on a running app: one QFileOpenEvent per file, gathered into one list."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtGui import QFileOpenEvent
+
+    instance = SingleInstance(name)
+    instance.watch_file_open_events()
+    app = QCoreApplication.instance()
+    with qtbot.waitSignal(instance.paths_received, timeout=WAIT) as got:
+        for path in ("/photos/a.jpg", "/photos/b.jpg"):
+            QCoreApplication.sendEvent(app, QFileOpenEvent(path))
+    assert got.args[0] == ["/photos/a.jpg", "/photos/b.jpg"]
+    app.removeEventFilter(instance)

@@ -68,6 +68,7 @@ def run_app(args: argparse.Namespace) -> int:
     window.show()
     window.classify_page.start(args.weights, list(args.images or []))
     instance.paths_received.connect(window.open_files)
+    instance.watch_file_open_events()
     return exit_process(app.exec())
 
 

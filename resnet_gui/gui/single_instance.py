@@ -22,7 +22,7 @@ import json
 import os
 import struct
 
-from PySide6.QtCore import QByteArray, QDir, QLockFile, QObject, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QDir, QEvent, QLockFile, QObject, QTimer, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from ..constants import APP_ID
@@ -33,6 +33,7 @@ MAX_PATH_CHARS = 4096  # PATH_MAX on Linux; Windows' long paths are 32 767 but r
 READ_TIMEOUT_MS = 3000  # a client that connects and stalls holds a socket no longer than this
 CONNECT_TIMEOUT_MS = 1000
 MAX_CLIENTS = 16  # connections read at once; more are closed at once (a launch needs one)
+FILE_OPEN_BATCH_MS = 200  # macOS sends one QFileOpenEvent per file of one "Open With": gathered
 ACK = b"\x06"
 _HEADER = struct.Struct(">I")
 
@@ -128,6 +129,27 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = name or server_name()
         self.server: QLocalServer | None = None
+        self._opened: list[str] = []  # macOS file-open events, gathered for one batch
+        self._batch = QTimer(self, singleShot=True, interval=FILE_OPEN_BATCH_MS)
+        self._batch.timeout.connect(self._flush_opened)
+
+    def watch_file_open_events(self) -> None:
+        """macOS never starts a second process for "Open With" on a running app: it sends the
+        app one QFileOpenEvent per file. They become one ``paths_received``, like a launch's."""
+        QCoreApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.FileOpen and event.file():
+            if len(self._opened) < MAX_PATHS:
+                self._opened.append(event.file())
+            self._batch.start()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _flush_opened(self) -> None:
+        paths, self._opened = self._opened, []
+        if paths:
+            self.paths_received.emit(paths)
 
     def claim(self, paths: list[str]) -> bool:
         """True when this launch is the first: it now listens. False when a running instance
