@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .plan import COPY, Operation
-from .transfer import TransferError, copy_file, remove_verified, same_content, send_to_trash
+from .transfer import TransferError, copy_file, move_file, remove_verified, same_content, send_to_trash
 
 
 def name_for(folder: Path, name: str, like: Path) -> Path:
@@ -37,10 +37,13 @@ def do(op: Operation, record_dst: Callable[[str], None] = lambda dst: None) -> s
     chosen = name_for(dst.parent, dst.name, src)
     if chosen != dst:
         record_dst(str(chosen))
-    if not chosen.exists():
-        copy_file(src, chosen)
-    if op.kind != COPY:
-        remove_verified(src, chosen)
+    if op.kind == COPY:
+        if not chosen.exists():
+            copy_file(src, chosen)
+    elif chosen.exists():
+        remove_verified(src, chosen)  # a move killed between its two steps
+    else:
+        move_file(src, chosen)
     return str(chosen)
 
 
@@ -58,7 +61,8 @@ def undo(op: Operation) -> str | None:
         send_to_trash(dst)  # changed since, or its original is gone: keep it recoverable
         return f"{dst} went to the system trash (it no longer matched {src})"
     back = name_for(src.parent, src.name, dst)
-    if not back.exists():
-        copy_file(dst, back)
-    remove_verified(dst, back)
+    if back.exists():
+        remove_verified(dst, back)
+    else:
+        move_file(dst, back)
     return None if back == src else f"{src.name} came back as {back.name} ({src.name} was taken)"
