@@ -7,6 +7,7 @@ import configparser
 import importlib.util
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,3 +233,31 @@ def test_deb_package_layout(tmp_path):
     launcher = unpacked / "usr/bin/resnet-classifier"
     assert os.access(launcher, os.X_OK) and "exec /opt/resnet-classifier/ResNetClassifier \"$@\"" in launcher.read_text()
     assert "rm -rf /opt/resnet-classifier" in (unpacked / "DEBIAN" / "postrm").read_text()
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "build.yml"
+
+
+def _actionlint() -> str | None:
+    beside = Path(sys.executable).parent / ("actionlint.exe" if os.name == "nt" else "actionlint")
+    return str(beside) if beside.is_file() else shutil.which("actionlint")
+
+
+@pytest.mark.skipif(_actionlint() is None, reason="actionlint is installed with the test extra on Linux x86-64 only")
+def test_the_ci_workflow_passes_actionlint():
+    done = subprocess.run([_actionlint(), "-no-color", str(WORKFLOW)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_ci_workflow_builds_what_the_spec_names():
+    """Three runners; each smoke-tests the executable the spec makes on its system (read as
+    text: actionlint above checks the YAML itself)."""
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert text.count("os: [windows-latest, macos-14, ubuntu-latest]") == 1  # the tests job
+    apps = dict(re.findall(r"- os: (\S+)\n\s+app: (\S+)", text))
+    spec = (PACKAGING / "resnet_gui.spec").read_text(encoding="utf-8")
+    assert 'CLI_NAME = "resnet-gui"' in spec and apps["windows-latest"] == "dist/ResNetClassifier/resnet-gui.exe"
+    assert apps["macos-14"] == f"dist/{APP_ID}.app/Contents/MacOS/{APP_ID}" and 'name=f"{APP_NAME}.app"' in spec
+    assert apps["ubuntu-latest"] == f"dist/cpu-only/{APP_ID}/{APP_ID}"  # build.sh --deb builds the CPU-only bundle
+    for script in ("build.sh", "smoke_test.sh", "test_deb.sh", "ci_venv.sh"):
+        assert f"packaging/{script}" in text and (PACKAGING / script).is_file()
