@@ -2,8 +2,10 @@
 # Build the one-folder, windowed app into dist/ResNetClassifier/ (work files in build/pyinstaller/).
 #
 #   packaging/build.sh              # default: with the CUDA libraries (GPU users need them)
-#   packaging/build.sh --cpu-only   # into dist/cpu-only/ResNetClassifier/, without nvidia/* and
-#                                   # libtorch_cuda*: only works with a CPU build of torch
+#   packaging/build.sh --cpu-only   # into dist/cpu-only/ResNetClassifier/, without the NVIDIA
+#                                   # libraries torch only loads on a GPU (docs/packaging.md)
+#   packaging/build.sh --deb        # --cpu-only, then dist/resnet-classifier_<version>_amd64.deb
+#                                   # (packaging/build_deb.sh)
 #   PYTHON=/path/to/python packaging/build.sh   # another environment (default: .venv/bin/python)
 #
 # Installs PyInstaller into that environment if it is missing.
@@ -12,12 +14,13 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 DIST=dist
 WORK=build/pyinstaller
-if [[ "${1:-}" == "--cpu-only" ]]; then
+MODE="${1:-}"
+if [[ "$MODE" == "--cpu-only" || "$MODE" == "--deb" ]]; then
   export RESNET_GUI_CPU_ONLY=1
   DIST=dist/cpu-only
   WORK=build/pyinstaller-cpu-only
 elif [[ -n "${1:-}" ]]; then
-  echo "usage: $0 [--cpu-only]" >&2
+  echo "usage: $0 [--cpu-only | --deb]" >&2
   exit 2
 fi
 if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
@@ -28,3 +31,6 @@ start=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$WORK" packaging/resnet_gui.spec
 echo "built $DIST/ResNetClassifier in $(( $(date +%s) - start )) s; size: $(du -sh "$DIST/ResNetClassifier" | cut -f1)" >&2
+if [[ "$MODE" == "--deb" ]]; then
+  PYTHON="$PYTHON" packaging/build_deb.sh "$DIST/ResNetClassifier"
+fi

@@ -14,6 +14,8 @@
 #   packaging/smoke_test.sh              # build (packaging/build.sh), then test
 #   packaging/smoke_test.sh --no-build   # test the bundle already in dist/ResNetClassifier/
 #   APP=dist/cpu-only/ResNetClassifier/ResNetClassifier packaging/smoke_test.sh --no-build
+#   APP=dist/ResNetClassifier.app/Contents/MacOS/ResNetClassifier ...   # macOS
+#   APP=dist/ResNetClassifier/resnet-gui.exe ...                         # Windows (the console twin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,7 +40,8 @@ export TORCH_HOME="$TMP/torch" QT_QPA_PLATFORM=offscreen
 step() { echo "== $*" >&2; }
 run_app() {  # run_app NAME ARGS...: the frozen app with a time limit, stdout to $TMP/NAME.out
   local name=$1; shift
-  local s=$(date +%s) rc=0
+  local s rc=0
+  s=$(date +%s)
   timeout "$STEP_TIMEOUT" "$APP" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
   echo "   $name: exit $rc in $(( $(date +%s) - s )) s" >&2
   if [[ $rc != 0 ]] || grep -q "torchvision::nms does not exist\|Traceback" "$TMP/$name.err"; then
@@ -121,7 +124,8 @@ tail -n 2 "$TMP/train.out" >&2 || true
 
 # ---- 2. the real window, offscreen
 shopt -s nullglob
-bundled=("$(dirname "$APP")"/_internal/resnet_gui/weights/*.{pt,pth,safetensors})
+# beside the executable in _internal/; in a macOS .app, Contents/Resources/ (MacOS/../Resources)
+bundled=("$(dirname "$APP")"/{_internal,../Resources}/resnet_gui/weights/*.{pt,pth,safetensors})
 shopt -u nullglob
 bundled_default="${bundled[0]:-}"
 WEIGHTS_ARGS=(--weights "$TMP/tiny.pt") SELFTEST_CLASSES=3  # the window shows the top 5 by default

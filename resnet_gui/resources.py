@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-import sys
 from pathlib import Path
+
+import platformdirs
 
 from .constants import APP_ID
 
@@ -78,13 +79,9 @@ def default_weights() -> Path | None:
 
 
 def user_data_dir() -> Path:
-    """Per-user app-data folder (logs, fine-tuned models; downloaded weights live in torch's own cache)."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    path = base / APP_ID
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Per-user app-data folder (logs, fine-tuned models; downloaded weights live in torch's own
+    cache), created if missing: ``~/.local/share/ResNetClassifier`` (or ``$XDG_DATA_HOME``),
+    ``%LOCALAPPDATA%\\ResNetClassifier``, ``~/Library/Application Support/ResNetClassifier``."""
+    # platformdirs knows each platform's rules (Windows' known folders, XDG, macOS); no author
+    # folder on Windows (appauthor=False), roaming=False: models are big and machine-bound
+    return platformdirs.user_data_path(APP_ID, appauthor=False, roaming=False, ensure_exists=True)

@@ -49,16 +49,26 @@ def run_app(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 1
     app = _make_app([sys.argv[0]])
+    if getattr(args, "self_test", False):
+        return exit_process(_self_test(app, args))
+    from .single_instance import SingleInstance
+
+    # a window is open already: it takes the files (and a weights file) and comes forward
+    instance = SingleInstance()
+    handed = [*([args.weights] if args.weights else []), *(args.images or [])]
+    if not instance.claim(handed):
+        print("ResNet Classifier is already open: the files went to its window", file=sys.stderr)
+        return exit_process(0)
     from .main_window import MainWindow
     from .settings import AppSettings
 
-    if getattr(args, "self_test", False):
-        return exit_process(_self_test(app, args))
     window = MainWindow(AppSettings())
     if getattr(args, "device", None):
         window.set_device(args.device)
     window.show()
     window.classify_page.start(args.weights, list(args.images or []))
+    instance.paths_received.connect(window.open_files)
+    instance.watch_file_open_events()
     return exit_process(app.exec())
 
 

@@ -317,6 +317,18 @@ class MainWindow(QMainWindow):
         # let the drop finish before the work starts (the OS waits on the drop)
         QTimer.singleShot(0, lambda: self.classify_page.open_paths(paths))
 
+    def open_files(self, paths: list[str]) -> None:
+        """Files and folders from a later launch ("Open with" in a file manager, handed over
+        by gui/single_instance.py): the window comes to the front and opens them as a drop
+        would, on the Classify page; no paths just brings the window forward."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if paths:
+            self.tabs.setCurrentWidget(self.classify_page)
+            self.classify_page.open_paths(list(paths))
+
     # ================================================================ settings and closing
 
     def _restore_settings(self) -> None:

@@ -4,8 +4,9 @@ found again by the weights' SHA-256: the next run loads no torch at all."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+import platformdirs
 
 from ...constants import APP_ID
 from .export import file_sha256
@@ -18,13 +19,9 @@ def cache_dir() -> Path:
     override = os.environ.get("RESNET_GUI_CACHE_DIR")
     if override:
         return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / APP_ID / "cache"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches" / APP_ID
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / APP_ID
-    return base / "engines"
+    # ~/.cache/ResNetClassifier (or $XDG_CACHE_HOME), %LOCALAPPDATA%\ResNetClassifier\Cache,
+    # ~/Library/Caches/ResNetClassifier
+    return platformdirs.user_cache_path(APP_ID, appauthor=False) / "engines"
 
 
 def cached_path(sha256: str, arch: str | None = None) -> Path:

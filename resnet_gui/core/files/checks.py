@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Iterable
 
 from ..paths import nearest_existing
+from .names import WINDOWS_FORBIDDEN, is_reserved
 from .plan import FilesError, Plan
 
-_WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 SPACE_MARGIN = 1.02  # filesystems need a little more than the bytes themselves
 
 
@@ -23,7 +22,7 @@ def check_folder_name(name: str) -> str:
         raise FilesError(f"{shown} cannot be a folder name (empty, '.' or '..', or spaces at an end)")
     if "\0" in name or "/" in name or "\\" in name or any(ord(c) < 32 for c in name):
         raise FilesError(f"{shown} cannot be a folder name: it holds a slash or a control character")
-    if set(name) & _WINDOWS_FORBIDDEN or name.split(".")[0].lower() in _WINDOWS_RESERVED or name.endswith("."):
+    if set(name) & WINDOWS_FORBIDDEN or is_reserved(name) or name.endswith("."):
         raise FilesError(f"{shown} cannot be a folder name on Windows or a USB disk (characters <>:\"|?* "
                          "or a reserved name); rename the class")
     if len(name.encode("utf-8")) > 255:

@@ -13,6 +13,7 @@ from ..data.images import is_image_path
 from ..text import counted
 from .checks import check_folder_name, check_plan
 from .journal import Journal
+from .names import existing_names, name_key
 from .plan import FilesError, Plan, plan_transfers
 
 JOURNAL_NAME = "journal.jsonl"
@@ -114,7 +115,12 @@ class Dataset:
 
     def add_class(self, name: str) -> Path:
         """Create ``<root>/<name>`` (refused with FilesError when no filesystem takes the name)."""
-        folder = self.root / check_folder_name(name.strip())
+        name = check_folder_name(name.strip())
+        same = existing_names(self.root).get(name_key(name))
+        if same is not None and same != name:
+            raise FilesError(f"{name!r} and the class {same!r} differ only in case: Windows and macOS see one "
+                             f"folder; use {same!r}")
+        folder = self.root / name
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

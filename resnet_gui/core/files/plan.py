@@ -10,6 +10,7 @@ from typing import Iterable
 
 from ..paths import first_free
 from ..text import counted
+from .names import existing_names, name_key, portable_name
 
 COPY, MOVE = "copy", "move"
 
@@ -67,12 +68,15 @@ class Plan:
 
 
 def free_name(folder: Path, name: str, taken: set[str]) -> str:
-    """``name``, or ``stem (2).ext``, ``stem (3).ext`` ...: never a name that exists in
-    ``folder`` or was already planned (``taken``, lower-cased: case-insensitive filesystems)."""
+    """``name`` made valid everywhere (:func:`.names.portable_name`: ``aux.jpg`` -> ``aux_.jpg``),
+    or ``stem (2).ext``, ``stem (3).ext`` ...: never a name that exists in ``folder`` or was
+    already planned, compared without case (``taken`` holds :func:`.names.name_key` values), so
+    ``A.jpg`` and ``a.jpg`` stay two photos on Windows and macOS too."""
+    name = portable_name(name)
     stem, ext = os.path.splitext(name)
     candidate = first_free(lambda n: folder / (name if n == 1 else f"{stem} ({n}){ext}"),
-                           lambda path: path.name.lower() in taken or path.exists()).name
-    taken.add(candidate.lower())
+                           lambda path: name_key(path.name) in taken or path.exists()).name
+    taken.add(name_key(candidate))
     return candidate
 
 
@@ -88,7 +92,8 @@ def new_folders(folders: Iterable[Path]) -> list[str]:
 
 def plan_transfers(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *, move: bool = False,
                    title: str = "") -> Plan:
-    """A plan putting each source file into its destination folder, names kept unless taken.
+    """A plan putting each source file into its destination folder, names kept unless taken
+    (or invalid on some filesystem).
 
     ``pairs`` are ``(source file, destination folder)``; unreadable sources are left out by
     the caller's checks (:func:`.checks.check_plan` says which)."""
@@ -100,6 +105,8 @@ def plan_transfers(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]],
             size = src.stat().st_size
         except OSError:
             size = 0
-        name = free_name(folder, src.name, taken.setdefault(folder, set()))
+        if folder not in taken:  # what the folder holds, without case: read once per folder
+            taken[folder] = set(existing_names(folder))
+        name = free_name(folder, src.name, taken[folder])
         operations.append(Operation(MOVE if move else COPY, str(src), str(folder / name), size))
     return Plan(operations, title, make_folders=new_folders(taken))

@@ -12,6 +12,7 @@ from typing import Iterable
 from ...constants import APP_FOLDER
 from ..text import counted
 from .checks import check_folder_name, check_plan
+from .names import existing_names, name_key
 from .plan import FilesError, Plan, plan_transfers
 
 UNSURE = "_unsure"
@@ -37,13 +38,33 @@ def plan_sort(items: Iterable[tuple], destination: str | os.PathLike, *, min_con
     if move:
         for path, *_ in items:
             check_not_through_link(path, sources)
-    pairs = [(path, destination / sort_folder(label, confidence, unknown[0] if unknown else None, min_confidence,
-                                              unknown_folder))
+    sure = [label for _, label, confidence, *unknown in items
+            if confidence >= min_confidence and not (unknown_folder and unknown and unknown[0])]
+    folders = _class_folders(destination, sure)
+    pairs = [(path, destination / sort_folder(folders.get(label, label), confidence,
+                                              unknown[0] if unknown else None, min_confidence, unknown_folder))
              for path, label, confidence, *unknown in items]
     title = f"{'move' if move else 'copy'} {counted(len(pairs), 'photo')} into {destination}"
     plan = plan_transfers(pairs, move=move, title=title)
     check_plan(plan, destination, sources)
     return plan
+
+
+def _class_folders(destination: Path, labels: list[str]) -> dict[str, str]:
+    """Each label's folder name: checked, and spelled as a folder already in ``destination``
+    that differs only in case (so Linux, Windows and macOS fill the same folder). Two labels
+    that differ only in case would share one folder on Windows and macOS: FilesError."""
+    existing = existing_names(destination)
+    folders: dict[str, str] = {}
+    by_key: dict[str, str] = {}
+    for label in dict.fromkeys(labels):
+        key = name_key(check_folder_name(label))
+        if key in by_key:
+            raise FilesError(f"the classes {by_key[key]!r} and {label!r} differ only in case: Windows and macOS "
+                             "would sort them into one folder; rename one in the model's class names")
+        by_key[key] = label
+        folders[label] = existing.get(key, label)
+    return folders
 
 
 def sort_journal_path(destination: str | os.PathLike) -> Path:

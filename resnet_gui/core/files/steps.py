@@ -10,7 +10,7 @@ from typing import Callable
 
 from ..paths import first_free
 from .plan import COPY, Operation
-from .transfer import TransferError, copy_file, file_hash, remove_verified, same_content, send_to_trash
+from .transfer import TransferError, copy_file, file_hash, move_file, remove_verified, same_content, send_to_trash
 
 
 def name_for(folder: Path, name: str, like: Path) -> Path:
@@ -37,12 +37,16 @@ def do(op: Operation, record_dst: Callable[[str], None] = lambda dst: None,
     chosen = name_for(dst.parent, dst.name, src)
     if chosen != dst:
         record_dst(str(chosen))
-    if not chosen.exists():
-        copy_file(src, chosen, before_link=record_wrote)
-    else:  # its own earlier copy (a kill after the link), or the same bytes put there meanwhile
+    if op.kind == COPY:
+        if not chosen.exists():
+            copy_file(src, chosen, before_link=record_wrote)
+        else:  # its own earlier copy (a kill after the link), or the same bytes put there meanwhile
+            record_wrote(chosen.stat().st_size, file_hash(chosen))
+    elif chosen.exists():  # a move killed between its two steps
         record_wrote(chosen.stat().st_size, file_hash(chosen))
-    if op.kind != COPY:
         remove_verified(src, chosen)
+    else:
+        move_file(src, chosen, before_link=record_wrote)
     return str(chosen)
 
 
@@ -64,7 +68,8 @@ def undo(op: Operation, wrote: tuple[int, str] | None = None) -> str | None:
         send_to_trash(dst)  # its original changed or is gone: keep the copy recoverable
         return f"{dst} went to the system trash (its original {src} changed or is gone)"
     back = name_for(src.parent, src.name, dst)
-    if not back.exists():
-        copy_file(dst, back)
-    remove_verified(dst, back)
+    if back.exists():
+        remove_verified(dst, back)
+    else:
+        move_file(dst, back)
     return None if back == src else f"{src.name} came back as {back.name} ({src.name} was taken)"

@@ -103,6 +103,28 @@ def copy_file(src: Path, dst: Path, before_link=None) -> str:
     return sha
 
 
+def move_file(src: Path, dst: Path, before_link=None) -> None:
+    """Move ``src`` to the new name ``dst``: a hard link then an unlink on the same filesystem
+    (a rename that never overwrites: an existing ``dst`` raises FileExistsError); across drives
+    (EXDEV), or where links are refused (FAT, some shares), :func:`copy_file` then
+    :func:`remove_verified`. Either way ``src`` goes only once ``dst`` is complete;
+    ``before_link(size, sha)`` as in :func:`copy_file`."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if before_link is not None:  # the journal learns what ``dst`` will hold before it appears
+        before_link(src.stat().st_size, file_hash(src))
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # EXDEV: another drive; EPERM/ENOTSUP/EMLINK: no hard links here
+        copy_file(src, dst)
+        remove_verified(src, dst)
+        return
+    fsync_dir(dst.parent)
+    src.unlink()
+    fsync_dir(src.parent)
+
+
 def remove_verified(src: Path, copy: Path) -> None:
     """Remove ``src`` only when ``copy`` holds the same bytes (the last step of a move)."""
     if not same_content(src, copy, full=False):
