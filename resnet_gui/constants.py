@@ -6,3 +6,4 @@ APP_TITLE = "ResNet Classifier"  # what the user sees: window title, QSettings' 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")  # what the file dialog and drops accept
 ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")  # auto: torch on CUDA/MPS, an ONNX engine on the CPU
+NONE_FOLDER = "_none"  # in a dataset: photos of none of the classes (outlier exposure, the out-of-class threshold)
