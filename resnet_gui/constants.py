@@ -7,3 +7,4 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")  # what the file dialog and drops accept
 ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")  # auto: torch on CUDA/MPS, an ONNX engine on the CPU
 NONE_FOLDER = "_none"  # in a dataset: photos of none of the classes (outlier exposure, the out-of-class threshold)
+NONE_TEXT = "none of these"  # what the user sees for that folder (Label page, verdicts)

@@ -40,13 +40,33 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
         bar.wrong.click()
     assert (tmp_path / "data" / "red" / photos[0].name).read_bytes() == photos[0].read_bytes()
     assert (tmp_path / "data" / "blue" / photos[1].name).exists()
-    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red"]
+    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red", "none of these"]
     run_all(Dataset.shared(tmp_path / "data").journal.undo())  # the Label page's Undo takes it back
     assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
     bar.set_photo(str(photos[0]), "red")  # a second "Correct" on the same photo adds no second copy
     bar.correct.click()
     qtbot.waitUntil(lambda: bar.status.text() == "already in red")
     assert sorted(p.name for p in (tmp_path / "data" / "red").iterdir()) == [photos[0].name]
+    bar.shutdown()
+
+
+def test_wrong_offers_none_of_these_which_goes_to_the_none_folder(qtbot, tmp_path, make_images):
+    from resnet_gui.constants import NONE_FOLDER
+
+    photo = make_images(1)[0]
+    (tmp_path / "data" / "red").mkdir(parents=True)
+    bar = VerdictBar()
+    qtbot.addWidget(bar)
+    bar.set_dataset(str(tmp_path / "data"))
+    bar.set_photo(str(photo), "red")
+    bar.classes.setCurrentIndex(bar.classes.findText("none of these"))
+    with qtbot.waitSignal(bar.added) as added:
+        bar.wrong.click()
+    assert added.args == [str(photo), NONE_FOLDER]
+    assert (tmp_path / "data" / NONE_FOLDER / photo.name).read_bytes() == photo.read_bytes()
+    assert bar.status.text() == "added to none of these"
+    assert Dataset.shared(tmp_path / "data").class_names() == ["red"]  # still one class
+    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["red", "none of these"]
     bar.shutdown()
 
 
