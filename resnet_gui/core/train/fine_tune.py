@@ -19,8 +19,8 @@ from typing import Callable, Iterator
 from ...constants import NONE_FOLDER
 from ..atomic import OutputError, check_output_file, remove_stale_temps
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
-from .config import GroupStopped, TrainConfig, TrainingError
-from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage
+from .config import TEACHER, GroupStopped, TrainConfig, TrainingError, distil_epochs
+from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage, StartChosen
 from .state import Best, load_resume, resume_path, save_resume
 
 IMBALANCE_WEIGHTED = 1.5  # largest / smallest class above which the loss is class-weighted
@@ -52,6 +52,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
     from . import parallel
     from .setup import (amp_dtype, augmenter, optimizer_and_schedule, random_erase, read_images, start_model,
                         steps_per_epoch)
+    from .distil import DistilBatches, load_teacher_and_probe
     from .steps import Compute, FeatureBatches, ImageBatches, evaluate, outlier_exposure_loss, train_one_epoch
 
     cfg = cfg.resolve()
@@ -61,6 +62,11 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
 
     data, train_items, val_items, split_from = _load_split(cfg)
     classes = data.classes
+    teacher_guided = cfg.start == TEACHER
+    if teacher_guided:  # a schedule sized to the folder; no early stop: distillation gains late
+        cfg.epochs = cfg.epochs or distil_epochs(len(train_items))
+        cfg.patience = cfg.patience or cfg.epochs
+    yield StartChosen(cfg.describe_start())
     dist = from_env(cfg.device)  # without torchrun: one process on resolve_device(cfg.device)
     progress.rank, device = dist.rank, dist.device
     local_batch = parallel.check_world(dist, len(train_items), cfg.batch_size)
@@ -109,7 +115,19 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         class_weight = (counts.sum() / (len(classes) * counts)).to(device)
     criterion = outlier_exposure_loss(nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing))
 
-    if head:
+    if teacher_guided:
+        if dist.active:
+            raise TrainingError("the teacher-guided start does not run under torchrun yet: choose --from")
+        found = yield from load_teacher_and_probe(train_set, val_set, classes, device, should_stop)
+        if found is None:
+            yield Done("cancelled", "cancelled while fitting the teacher's head; nothing was saved", None, 0, 0.0)
+            return
+        teacher, probe, _ = found
+        batches = DistilBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), teacher, probe,
+                                none_set.images, cfg.seed)
+        val_labels, trainable = val_set.labels, list(model.parameters())
+        criterion = nn.CrossEntropyLoss()  # on the teacher's probabilities
+    elif head:
         yield Stage("computing features with the frozen backbone", 0, len(train_set.images) + len(val_set.images))
         batches = yield from FeatureBatches.compute_features(model, compute, train_set, val_set,
                                                              augmenter(cfg.image_size, "none"), should_stop,

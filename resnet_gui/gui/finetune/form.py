@@ -2,8 +2,9 @@
 
 :class:`TrainForm` builds the :class:`TrainConfig` that Start runs. Its defaults are the
 core's: ``TrainConfig.resolve(fallback_start=<the window's model>)`` picks the start
-(ImageNet when cached, else the window's model, else scratch) and every other default, so the
-page and the CLI cannot disagree.
+(ImageNet when cached, else the teacher-guided start from the window's model, else the
+window's model, else scratch) and every other default, so the page and the CLI cannot
+disagree. Under the options, one line says what the start is and why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.model.architectures import ARCH_NAMES
-from ...core.train.config import TrainConfig
+from ...core.train.config import TEACHER, TrainConfig, distil_epochs, teacher_installed
 from ..styles import ERROR_STYLE, WARN_STYLE, plain_tooltip
 from .jobs import FolderScan
 
@@ -145,6 +146,8 @@ class TrainForm(QWidget):
         options_box = QGroupBox("2 · Options")
         options_layout = QVBoxLayout(options_box)
         options_layout.addLayout(form)
+        self.start_note = _note_label()  # what the start is and why (TrainConfig.describe_start)
+        options_layout.addWidget(self.start_note)
         options_layout.addWidget(self.advanced_button)
         options_layout.addWidget(self.advanced)
 
@@ -201,7 +204,8 @@ class TrainForm(QWidget):
         for widget in (self.folder_edit, self.browse_button, self.start_combo, self.mode_combo, self.epochs_spin,
                        self.size_spin, self.out_edit, self.out_button, self.batch_spin, self.lr_spin):
             widget.setEnabled(not running)
-        self.arch_combo.setEnabled(not running and self.start_combo.currentData() != "current")
+        self.arch_combo.setEnabled(not running and self.start_combo.currentData() not in ("current", TEACHER))
+        self.mode_combo.setEnabled(not running and self.start_combo.currentData() != TEACHER)
         self.val_spin.setEnabled(not running and (self.scan is None or self.scan.split_from == "folder"))
         self.cancel_button.setEnabled(running)
         self._update_start_enabled()
@@ -226,7 +230,8 @@ class TrainForm(QWidget):
         return TrainConfig(
             data_dir=self.folder_edit.text(), out=self.out_edit.text(),
             arch=None if start not in ("imagenet", "scratch") else self.arch_combo.currentText(),
-            start=start, mode=self.mode_combo.currentData(), epochs=self.epochs_spin.value(),
+            start=start, student=self._student() if start == TEACHER else None,
+            mode=self.mode_combo.currentData(), epochs=self.epochs_spin.value(),
             image_size=self.size_spin.value(), batch_size=self.batch_spin.value(),
             val_split=self.val_spin.value() / 100.0, lr=lr if lr > 0 else None, device=device)
 
@@ -276,7 +281,7 @@ class TrainForm(QWidget):
         if not self.imagenet_cached:
             # not probed yet: resolve() would import torchvision here, on the GUI thread, racing
             # the probe's import; with the cache unknown the core's policy comes down to this
-            return "current" if fallback else "scratch"
+            return TEACHER if teacher_installed() else "current" if fallback else "scratch"
         start = TrainConfig("", "", arch=self.arch_combo.currentText()).resolve(fallback_start=fallback).start
         return "current" if fallback and start == fallback else start
 
@@ -290,6 +295,11 @@ class TrainForm(QWidget):
                 self.start_combo.setItemData(0, plain_tooltip(self.current_model[0]), Qt.ItemDataRole.ToolTipRole)
             label = {True: "ImageNet weights (cached)", False: "ImageNet weights (downloads once)"}
             self.start_combo.addItem(label.get(cached, "ImageNet weights"), "imagenet")
+            if teacher_installed():
+                self.start_combo.addItem("Taught by the built-in ImageNet teacher", TEACHER)
+                self.start_combo.setItemData(self.start_combo.count() - 1, plain_tooltip(
+                    "A head on the ImageNet teacher's features teaches the ResNet on many views of your photos: "
+                    "far better than random weights with few photos; minutes, not seconds"), Qt.ItemDataRole.ToolTipRole)
             self.start_combo.addItem("Random (from scratch)", "scratch")
             keep = self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0
             self.start_combo.setCurrentIndex(self.start_combo.findData(previous if keep else self._default_start()))
@@ -305,19 +315,41 @@ class TrainForm(QWidget):
                 index = self.arch_combo.findText(self.current_model[1])
                 if index >= 0:
                     self.arch_combo.setCurrentIndex(index)
-            self.arch_combo.setEnabled(not from_current and not self._running)
+            self.arch_combo.setEnabled(not from_current and start != TEACHER and not self._running)
             mode = None if reset_mode else self.mode_combo.currentData()
             arch = None if from_current else self.arch_combo.currentText()
-            c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode).resolve()
+            teacher = start == TEACHER
+            if teacher:  # the student starts from the window's model (resolve: else the shipped one)
+                mode, arch = "full", (self.current_model[1] if self.current_model else None)
+            c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode, student=self._student()).resolve()
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(c.mode))
-        self.epochs_spin.setValue(c.epochs)
+        self.mode_combo.setEnabled(not teacher and not self._running)
+        self.epochs_spin.setValue(c.epochs or distil_epochs(self._train_photos()))
         # from a weights file resolve() leaves the size to that model: the window's model's own
-        self.size_spin.setValue(c.image_size or (self.current_model[2] if from_current else 224))
+        size = self.current_model[2] if (from_current or teacher) and self.current_model else (160 if teacher else 224)
+        self.size_spin.setValue(c.image_size or size)
+        self._show_start_note(c)
         self.batch_spin.setValue(c.batch_size)
         self.lr_spin.setValue(0.0)  # auto: c.lr for this mode
         self.lr_spin.setToolTip(f"Peak learning rate; auto = {c.lr:g} for this mode")
         self.val_spin.setValue(round(c.val_split * 100))
         self.refresh_output()
+
+    def _student(self) -> str | None:
+        return self.current_model[0] if self.current_model else None
+
+    def _train_photos(self) -> int:
+        """Training photos of the scanned folder at the chosen validation share (a guess before a scan)."""
+        total = sum(self.scan.counts) if self.scan is not None and not self.scan.error else 240
+        return max(1, round(total * (1 - self.val_spin.value() / 100.0)))
+
+    def _show_start_note(self, c: TrainConfig) -> None:
+        """What the start is, and why when it is the core's own choice (resolve()'s reasons)."""
+        if not self._start_touched and self.start_combo.currentData() == self._default_start():
+            c.start_reason = {TEACHER: "no ImageNet ResNet weights are cached",
+                              "imagenet": "ImageNet weights are in torch's cache"}.get(
+                c.start, "no ImageNet weights are cached and the ImageNet teacher is not installed")
+        self.start_note.setText(c.describe_start())
 
     def _on_start_changed(self, _index: int) -> None:
         self._start_touched = True
@@ -363,6 +395,8 @@ class TrainForm(QWidget):
             self.val_spin.setEnabled(scan.split_from == "folder" and not self._running)
             if scan.imbalance > IMBALANCE_WARN:
                 self._warn_imbalance(scan)
+            if self.start_combo.currentData() == TEACHER and not self._running:  # its schedule fits the folder
+                self.epochs_spin.setValue(distil_epochs(self._train_photos()))
         elif not self.folder_edit.text():
             self.data_label.setText("Choose or drop a folder: one subfolder per class (e.g. daisy/, roses/), "
                                     "or train/ and val/ folders holding those.")

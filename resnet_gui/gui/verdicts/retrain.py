@@ -10,7 +10,9 @@ Wiring (the Classify page)::
     # on close: self.retrain.shutdown()
 
 The new checkpoint goes beside the current one as ``<name>-retrained-<n>.pt`` (never over it;
-in the user's models folder when the current one is a shipped model).
+in the user's models folder when the current one is a shipped model). Before it starts, the
+button says how long it will take: a few steps of what it runs are timed in the background
+when the dataset or the model changes (jobs.plan_retrain), then scaled to the photo count.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class RetrainPanel(QWidget):
         self.new_checkpoint = ""
         self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
         self.runner = TaskRunner(self, name="retrain")
+        self.plan_runner = TaskRunner(self, name="retrain estimate")  # never cancels a retrain in flight
+        self.plan: jobs.RetrainPlan | None = None  # what Retrain runs and this machine's speed at it
         self.count = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
         self.count.setStyleSheet(MUTED_STYLE)
         self.button = QPushButton("Retrain", clicked=self.start)
@@ -83,7 +87,17 @@ class RetrainPanel(QWidget):
         self.refresh_count()
 
     def set_sources(self, dataset: str, weights: str) -> None:
+        changed = (dataset, weights) != (self.dataset, self.weights)
         self.dataset, self.weights = dataset, weights
+        if changed:
+            self.plan = None
+            if dataset and weights:
+                task = self.plan_runner.start(jobs.plan_retrain, dataset, weights)
+                task.returned.connect(self._on_plan)
+        self.refresh_count()
+
+    def _on_plan(self, plan: jobs.RetrainPlan) -> None:
+        self.plan = plan
         self.refresh_count()
 
     def refresh_count(self) -> None:
@@ -93,12 +107,23 @@ class RetrainPanel(QWidget):
             n = added_since(self.dataset, self.weights) if self.weights else 0
             self.count.setText(f"{counted(n, 'photo')} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
+        self.button.setText(f"Retrain ({self.estimate()})" if self.estimate() else "Retrain")
+
+    def estimate(self) -> str:
+        """"about 6 min" for the dataset as it is now; "" until measured."""
+        from ...core.files.dataset import Dataset
+
+        if self.plan is None or not self.dataset:
+            return ""
+        return jobs.retrain_estimate(self.plan, sum(c.count for c in Dataset.shared(self.dataset).classes()))
 
     def start(self) -> None:
         if not (self.dataset and self.weights) or self.runner.busy:
             return
         self.take.hide()
         self.button.setEnabled(False)
+        if self.estimate():
+            self._say(f"Retraining: {self.estimate()}, in the background")
         task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights), self.epochs)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_done)
@@ -130,4 +155,4 @@ class RetrainPanel(QWidget):
         self.progress.setText(text)
 
     def shutdown(self) -> bool:
-        return self.runner.shutdown()
+        return self.plan_runner.shutdown() and self.runner.shutdown()
