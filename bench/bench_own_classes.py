@@ -39,6 +39,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -105,21 +106,26 @@ def add_none(root: Path) -> list[Path]:
     return [p for cls in NONE_JUDGE for p in sorted((DATA / "outliers" / cls).glob("*.jpg"))[:15]]
 
 
-def train(root: Path, out: Path, mode: str) -> tuple[float, str]:
-    """Train with the CLI, as a user would; returns (seconds, its stdout)."""
+def train(root: Path, out: Path, mode: str, epochs: int | None = None) -> tuple[float, str, float]:
+    """Train with the CLI, as a user would; returns (seconds, its stdout). ``epochs``: a shorter
+    schedule than the default (said in the results)."""
     from resnet_gui.resources import default_weights
 
     args = [sys.executable, "-m", "resnet_gui", "train", str(root), "--out", str(out)]
+    if epochs:
+        args += ["--epochs", str(epochs)]
     if mode == "head":
         args += ["--from", str(default_weights())]  # what the Fine-tune page did: its loaded model, head-only
     elif mode == "scratch":
         args += ["--from", "scratch"]  # `train` with no options before issue 27 (no ImageNet cache here)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(args, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"train failed ({mode}, {root.name}): {done.stderr.strip().splitlines()[-1:]}")
-    return seconds, done.stdout
+    # CPU seconds (user + system) of the run: on a shared CPU, wall time depends on the others
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, done.stdout, cpu
 
 
 def judge(checkpoint: Path, held: list[tuple[Path, str]], others: list[Path] = ()) -> dict:
@@ -162,6 +168,10 @@ def _val_acc(stdout: str) -> float | None:
     return None
 
 
+def _epochs(stdout: str) -> int:
+    return sum(1 for line in stdout.splitlines() if line.startswith("epoch "))
+
+
 def _start_line(stdout: str) -> str:
     return next((line for line in stdout.splitlines() if line.startswith("start:")), "")
 
@@ -170,6 +180,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folders", default=",".join(FOLDERS))
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--distil-epochs", type=int, default=None,
+                        help="a shorter schedule for distil than the default (on a busy CPU); reported")
     parser.add_argument("--none", action="store_true", help="measure what a _none folder adds (flowers2)")
     parser.add_argument("--none-mode", default="distil", choices=("distil", "head"))
     parser.add_argument("--work", default="/tmp/bench_own_classes")
@@ -186,8 +198,10 @@ def main() -> None:
             if mode == "probe":
                 row = probe(root, held)
             else:
-                seconds, stdout = train(root, work / f"{name}-{mode}.pt", mode)
+                epochs = args.distil_epochs if mode == "distil" else None
+                seconds, stdout, cpu = train(root, work / f"{name}-{mode}.pt", mode, epochs)
                 row = {"seconds": seconds, "val_acc": _val_acc(stdout), "start": _start_line(stdout),
+                       "epochs": _epochs(stdout), "cpu_seconds": cpu,
                        **judge(work / f"{name}-{mode}.pt", held)}
             results[f"{name}/{mode}"] = row
             results_path.write_text(json.dumps(results, indent=1))
@@ -197,8 +211,9 @@ def main() -> None:
             others = add_none(root) if with_none else add_none(work / "scratch-none")
             tag = f"flowers2/{args.none_mode}{'+none' if with_none else ''}/flagging"
             print(f"{tag} ...", file=sys.stderr, flush=True)
-            seconds, stdout = train(root, work / f"none-{with_none}.pt", args.none_mode)
-            results[tag] = {"seconds": seconds, **judge(work / f"none-{with_none}.pt", held, others)}
+            seconds, stdout, cpu = train(root, work / f"none-{with_none}.pt", args.none_mode,
+                                         args.distil_epochs if args.none_mode == "distil" else None)
+            results[tag] = {"seconds": seconds, "cpu_seconds": cpu, "epochs": _epochs(stdout), **judge(work / f"none-{with_none}.pt", held, others)}
             results_path.write_text(json.dumps(results, indent=1))
     show(results)
 
@@ -207,12 +222,15 @@ def show(results: dict) -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(
         ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), platform.machine())
     print(f"CPU: {cpu}; times measured on a CPU shared with other jobs")
-    print(f"{'folder/mode':34s} {'held-out acc':>12s} {'val acc':>8s} {'time':>8s}  flagged: class / none, AUROC")
+    print(f"{'folder/mode':34s} {'held-out acc':>12s} {'val acc':>8s} {'time':>8s} {'CPU':>7s}  "
+          "flagged: class / none, AUROC")
     for key, row in sorted(results.items()):
         val = f"{row['val_acc']:.1%}" if row.get("val_acc") is not None else "-"
         flag = (f"  {row['class_flagged']:.1%} / {row['none_flagged']:.1%}, {row['auroc']:.3f}"
                 if "auroc" in row else "")
-        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s{flag}")
+        epochs = f" ({row['epochs']} epochs)" if row.get("epochs") else ""
+        cpu = f"{row['cpu_seconds']:6.0f}s" if row.get("cpu_seconds") else "      -"
+        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s {cpu}{flag}{epochs}")
     print(json.dumps({"bench": "own_classes", "cpu": cpu, "results": results}))
 
 

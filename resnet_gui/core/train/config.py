@@ -12,8 +12,11 @@ MODES = ("head", "full")
 OPTIMIZERS = ("adamw", "sgd")
 TEACHER = "teacher"  # the teacher-guided start (core/train/distil.py)
 _STARTS = ("imagenet", "scratch", TEACHER)  # anything else names a weights file
-DISTIL_VIEWS = 7000  # teacher-guided: augmented views a run trains on, spread over the folder's photos
-DISTIL_EPOCHS = (12, 60)  # ... in at least / at most this many epochs
+# teacher-guided: augmented views a run trains on, spread over the folder's photos, in at least /
+# at most DISTIL_EPOCHS epochs. 4,000: about 35 s an epoch of 192 photos on the 2-core CPU, so
+# ~240 photos take under 15 minutes (docs/performance.md)
+DISTIL_VIEWS = 4000
+DISTIL_EPOCHS = (10, 40)
 
 
 class TrainingError(RuntimeError):

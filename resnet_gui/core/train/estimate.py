@@ -162,13 +162,17 @@ def measure_speed(cfg: TrainConfig, arch: str, sample_paths: list, should_stop: 
 
 
 def _teacher_seconds(cfg: TrainConfig, per_image) -> float | None:
-    """Seconds per image through the ImageNet teacher (its first load exports it once: not timed)."""
+    """Seconds per image through the ImageNet teacher: with ONNX Runtime, as training runs it,
+    once its export is cached; before that (the export takes a while) in torch, which is slower:
+    the estimate errs long."""
     import torch
 
-    from ..teacher import TeacherError, load_teacher
+    from ..engines.cache import cache_dir
+    from ..teacher import TEACHER_VERSION, TeacherError, load_teacher
 
+    exported = (cache_dir() / f"teacher-{TEACHER_VERSION}.onnx").is_file()
     try:
-        teacher = load_teacher("cpu")
+        teacher = load_teacher("cpu", engine="auto" if exported else "torch")
     except TeacherError:
         return math.nan  # training will say why in one line; no estimate until then
     x = torch.zeros((cfg.batch_size or 32, 3, 224, 224))

@@ -1,10 +1,8 @@
 """The Fine-tune page's left column: the folder and its classes, the options, Start / Cancel.
 
 :class:`TrainForm` builds the :class:`TrainConfig` that Start runs. Its defaults are the
-core's: ``TrainConfig.resolve(fallback_start=<the window's model>)`` picks the start
-(ImageNet when cached, else the teacher-guided start from the window's model, else the
-window's model, else scratch) and every other default, so the page and the CLI cannot
-disagree. Under the options, one line says what the start is and why.
+core's: ``TrainConfig.resolve(fallback_start=<the window's model>)`` picks the start and every
+other default (starts.py), so the page and the CLI cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,8 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.model.architectures import ARCH_NAMES
-from ...core.train.config import TEACHER, TrainConfig, distil_epochs, teacher_installed
+from ...core.train.config import TEACHER, TrainConfig
 from ..styles import ERROR_STYLE, WARN_STYLE, plain_tooltip
+from . import starts
 from .jobs import FolderScan
 
 IMBALANCE_WARN = 1.5  # largest / smallest class above which the form warns
@@ -276,31 +275,12 @@ class TrainForm(QWidget):
         return value or "scratch"
 
     def _default_start(self) -> str:
-        """The core's choice, as a "Start from" item."""
-        fallback = self.current_model[0] if self.current_model else None
-        if not self.imagenet_cached:
-            # not probed yet: resolve() would import torchvision here, on the GUI thread, racing
-            # the probe's import; with the cache unknown the core's policy comes down to this
-            return TEACHER if teacher_installed() else "current" if fallback else "scratch"
-        start = TrainConfig("", "", arch=self.arch_combo.currentText()).resolve(fallback_start=fallback).start
-        return "current" if fallback and start == fallback else start
+        return starts.default(self.current_model, bool(self.imagenet_cached), self.arch_combo.currentText())
 
     def _fill_start_combo(self) -> None:
         previous = self.start_combo.currentData()
-        cached = self.imagenet_cached.get(self.arch_combo.currentText())
         with QSignalBlocker(self.start_combo):
-            self.start_combo.clear()
-            if self.current_model:
-                self.start_combo.addItem(f"Current model ({Path(self.current_model[0]).name})", "current")
-                self.start_combo.setItemData(0, plain_tooltip(self.current_model[0]), Qt.ItemDataRole.ToolTipRole)
-            label = {True: "ImageNet weights (cached)", False: "ImageNet weights (downloads once)"}
-            self.start_combo.addItem(label.get(cached, "ImageNet weights"), "imagenet")
-            if teacher_installed():
-                self.start_combo.addItem("Taught by the built-in ImageNet teacher", TEACHER)
-                self.start_combo.setItemData(self.start_combo.count() - 1, plain_tooltip(
-                    "A head on the ImageNet teacher's features teaches the ResNet on many views of your photos: "
-                    "far better than random weights with few photos; minutes, not seconds"), Qt.ItemDataRole.ToolTipRole)
-            self.start_combo.addItem("Random (from scratch)", "scratch")
+            starts.fill(self.start_combo, self.current_model, self.imagenet_cached.get(self.arch_combo.currentText()))
             keep = self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0
             self.start_combo.setCurrentIndex(self.start_combo.findData(previous if keep else self._default_start()))
         if self.start_combo.currentData() != previous:
@@ -324,11 +304,12 @@ class TrainForm(QWidget):
             c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode, student=self._student()).resolve()
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(c.mode))
         self.mode_combo.setEnabled(not teacher and not self._running)
-        self.epochs_spin.setValue(c.epochs or distil_epochs(self._train_photos()))
+        self.epochs_spin.setValue(c.epochs or starts.epochs(self.scan, self.val_spin.value()))
         # from a weights file resolve() leaves the size to that model: the window's model's own
         size = self.current_model[2] if (from_current or teacher) and self.current_model else (160 if teacher else 224)
         self.size_spin.setValue(c.image_size or size)
-        self._show_start_note(c)
+        is_default = not self._start_touched and self.start_combo.currentData() == self._default_start()
+        self.start_note.setText(starts.describe(c, is_default))
         self.batch_spin.setValue(c.batch_size)
         self.lr_spin.setValue(0.0)  # auto: c.lr for this mode
         self.lr_spin.setToolTip(f"Peak learning rate; auto = {c.lr:g} for this mode")
@@ -337,19 +318,6 @@ class TrainForm(QWidget):
 
     def _student(self) -> str | None:
         return self.current_model[0] if self.current_model else None
-
-    def _train_photos(self) -> int:
-        """Training photos of the scanned folder at the chosen validation share (a guess before a scan)."""
-        total = sum(self.scan.counts) if self.scan is not None and not self.scan.error else 240
-        return max(1, round(total * (1 - self.val_spin.value() / 100.0)))
-
-    def _show_start_note(self, c: TrainConfig) -> None:
-        """What the start is, and why when it is the core's own choice (resolve()'s reasons)."""
-        if not self._start_touched and self.start_combo.currentData() == self._default_start():
-            c.start_reason = {TEACHER: "no ImageNet ResNet weights are cached",
-                              "imagenet": "ImageNet weights are in torch's cache"}.get(
-                c.start, "no ImageNet weights are cached and the ImageNet teacher is not installed")
-        self.start_note.setText(c.describe_start())
 
     def _on_start_changed(self, _index: int) -> None:
         self._start_touched = True
@@ -396,7 +364,7 @@ class TrainForm(QWidget):
             if scan.imbalance > IMBALANCE_WARN:
                 self._warn_imbalance(scan)
             if self.start_combo.currentData() == TEACHER and not self._running:  # its schedule fits the folder
-                self.epochs_spin.setValue(distil_epochs(self._train_photos()))
+                self.epochs_spin.setValue(starts.epochs(self.scan, self.val_spin.value()))
         elif not self.folder_edit.text():
             self.data_label.setText("Choose or drop a folder: one subfolder per class (e.g. daisy/, roses/), "
                                     "or train/ and val/ folders holding those.")
