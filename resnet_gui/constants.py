@@ -7,3 +7,5 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")  # what the file dialog and drops accept
 APP_FOLDER = ".resnet-gui"  # the hidden folder the app keeps in a dataset or a sort's destination (journals)
 ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")  # auto: torch on CUDA/MPS, an ONNX engine on the CPU
+NONE_FOLDER = "_none"  # in a dataset: photos of none of the classes (outlier exposure, the out-of-class threshold)
+NONE_TEXT = "none of these"  # what the user sees for that folder (Label page, verdicts)

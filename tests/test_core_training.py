@@ -303,6 +303,7 @@ def test_defaults_come_from_one_resolve(tmp_path, monkeypatch):
     import resnet_gui.core.train.config as config
 
     monkeypatch.setattr(config, "imagenet_cached", lambda arch: False)
+    monkeypatch.setattr(config, "teacher_installed", lambda: False)
     scratch = TrainConfig(data_dir="d", out="o.pt").resolve()
     assert (scratch.start, scratch.mode, scratch.epochs, scratch.image_size, scratch.augment) == (
         "scratch", "full", 60, 160, "strong")

@@ -92,7 +92,7 @@ def test_folder_table_imbalance_warning_and_refusal(window, qtbot, tmp_path):
     assert form.start_button.isEnabled()
     assert not form.warning_label.isVisible() and not form.refusal_label.isVisible()
     # defaults pre-filled as TrainConfig.resolve() gives them (from scratch: full, 60 epochs, 160 px)
-    assert form.start_combo.currentData() in ("scratch", "imagenet")
+    assert form.start_combo.currentData() in ("teacher", "imagenet")
     form.start_combo.setCurrentIndex(form.start_combo.findData("scratch"))
     assert (form.mode_combo.currentData(), form.epochs_spin.value(), form.size_spin.value()) == ("full", 60, 160)
     assert form.val_spin.value() == 20
@@ -360,11 +360,19 @@ def test_the_window_model_becomes_the_default_start(window, qtbot, tiny_weights)
     qtbot.waitUntil(lambda: form.current_model is not None, timeout=10_000)
     if form.imagenet_cached.get("resnet18"):
         pytest.skip("ImageNet weights are cached here: they are the default start")
-    assert form.start_combo.currentData() == "current"
-    # fine-tune its last layer, at the model's own input size (tiny_weights: a 224 px resnet18)
+    # the teacher teaches a ResNet that starts from the window's model, at its own input size
+    assert form.start_combo.currentData() == "teacher"
+    assert form.mode_combo.currentData() == "full" and not form.mode_combo.isEnabled()
+    assert form.size_spin.value() == 224  # tiny_weights: a 224 px resnet18
+    assert (page.config().start, page.config().student) == ("teacher", str(tiny_weights))
+    assert form.start_note.text().startswith("start: teacher-guided (no ImageNet ResNet weights are cached)")
+    assert "starts from tiny" in form.start_note.text()
+    form.start_combo.setCurrentIndex(form.start_combo.findData("current"))
+    # fine-tune its last layer, at the model's own input size
     assert form.mode_combo.currentData() == "head" and form.size_spin.value() == 224
     assert form.arch_combo.currentText() == "resnet18" and not form.arch_combo.isEnabled()
     assert page.config().start == str(tiny_weights)
+    assert form.start_note.text().endswith("last layer only (chosen)")
 
 
 def test_resume_continues_a_cancelled_run_and_old_resume_files_go(window, qtbot, tmp_path):

@@ -231,3 +231,25 @@ def test_the_dataset_dialog_creates_a_typed_folder_and_asks_about_a_strange_one(
     dialog.selectFile(str(tmp_path / "checkout"))
     dialog.accept()
     assert asked == [str(tmp_path / "checkout")] and dialog.result() == 0  # still choosing
+def test_key_0_puts_photos_in_none_of_these_never_a_class(qtbot, settings, tmp_path, make_images):
+    from resnet_gui.constants import NONE_FOLDER
+
+    make_images(4, folder=tmp_path / "photos")
+    page = _page(qtbot, settings)
+    _open(qtbot, page, tmp_path / "data", tmp_path / "photos")
+    page.select_rows([0])
+    _add_classes(qtbot, page, "cat")
+    assert page.classes.none_button.text() == "0: none of these (0)" and page.classes.none_button.isVisible()
+    page.select_rows([0, 1])
+    qtbot.keyClick(page.view, Qt.Key.Key_0)
+    _wait(qtbot, page)
+    assert len(list((tmp_path / "data" / NONE_FOLDER).iterdir())) == 2
+    assert page.classes.names == ["cat"]  # not a class: no class button, no number
+    assert page.classes.none_button.text() == "0: none of these (2)"
+    page.show_labeled.setChecked(True)
+    captions = [page.proxy.index(r, 0).data(Qt.ItemDataRole.DisplayRole) for r in range(page.proxy.rowCount())]
+    assert sum("✓ none of these" in c for c in captions) == 2
+    qtbot.keyClick(page.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undoable like any label
+    _wait(qtbot, page)
+    assert page.classes.none_button.text() == "0: none of these (0)"
+    page.shutdown()

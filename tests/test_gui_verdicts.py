@@ -45,8 +45,8 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
         bar.wrong.click()
     assert (tmp_path / "data" / "red" / photos[0].name).read_bytes() == photos[0].read_bytes()
     assert (tmp_path / "data" / "blue" / photos[1].name).exists()
-    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red"]
     assert bar.status.text() == "added to blue"
+    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["blue", "red", "none of these"]
     run_all(Dataset.shared(tmp_path / "data").journal.undo())  # the Label page's Undo takes it back
     assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
     assert not (tmp_path / "data" / "blue").exists()  # with the class folder that verdict made
@@ -56,6 +56,26 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
     bar.correct.click()
     qtbot.waitUntil(lambda: bar.status.text() == "already in red")
     assert sorted(p.name for p in (tmp_path / "data" / "red").iterdir()) == [photos[0].name]
+    bar.shutdown()
+
+
+def test_wrong_offers_none_of_these_which_goes_to_the_none_folder(qtbot, tmp_path, make_images):
+    from resnet_gui.constants import NONE_FOLDER
+
+    photo = make_images(1)[0]
+    (tmp_path / "data" / "red").mkdir(parents=True)
+    bar = VerdictBar()
+    qtbot.addWidget(bar)
+    bar.set_dataset(str(tmp_path / "data"))
+    bar.set_photo(str(photo), "red")
+    bar.classes.setCurrentIndex(bar.classes.findText("none of these"))
+    with qtbot.waitSignal(bar.added) as added:
+        bar.wrong.click()
+    assert added.args == [str(photo), NONE_FOLDER]
+    assert (tmp_path / "data" / NONE_FOLDER / photo.name).read_bytes() == photo.read_bytes()
+    assert bar.status.text() == "added to none of these"
+    assert Dataset.shared(tmp_path / "data").class_names() == ["red"]  # still one class
+    assert [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["red", "none of these"]
     bar.shutdown()
 
 
@@ -181,11 +201,15 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
             bar.correct.click()
     assert panel.count.text().startswith("3 photos added")
     (tmp_path / "data" / "roses").mkdir()  # an empty class folder (an undone verdict's) is left out, not refused
+    # before it starts, the button says how long it will take (measured in the background)
+    qtbot.waitUntil(lambda: panel.button.text().startswith("Retrain (about "), timeout=180_000)
+    panel.epochs = 2  # the teacher-guided schedule, shortened for the test
     panel.start()
-    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=120_000)
+    assert panel.progress.text().startswith("Retraining: about ")
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=300_000)
     text = panel.progress.text()
     assert text.startswith("Validation ") and "(current model " in text, text
-    assert text.endswith("new: data-retrained-1.pt, head retrain; ignored empty class folder: roses/"), text
+    assert text.endswith("new: data-retrained-1.pt, teacher-guided retrain; ignored empty class folder: roses/"), text
     assert Path(panel.new_checkpoint).name == "data-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
     with qtbot.waitSignal(panel.use_model) as used:
         panel.take.click()

@@ -215,3 +215,16 @@ def test_the_review_page_shows_the_leaks_it_is_given(qtbot, tmp_path):
     assert review.tabs.tabText(2) == "Duplicates (2, 2 leaking)"
     assert review.shutdown()
 
+
+
+def test_none_photos_are_checked_like_any_other(tmp_path):
+    from resnet_gui.constants import NONE_FOLDER
+
+    folder, split = make_folder(tmp_path / "photos", plant=False)
+    (folder / NONE_FOLDER).mkdir()
+    shutil.copyfile(folder / "daisy" / "d1.jpg", folder / NONE_FOLDER / "also_d1.jpg")  # a daisy in none of these
+    with open(split, "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow(["val", NONE_FOLDER, "also_d1.jpg"])
+    check, _ = run(check_leakage(folder, split_csv=str(split)))
+    assert check.photos == 13
+    assert [sorted(Path(p).name for p in g.paths) for g in check.leaks] == [["also_d1.jpg", "d1.jpg"]]

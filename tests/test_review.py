@@ -288,3 +288,28 @@ def test_summary_says_one_group_in_the_singular():
     group = DuplicateGroup(["x.jpg", "y.jpg"], "exact", 1.0, ["train", "val"])
     text = ReviewReport(["a", "b"], [], [group], [[0, 0], [0, 0]]).summary()
     assert "1 duplicate group, 1 across train/validation" in text
+
+
+def test_none_photos_are_reviewed_as_a_class_of_their_own(folder_with_copies, tmp_path):
+    from resnet_gui.constants import NONE_FOLDER
+    from resnet_gui.core.review.folder import review_folder
+
+    for split, seeds in (("train", range(200, 206)), ("val", range(300, 302))):
+        (folder_with_copies / split / NONE_FOLDER).mkdir()
+        for i in seeds:
+            picture(i).save(folder_with_copies / split / NONE_FOLDER / f"n{i}.jpg", quality=92)
+    shutil.copyfile(folder_with_copies / "train/a/p1.jpg", folder_with_copies / f"val/{NONE_FOLDER}/p1 again.jpg")
+    weights = tiny_model(tmp_path, ["a", "b"])  # the model knows a and b only
+    gen = review_folder(folder_with_copies, weights, folds=3)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        report = stop.value
+    assert report.classes == ["a", "b", NONE_FOLDER]
+    given = [item.given for item in report.items]
+    assert given.count(NONE_FOLDER) == 9 and len(report.items) == 18 + 9
+    nones = [item for item in report.items if item.given == NONE_FOLDER]
+    assert all(0.0 <= item.model_prob <= 0.5 for item in nones)  # 1 - the top of 2 classes
+    leaked = [sorted(Path(p).name for p in g.paths) for g in report.duplicates if g.leaks]
+    assert ["p1 again.jpg", "p1 copy.jpg", "p1.jpg"] in leaked

@@ -21,8 +21,12 @@ def add_parser(sub) -> None:
     t.add_argument("--out", required=True, help="checkpoint to write (updated atomically after each improvement)")
     t.add_argument("--arch", choices=ARCH_NAMES, default=None, help="default: that of --from, else resnet18")
     t.add_argument("--from", dest="start", default=None,
-                   help="weights file, 'imagenet' or 'scratch' (default: imagenet if cached, else scratch)")
-    t.add_argument("--mode", choices=("head", "full"), default=None, help="default: head from pretrained weights, full from scratch")
+                   help="weights file, 'imagenet', 'teacher' or 'scratch' (default: imagenet if cached, else "
+                        "teacher: a ResNet taught by the built-in ImageNet teacher; docs/cli.md)")
+    t.add_argument("--student", default=None,
+                   help="with the teacher: the ResNet's first weights, a file or 'scratch' (default: the shipped model)")
+    t.add_argument("--mode", choices=("head", "full"), default=None,
+                   help="default: head from pretrained weights, full from scratch or with the teacher")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--image-size", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from ..core.train.fine_tune import fine_tune
 
     cfg = TrainConfig(
-        data_dir=args.data_dir, out=args.out, arch=args.arch, start=args.start, mode=args.mode, epochs=args.epochs,
+        data_dir=args.data_dir, out=args.out, arch=args.arch, start=args.start, student=args.student, mode=args.mode,
+        epochs=args.epochs,
         image_size=args.image_size, batch_size=args.batch_size, val_split=args.val_split, lr=args.lr,
         optimizer=args.optimizer, patience=args.patience, split_csv=args.split_csv, resume=args.resume,
         half=args.half, seed=args.seed, device=args.device, augment=args.augment)
@@ -111,7 +116,7 @@ class _Printer:
 
     def show(self, event) -> None:
         from ..core.train.events import (BatchProgress, Calibrated, DataReady, EpochEnd, PhaseProgress, Stage,
-                                          format_duration)
+                                          StartChosen, format_duration)
 
         if isinstance(event, BatchProgress) and self.interactive:
             filled = int(BAR_WIDTH * event.batch / event.batches)
@@ -136,6 +141,8 @@ class _Printer:
                 say(f"  skipped {path}: {reason}", self.err)
         elif isinstance(event, Stage):
             say(event.message, self.err, flush=True)
+        elif isinstance(event, StartChosen):  # what it starts from and why: part of the result, on stdout
+            say(event.message, self.out, flush=True)
         elif isinstance(event, Calibrated):  # out-of-class threshold, temperature, ECE before -> after
             say(event.message, self.out, flush=True)
 

@@ -1,4 +1,8 @@
-"""Labeled folders (one subfolder per class, or train/ and val/ folders) and their splits."""
+"""Labeled folders (one subfolder per class, or train/ and val/ folders) and their splits.
+
+A ``_none`` folder (constants.NONE_FOLDER) beside the class folders holds photos of none of the
+classes: it is not a class. Its photos are listed apart (``none_train``/``none_val``) and
+split like a class; training uses them for outlier exposure and the out-of-class threshold."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ...constants import NONE_FOLDER
 from .images import iter_image_files
 
 _SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation")}
@@ -27,6 +32,18 @@ class LabeledFolder:
     val: list[tuple[Path, int]] | None  # None: not split yet
     split_from: str = "folder"  # "train/val folders" | "csv" | "folder"
     ignored: list[str] = field(default_factory=list)  # class folders without a single image, left out
+    none_train: list[Path] = field(default_factory=list)  # photos of none of the classes (all, until split)
+    none_val: list[Path] | None = None  # None: not split yet
+
+    def none_split(self, val_fraction: float, seed: int = 0) -> tuple[list[Path], list[Path]]:
+        """The ``_none`` photos on each side: as the folders or the CSV put them, else a seeded
+        share ``val_fraction`` held out (at least one each side when there are two or more)."""
+        if self.none_val is not None:
+            return list(self.none_train), list(self.none_val)
+        if len(self.none_train) < 2:
+            return list(self.none_train), []
+        train, val = stratified_split([(p, 0) for p in self.none_train], val_fraction, seed)
+        return [p for p, _ in train], [p for p, _ in val]
 
     @property
     def note(self) -> str:
@@ -45,7 +62,11 @@ def ignored_note(ignored: Sequence[str]) -> str:
 
 
 def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != NONE_FOLDER)
+
+
+def _none_photos(folder: Path | None) -> list[Path]:
+    return list(iter_image_files([folder / NONE_FOLDER])) if folder and (folder / NONE_FOLDER).is_dir() else []
 
 
 def _find_split_dir(root: Path, split: str) -> Path | None:
@@ -75,11 +96,12 @@ def scan_labeled_folder(root: str | os.PathLike) -> LabeledFolder:
     train_dir, val_dir = _find_split_dir(root, "train"), _find_split_dir(root, "val")
     if train_dir and val_dir:
         classes = sorted({p.name for p in _class_dirs(train_dir)} | {p.name for p in _class_dirs(val_dir)})
-        data = LabeledFolder(root, classes, _gather(train_dir, classes), _gather(val_dir, classes), "train/val folders")
+        data = LabeledFolder(root, classes, _gather(train_dir, classes), _gather(val_dir, classes), "train/val folders",
+                             _none_photos(train_dir), _none_photos(val_dir))
         per_class = [a + b for a, b in zip(data.counts(data.train), data.counts(data.val))]
     else:
         classes = [p.name for p in _class_dirs(root)]
-        data = LabeledFolder(root, classes, _gather(root, classes), None)
+        data = LabeledFolder(root, classes, _gather(root, classes), None, none_train=_none_photos(root))
         per_class = data.counts(data.train)
     _validate(root, classes, per_class)
     return _without_empty(data, per_class)
@@ -96,11 +118,13 @@ def _without_empty(data: LabeledFolder, per_class: list[int]) -> LabeledFolder:
     def remap(items):
         return None if items is None else [(path, index[label]) for path, label in items if label in index]
     return LabeledFolder(data.root, [data.classes[i] for i in keep], remap(data.train), remap(data.val),
-                         data.split_from, [c for c, n in zip(data.classes, per_class) if n == 0])
+                         data.split_from, [c for c, n in zip(data.classes, per_class) if n == 0],
+                         data.none_train, data.none_val)
 
 
 def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
-    hint = "expected one subfolder per class, e.g. daisy/, roses/, each holding that class's photos"
+    hint = (f"expected one subfolder per class, e.g. daisy/, roses/, each holding that class's photos; "
+            f"{NONE_FOLDER}/ is not a class")
     if sum(per_class) == 0:
         raise DatasetError(f"no images found in {root} ({hint})")
     with_images = [c for c, n in zip(classes, per_class) if n > 0]
@@ -144,4 +168,9 @@ def split_from_csv(data: LabeledFolder, csv_path: str | os.PathLike) -> LabeledF
             val.append((path, label))
     if not train or not val:
         raise DatasetError(f"{csv_path}: the split matches no train or no val images of {data.root}")
-    return LabeledFolder(data.root, data.classes, train, val, "csv")
+    # _none photos: the rows of class _none say where they go; those it does not name train
+    none = data.none_train + (data.none_val or [])
+    none_val = [p for p in none if wanted.get((NONE_FOLDER, p.name)) in ("val", "valid", "validation")]
+    held = set(none_val)
+    none_train = [p for p in none if p not in held]
+    return LabeledFolder(data.root, data.classes, train, val, "csv", none_train, none_val)

@@ -1,5 +1,6 @@
 """A dataset is a plain folder with one subfolder per class (what ``train`` reads); the app
-keeps only its journal inside, in a hidden ``.resnet-gui`` folder the trainer skips."""
+keeps only its journal inside, in a hidden ``.resnet-gui`` folder the trainer skips. A ``_none``
+folder (constants.NONE_FOLDER) holds photos of none of the classes: not a class."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ...constants import APP_FOLDER
+from ...constants import APP_FOLDER, NONE_FOLDER
 from ..data.images import is_image_path
 from ..text import counted
 from .checks import check_folder_name, check_plan
@@ -69,6 +70,13 @@ class ClassCount:
     count: int
 
 
+def _count(folder) -> int:
+    try:
+        return sum(1 for f in os.scandir(folder) if f.is_file() and is_image_path(f.name))
+    except OSError:
+        return 0
+
+
 class Dataset:
     """``Dataset(root)``: its classes and counts, and labeling through its journal.
     ``Dataset.shared(root)``: one object per folder in this process, so the pages that add
@@ -96,19 +104,17 @@ class Dataset:
         return self._journal
 
     def classes(self) -> list[ClassCount]:
-        """Every class folder (hidden ones skipped, as the trainer does) with its photo count."""
+        """Every class folder (hidden ones and ``_none`` skipped, as the trainer does) with its photo count."""
         if not self.root.is_dir():
             return []
-        found = []
-        for entry in sorted(os.scandir(self.root), key=lambda e: e.name.lower()):
-            if entry.name.startswith(".") or not entry.is_dir():
-                continue
-            try:
-                count = sum(1 for f in os.scandir(entry.path) if f.is_file() and is_image_path(f.name))
-            except OSError:
-                count = 0
-            found.append(ClassCount(entry.name, count))
-        return found
+        return [ClassCount(entry.name, _count(entry.path))
+                for entry in sorted(os.scandir(self.root), key=lambda e: e.name.lower())
+                if not entry.name.startswith(".") and entry.name != NONE_FOLDER and entry.is_dir()]
+
+    def none_count(self) -> int:
+        """Photos in the ``_none`` folder (0 when there is none)."""
+        folder = self.root / NONE_FOLDER
+        return _count(folder) if folder.is_dir() else 0
 
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes()]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ...constants import NONE_FOLDER
 from ..text import counted
 from ..train.config import TrainingError
 from ..train.events import Stage
@@ -120,8 +121,15 @@ def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, va
     loaded = load_model(weights)
     to_model = check_classes(loaded.info.class_names, data.classes)
     items = [(path, label, "train") for path, label in train] + [(path, label, "val") for path, label in val]
+    # _none photos are reviewed like a class of their own: a flower among them, or one of them
+    # among the flowers, is a mislabel; their duplicates leak like any other
+    classes = list(data.classes)
+    none_train, none_val = data.none_split(val_split, seed)
+    if none_train or none_val:
+        classes.append(NONE_FOLDER)
+        items += [(p, len(data.classes), "train") for p in none_train] + [(p, len(data.classes), "val") for p in none_val]
     items.sort(key=lambda it: str(it[0]))
-    return (yield from review_items(loaded, data.classes, items, to_model, split_from=split_from, folds=folds,
+    return (yield from review_items(loaded, classes, items, to_model, split_from=split_from, folds=folds,
                                     seed=seed, device=device, workers=workers, should_stop=should_stop,
                                     started=started))
 
@@ -129,7 +137,9 @@ def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, va
 def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]], to_model: list[int], *,
                  split_from: str = "", folds: int = 5, seed: int = 0, device: str = "cpu", workers: int | None = None,
                  should_stop: Callable[[], bool], started: float | None = None) -> Iterator[Stage]:
-    """The review of labeled photos ``(path, label, split)`` with ``loaded``; see review_folder."""
+    """The review of labeled photos ``(path, label, split)`` with ``loaded``; see review_folder.
+    ``classes`` may end with one the model lacks (``_none``): the model's probability of it is
+    1 minus its top class probability."""
     import time
 
     import numpy as np
@@ -162,6 +172,8 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
     quality = label_quality(labels, probs)
     issues = find_label_issues(labels, probs)
     own = _softmax(found.logits)[:, to_model]  # the model's probabilities, in folder class order
+    if len(classes) > len(to_model):  # _none: how little the model favours any class
+        own = np.concatenate([own, 1.0 - own.max(1, keepdims=True)], axis=1)
     suggested = probs.argmax(1)
     ood, trust, unlike_note = _out_of_class(loaded, found)
     report_items = [ReviewItem(str(found.paths[i]), classes[labels[i]], classes[suggested[i]], float(quality[i]),

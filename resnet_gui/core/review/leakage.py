@@ -75,8 +75,10 @@ def check_leakage(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int
 
     started = time.perf_counter()
     should_stop = should_stop or (lambda: False)
-    _data, train, val, split_from = load_split(data_dir, val_split, seed, split_csv)
-    items = sorted([(Path(p), "train") for p, _ in train] + [(Path(p), "val") for p, _ in val])
+    data, train, val, split_from = load_split(data_dir, val_split, seed, split_csv)
+    none_train, none_val = data.none_split(val_split, seed)  # _none photos leak like any other
+    items = sorted([(Path(p), "train") for p, _ in train + [(q, -1) for q in none_train]]
+                   + [(Path(p), "val") for p, _ in val + [(q, -1) for q in none_val]])
     total = len(items)
     message = f"checking {total} photos for duplicates across train and validation"
     yield Stage(message, 0, total)

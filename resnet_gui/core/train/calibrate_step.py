@@ -12,10 +12,11 @@ from .events import Calibrated, Stage
 
 
 def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, val_set, device, seed: int,
-                             should_stop: Callable[[], bool]) -> Iterator[object]:
+                             should_stop: Callable[[], bool], none_set=None) -> Iterator[object]:
     """Yield Stage events; return a :class:`Calibrated` (its ``message`` says why when nothing
     was fitted). The checkpoint at ``out`` is rewritten atomically only when all went well.
-    Under torchrun this runs on rank 0 with the images it holds (in head mode, its share)."""
+    Under torchrun this runs on rank 0 with the images it holds (in head mode, its share).
+    ``none_set``: held-out photos of none of the classes (``_none``), which then help set the threshold."""
     import numpy as np
     from torchvision.transforms.v2 import functional as F
 
@@ -35,18 +36,23 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
     normalise = normaliser(info.mean, info.std, device)
     picked = sorted(random.Random(seed).sample(range(len(train_set.images)), min(BANK_ROWS, len(train_set.images))))
     train_images = [F.center_crop(train_set.images[i], [image_size, image_size]) for i in picked]
-    total = len(train_images) + len(val_set.images)
+    none_images = list(none_set.images) if none_set is not None else []
+    total = len(train_images) + len(val_set.images) + len(none_images)
     yield Stage(f"fitting out-of-class detection and temperature on {len(train_images)} training and "
-                f"{len(val_set.images)} validation photos", 0, total)
+                f"{len(val_set.images) + len(none_images)} validation photos", 0, total)
     fitted = extract(model, train_images, normalise, device, should_stop)
     held = extract(model, val_set.images, normalise, device, should_stop) if fitted is not None else None
+    none = extract(model, none_images, normalise, device, should_stop) if held is not None and none_images else None
     if held is None or should_stop():
         return Calibrated("out-of-class detection and temperature: not fitted (cancelled); "
                           "resnet-gui calibrate MODEL DATA_DIR adds them")
     yield Stage("fitting out-of-class detection and temperature", total, total)
+    fitted_on = f"the validation split of training ({len(val_set.labels)} photos)"
+    if none is not None:
+        fitted_on += f" and {len(none_images)} photos of none of the classes"
     trust = fit_trust(fitted[1], np.array([train_set.labels[i] for i in picked]), held[0], held[1],
-                      np.array(val_set.labels), info.num_classes, seed=seed,
-                      fitted_on=f"the validation split of training ({len(val_set.labels)} photos)")
+                      np.array(val_set.labels), info.num_classes, seed=seed, fitted_on=fitted_on,
+                      none_logits=None if none is None else none[0], none_features=None if none is None else none[1])
     info.trust = trust
     try:
         save_checkpoint(out, loaded.model, info, half=half)

@@ -10,7 +10,13 @@ from ..model.architectures import ARCH_NAMES
 
 MODES = ("head", "full")
 OPTIMIZERS = ("adamw", "sgd")
-_STARTS = ("imagenet", "scratch")  # anything else names a weights file
+TEACHER = "teacher"  # the teacher-guided start (core/train/distil.py)
+_STARTS = ("imagenet", "scratch", TEACHER)  # anything else names a weights file
+# teacher-guided: augmented views a run trains on, spread over the folder's photos, in at least /
+# at most DISTIL_EPOCHS epochs. 4,000: about 35 s an epoch of 192 photos on the 2-core CPU, so
+# ~240 photos take under 15 minutes (docs/performance.md)
+DISTIL_VIEWS = 4000
+DISTIL_EPOCHS = (10, 40)
 
 
 class TrainingError(RuntimeError):
@@ -27,7 +33,8 @@ class TrainConfig:
     data_dir: str  # one subfolder per class, or train/ and val/ subfolders
     out: str  # checkpoint path; rewritten atomically on every improvement
     arch: str | None = None  # None: that of `start` weights, else resnet18
-    start: str | None = None  # weights file | "imagenet" | "scratch"; None: see resolve()
+    start: str | None = None  # weights file | "imagenet" | "scratch" | "teacher"; None: see resolve()
+    student: str | None = None  # start "teacher": the ResNet's first weights (a file or "scratch"); None: see resolve()
     mode: str | None = None  # "head": frozen backbone, cached features; "full": whole network. None: head if pretrained
     epochs: int | None = None  # None: 30 for head (seconds each), 15 fine-tuning, 60 from scratch
     image_size: int | None = None  # crop fed to the network; None: the start model's, 224 ImageNet, 160 scratch
@@ -49,6 +56,9 @@ class TrainConfig:
     amp: str = "auto"  # "auto": bf16 autocast where the hardware has it; "off"
     workers: int | None = None  # image decoding threads
 
+    # why resolve() chose ``start`` when the user did not ("" when they did); see describe_start()
+    start_reason: str = ""
+
     @property
     def pretrained(self) -> bool:
         return self.start != "scratch"
@@ -56,13 +66,22 @@ class TrainConfig:
     def resolve(self, fallback_start: str | None = None) -> "TrainConfig":
         """A copy with every None filled by the documented defaults.
 
-        ``start`` defaults to ImageNet weights when they are cached, else ``fallback_start``
-        (a weights file: the window passes the model it has loaded, whose features beat
-        random ones), else training from scratch.
+        ``start`` defaults to ImageNet weights when they are cached, else to the teacher-guided
+        start (core/train/distil.py) when the ImageNet teacher is installed, whose student
+        starts from ``fallback_start`` (a weights file: the window passes the model it has
+        loaded) or the shipped model; else ``fallback_start``, else training from scratch.
         """
         c = replace(self)
         if c.start is None:
-            c.start = "imagenet" if imagenet_cached(c.arch or "resnet18") else (fallback_start or "scratch")
+            if imagenet_cached(c.arch or "resnet18"):
+                c.start, c.start_reason = "imagenet", "ImageNet weights are in torch's cache"
+            elif teacher_installed():
+                c.start, c.start_reason = TEACHER, "no ImageNet ResNet weights are cached"
+            else:
+                c.start = fallback_start or "scratch"
+                c.start_reason = "no ImageNet weights are cached and the ImageNet teacher is not installed"
+        if c.start == TEACHER:
+            return _resolve_teacher(c, fallback_start)
         pretrained = c.pretrained
         c.mode = c.mode or ("head" if pretrained else "full")
         if c.mode not in MODES:
@@ -97,7 +116,71 @@ class TrainConfig:
                 stored[key] = Path(stored[key]).name
         if self.start not in (None, *_STARTS):
             stored["start"] = Path(self.start).name
+        if self.student not in (None, "scratch"):
+            stored["student"] = Path(self.student).name
         return stored
+
+    def describe_start(self) -> str:
+        """What the (resolved) start is, and why, in a user's words (the CLI prints it, the
+        Fine-tune page shows it)."""
+        why = f" ({self.start_reason})" if self.start_reason else " (chosen)"
+        arch = self.arch or "resnet18"
+        if self.start == TEACHER:
+            first = "random weights" if self.student == "scratch" else Path(self.student or "").name
+            return (f"start: teacher-guided{why}: a head fitted on the built-in ImageNet teacher's features "
+                    f"(EfficientNet-Lite0) teaches a {arch} that starts from {first}, on augmented views of "
+                    f"your photos; the result is an ordinary {arch}")
+        if self.start == "imagenet":
+            return f"start: {arch} ImageNet weights{why}"
+        if self.start == "scratch":
+            return f"start: {arch} from scratch{why}"
+        return f"start: {Path(self.start).name}, {'last layer only' if self.mode == 'head' else 'whole network'}{why}"
+
+
+def _resolve_teacher(c: TrainConfig, fallback_start: str | None) -> TrainConfig:
+    """The teacher-guided defaults: the whole network, a schedule sized to the folder (set by
+    fine_tune from its photo count when ``epochs`` is None), mixup, no label smoothing."""
+    if c.student is None:
+        from ...resources import default_weights
+
+        shipped = default_weights()
+        c.student = fallback_start or (str(shipped) if shipped is not None else "scratch")
+    if c.mode not in (None, "full"):
+        raise TrainingError("the teacher-guided start trains the whole network: leave out --mode, or choose --mode full")
+    c.mode = "full"
+    if c.student == "scratch":
+        c.image_size = c.image_size or 160
+    c.batch_size = c.batch_size or 32
+    c.val_split = 0.2 if c.val_split is None else c.val_split
+    c.optimizer = c.optimizer or "adamw"
+    if c.optimizer not in OPTIMIZERS:
+        raise TrainingError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {c.optimizer!r}")
+    c.lr = c.lr or (5e-4 if c.optimizer == "adamw" else 0.01)
+    c.label_smoothing = 0.0  # the teacher's soft targets already say how sure to be
+    if c.augment == "auto":
+        c.augment = "distil"
+    if c.arch is not None and c.arch not in ARCH_NAMES:
+        raise TrainingError(f"unknown architecture {c.arch!r}; choose one of {', '.join(ARCH_NAMES)}")
+    return c
+
+
+def distil_epochs(n_train: int) -> int:
+    """Epochs for the teacher-guided start: about DISTIL_VIEWS views in all (distillation gains
+    from many views; Beyer et al. 2022), within DISTIL_EPOCHS."""
+    low, high = DISTIL_EPOCHS
+    return max(low, min(high, round(DISTIL_VIEWS / max(1, n_train))))
+
+
+def teacher_installed() -> bool:
+    """Is the ImageNet teacher's weights package installed? (imports nothing)"""
+    import importlib.util
+
+    try:
+        from ..teacher.model import WEIGHTS_PACKAGE
+
+        return importlib.util.find_spec(WEIGHTS_PACKAGE) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def imagenet_cached(arch: str) -> bool:

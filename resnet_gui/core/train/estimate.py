@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .config import TrainConfig
+from .config import TEACHER, TrainConfig
 
 SAMPLE_PHOTOS = 6  # photos decoded to time decoding
 PASS_SECONDS = 1.5  # a timed pass on a CPU: long enough for a fair batch size, short enough for a quick Cancel
@@ -32,6 +32,7 @@ class Speed:
     train: float  # one training image: augmentation, forward, backward, optimizer step (0 in head mode)
     save: float  # the files written after each epoch
     calibration_rows: int = 0  # training photos the run's last step (calibrate_step) passes through the network
+    teacher: float = 0.0  # the teacher-guided start: one image through the ImageNet teacher (0: not that start)
 
 
 @dataclass
@@ -146,6 +147,9 @@ def measure_speed(cfg: TrainConfig, arch: str, sample_paths: list, should_stop: 
         train = per_image(train_step, cfg.batch_size or 32)
     if forward is None or train is None:
         return None
+    teacher = _teacher_seconds(cfg, per_image) if cfg.start == TEACHER else 0.0
+    if teacher is None:
+        return None
     started = time.perf_counter()
     torch.save(model.state_dict(), io.BytesIO())
     model_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -154,7 +158,25 @@ def measure_speed(cfg: TrainConfig, arch: str, sample_paths: list, should_stop: 
     save = (time.perf_counter() - started) * files / 2 + files * model_bytes / DISK_BYTES_PER_SECOND
     from ..trust.fit import BANK_ROWS
 
-    return Speed(str(device), decode, forward, train, save, BANK_ROWS)
+    return Speed(str(device), decode, forward, train, save, BANK_ROWS, teacher)
+
+
+def _teacher_seconds(cfg: TrainConfig, per_image) -> float | None:
+    """Seconds per image through the ImageNet teacher: with ONNX Runtime, as training runs it,
+    once its export is cached; before that (the export takes a while) in torch, which is slower:
+    the estimate errs long."""
+    import torch
+
+    from ..engines.cache import cache_dir
+    from ..teacher import TEACHER_VERSION, TeacherError, load_teacher
+
+    exported = (cache_dir() / f"teacher-{TEACHER_VERSION}.onnx").is_file()
+    try:
+        teacher = load_teacher("cpu", engine="auto" if exported else "torch")
+    except TeacherError:
+        return math.nan  # training will say why in one line; no estimate until then
+    x = torch.zeros((cfg.batch_size or 32, 3, 224, 224))
+    return per_image(lambda n: teacher.features(x[:n]), cfg.batch_size or 32)
 
 
 def estimate_run(speed: Speed, mode: str, epochs: int, n_train: int, n_val: int) -> Estimate:
@@ -166,7 +188,10 @@ def estimate_run(speed: Speed, mode: str, epochs: int, n_train: int, n_val: int)
         parts.append((f"computing features of {2 * n_train + n_val:,} images", (2 * n_train + n_val) * speed.forward))
         parts.append((f"{epochs} epochs of the last layer", epochs * speed.save))
     else:
-        per_epoch = n_train * speed.train + n_val * speed.forward + speed.save
+        if speed.teacher:  # first run: every photo through the teacher for its head (kept for the next run)
+            parts.append((f"the teacher's head on {n_train + n_val:,} photos", (n_train + n_val) * speed.teacher))
+        train = speed.train + speed.teacher  # the teacher sees every training view too
+        per_epoch = n_train * train + n_val * speed.forward + speed.save
         parts.append((f"{epochs} epochs ({n_train:,} training, {n_val:,} validation photos)", epochs * per_epoch))
     # the last step: out-of-class detection and the temperature, fitted on the best model
     calibrated = min(speed.calibration_rows, n_train) + n_val

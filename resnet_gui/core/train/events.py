@@ -25,6 +25,13 @@ class DataReady:
 
 
 @dataclass
+class StartChosen:
+    """What the run starts from and why (TrainConfig.describe_start), before anything is read."""
+
+    message: str
+
+
+@dataclass
 class Stage:
     message: str  # e.g. "decoding 2569 images", "computing features"
     done: int = 0

@@ -16,10 +16,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterator
 
+from ...constants import NONE_FOLDER
 from ..atomic import OutputError, check_output_file, remove_stale_temps
 from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, save_checkpoint
-from .config import GroupStopped, TrainConfig, TrainingError
-from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage
+from .config import TEACHER, GroupStopped, TrainConfig, TrainingError, distil_epochs
+from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage, StartChosen
 from .state import Best, load_resume, resume_path, save_resume
 
 IMBALANCE_WEIGHTED = 1.5  # largest / smallest class above which the loss is class-weighted
@@ -51,7 +52,8 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
     from . import parallel
     from .setup import (amp_dtype, augmenter, optimizer_and_schedule, random_erase, read_images, start_model,
                         steps_per_epoch)
-    from .steps import Compute, FeatureBatches, ImageBatches, evaluate, train_one_epoch
+    from .distil import DistilBatches, load_teacher_and_probe
+    from .steps import Compute, FeatureBatches, ImageBatches, evaluate, outlier_exposure_loss, train_one_epoch
 
     cfg = cfg.resolve()
     random.seed(cfg.seed)
@@ -60,6 +62,11 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
 
     data, train_items, val_items, split_from = _load_split(cfg)
     classes = data.classes
+    teacher_guided = cfg.start == TEACHER
+    if teacher_guided:  # a schedule sized to the folder; no early stop: distillation gains late
+        cfg.epochs = cfg.epochs or distil_epochs(len(train_items))
+        cfg.patience = cfg.patience or cfg.epochs
+    yield StartChosen(cfg.describe_start())
     dist = from_env(cfg.device)  # without torchrun: one process on resolve_device(cfg.device)
     progress.rank, device = dist.rank, dist.device
     local_batch = parallel.check_world(dist, len(train_items), cfg.batch_size)
@@ -81,14 +88,23 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
 
         yield Stage(f"{dist.world} processes ({dist.backend}), global batch {local_batch * dist.world} "
                     f"({local_batch} per process); rank 0 on {socket.gethostname()} writes {out}")
-    yield Stage(f"reading {len(train_items) + len(val_items)} images", 0, len(train_items) + len(val_items))
-    train_set, val_set = yield from read_images([(share(train_items), None), (share(val_items), cfg.image_size)],
-                                                resize, cfg.workers, should_stop)
+    none_train, none_val = data.none_split(cfg.val_split, cfg.seed)
+    if dist.active and (none_train or none_val):
+        yield Stage(f"{NONE_FOLDER}/ is not used under torchrun: {len(none_train) + len(none_val)} photos left out")
+        none_train, none_val = [], []
+    count = len(train_items) + len(val_items) + len(none_train) + len(none_val)
+    yield Stage(f"reading {count} images", 0, count)
+    train_set, val_set, none_set, none_held = yield from read_images(
+        [(share(train_items), None), (share(val_items), cfg.image_size), ([(p, -1) for p in none_train], None),
+         ([(p, -1) for p in none_val], cfg.image_size)], resize, cfg.workers, should_stop)
     if should_stop():
         yield Done("cancelled", "cancelled while reading images; nothing was saved", None, 0, 0.0)
         return
     ready = _data_ready(cfg, classes, parallel.merge_decoded(dist, train_set, head),
                         parallel.merge_decoded(dist, val_set, head), split_from, data.ignored)
+    if none_set.images or none_held.images:
+        ready.message += (f"; {len(none_set.images)} training / {len(none_held.images)} validation photos of none "
+                          f"of the classes ({NONE_FOLDER}/): taught as such, and they set the out-of-class threshold")
     yield ready
 
     model = start.model.to(device).to(memory_format=torch.channels_last)
@@ -97,12 +113,25 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
     if ready.weighted_loss:
         counts = torch.tensor(ready.train_counts, dtype=torch.float32)
         class_weight = (counts.sum() / (len(classes) * counts)).to(device)
-    criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
+    criterion = outlier_exposure_loss(nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing))
 
-    if head:
+    if teacher_guided:
+        if dist.active:
+            raise TrainingError("the teacher-guided start does not run under torchrun yet: choose --from")
+        found = yield from load_teacher_and_probe(train_set, val_set, classes, device, should_stop)
+        if found is None:
+            yield Done("cancelled", "cancelled while fitting the teacher's head; nothing was saved", None, 0, 0.0)
+            return
+        teacher, probe, _ = found
+        batches = DistilBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), teacher, probe,
+                                none_set.images, cfg.seed)
+        val_labels, trainable = val_set.labels, list(model.parameters())
+        criterion = nn.CrossEntropyLoss()  # on the teacher's probabilities
+    elif head:
         yield Stage("computing features with the frozen backbone", 0, len(train_set.images) + len(val_set.images))
         batches = yield from FeatureBatches.compute_features(model, compute, train_set, val_set,
-                                                             augmenter(cfg.image_size, "none"), should_stop)
+                                                             augmenter(cfg.image_size, "none"), should_stop,
+                                                             none_set.images, cfg.seed)
         if batches is None:
             yield Done("cancelled", "cancelled while computing features; nothing was saved", None, 0, 0.0)
             return
@@ -110,7 +139,8 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         trainable = list(model.fc.parameters())
     else:
         erase = random_erase if cfg.augment == "strong" else None
-        batches = ImageBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), erase)
+        batches = ImageBatches(compute, train_set, val_set, augmenter(cfg.image_size, cfg.augment), erase,
+                               none_set.images, cfg.seed)
         batches, val_labels = parallel.share_batches(batches, dist, len(classes)), val_set.labels
         trainable = list(model.parameters())
     steps = steps_per_epoch(-(-batches.n_train // dist.world), local_batch)
@@ -184,7 +214,7 @@ def _fine_tune(cfg: TrainConfig, should_stop: Callable[[], bool], progress: Simp
         from .calibrate_step import calibrate_after_training
 
         calibrated = yield from calibrate_after_training(out, cfg.half, cfg.image_size, train_set, val_set, device,
-                                                         cfg.seed, should_stop)
+                                                         cfg.seed, should_stop, none_held)
         yield calibrated
     val_photos = _val_photos(val_set.paths, val_labels, best.predicted)
     yield dist.on_main(lambda: _done(cfg, out, stopped, message, best, history, calibrated, val_photos))

@@ -29,10 +29,18 @@ def start_model(cfg: TrainConfig, num_classes: int) -> StartModel:
     from ..model.architectures import build_model
     from ..model.loading import clean_state_dict, load_model
 
+    from .config import TEACHER
+
+    if cfg.start == TEACHER and cfg.student == "scratch":
+        arch = cfg.arch or "resnet18"
+        return StartModel(build_model(arch, num_classes), arch, f"teacher-guided {arch} from scratch", None)
     if cfg.start == "scratch":
         arch = cfg.arch or "resnet18"
         return StartModel(build_model(arch, num_classes), arch, f"{arch} from scratch", None)
-    if cfg.start == "imagenet":
+    if cfg.start == TEACHER:
+        path = Path(cfg.student)
+        label = f"teacher-guided, from {path.name}"
+    elif cfg.start == "imagenet":
         from ..model.download import download_imagenet_weights
 
         arch = cfg.arch or "resnet18"
@@ -100,6 +108,8 @@ def augmenter(size: int, augment: str):
     if augment == "strong":
         ops = [v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True), v2.RandomHorizontalFlip(),
                v2.TrivialAugmentWide()]
+    elif augment == "distil":  # the teacher-guided start: wide crops (the teacher sees the same ones)
+        ops = [v2.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True), v2.RandomHorizontalFlip()]
     elif augment == "none":
         # images are stored with their shorter side at the eval resize, so a center crop is
         # exactly the eval transform (the same framing the validation images get)

@@ -61,21 +61,62 @@ class Compute:
         return torch.cat(outs)
 
 
+NONE_SHARE = 0.25  # photos of none of the classes added to each training batch, per class photo
+NONE_WEIGHT = 0.5  # their loss beside the class loss (Hendrycks et al. 2019, "Deep anomaly detection with outlier exposure")
+NONE_LABEL = -1  # their label in a batch: no class
+
+
+class NoneRows:
+    """Photos of none of the classes (a dataset's ``_none`` folder): a seeded random few join
+    every training batch with the label ``NONE_LABEL``; OutlierExposureLoss pushes the model's
+    predictions on them towards uniform, so "not one of my classes" holds on such photos."""
+
+    def __init__(self, count: int, seed: int = 0) -> None:
+        import random
+
+        self.count, self.rng = count, random.Random(seed)
+
+    def pick(self, batch_len: int) -> list[int]:
+        if self.count == 0:
+            return []
+        return [self.rng.randrange(self.count) for _ in range(max(1, round(batch_len * NONE_SHARE)))]
+
+
+def outlier_exposure_loss(criterion, weight: float = NONE_WEIGHT):
+    """``criterion`` on the class rows plus ``weight`` x the cross-entropy to the uniform
+    distribution on rows labeled ``NONE_LABEL`` (none when a batch has no such rows)."""
+    import torch.nn.functional as F
+
+    def loss(logits, y):
+        if y.ndim != 1 or not bool((y == NONE_LABEL).any()):
+            return criterion(logits, y)
+        known = y != NONE_LABEL
+        uniform = -F.log_softmax(logits[~known].float(), dim=1).mean(dim=1).mean()
+        return criterion(logits[known], y[known]) + weight * uniform
+    return loss
+
+
 class ImageBatches:
     """Full mode: augmented images in, the whole network trains."""
 
-    def __init__(self, compute: Compute, train_set, val_set, augment, erase: Callable | None) -> None:
+    def __init__(self, compute: Compute, train_set, val_set, augment, erase: Callable | None,
+                 none_images: list | None = None, seed: int = 0) -> None:
         self.compute, self.train_set, self.val_set = compute, train_set, val_set
         self.augment, self.erase = augment, erase
         self.n_train = len(train_set.images)
+        self.none_images = none_images or []
+        self.none = NoneRows(len(self.none_images), seed)
 
     def batch(self, net, idx: list[int]):
         import torch
 
-        x = self.compute.normalise(torch.stack([self.augment(self.train_set.images[i]) for i in idx]))
+        extra = self.none.pick(len(idx))
+        images = [self.train_set.images[i] for i in idx] + [self.none_images[j] for j in extra]
+        x = self.compute.normalise(torch.stack([self.augment(image) for image in images]))
         if self.erase is not None:
             x = self.erase(x)
-        y = torch.tensor([self.train_set.labels[i] for i in idx], device=self.compute.device)
+        labels = [self.train_set.labels[i] for i in idx] + [NONE_LABEL] * len(extra)
+        y = torch.tensor(labels, device=self.compute.device)
         return self.compute.forward(net, x), y
 
     def val_logits(self, net):
@@ -91,26 +132,31 @@ class FeatureBatches:
     """Head mode: the frozen backbone ran once (plus a flipped copy of the training images);
     only ``fc`` trains, on cached features, in seconds."""
 
-    def __init__(self, compute: Compute, train_features, train_labels, val_features) -> None:
+    def __init__(self, compute: Compute, train_features, train_labels, val_features, none_features=None,
+                 seed: int = 0) -> None:
         self.compute = compute
         self.features, self.labels, self.val_features = train_features, train_labels, val_features
         self.n_train = len(train_labels)
+        self.none_features = none_features  # [photos of none of the classes, width], or None
+        self.none = NoneRows(0 if none_features is None else len(none_features), seed)
 
     @classmethod
-    def compute_features(cls, net, compute: Compute, train_set, val_set, center, should_stop):
+    def compute_features(cls, net, compute: Compute, train_set, val_set, center, should_stop, none_images=(),
+                         seed: int = 0):
         """Run the backbone over every image once, yielding PhaseProgress (an image count and an
         ETA); return FeatureBatches, or None if ``should_stop()`` turned true."""
         import torch
         import torch.nn as nn
 
-        sources = (("train", train_set.images, False), ("flip", train_set.images, True), ("val", val_set.images, False))
+        sources = (("train", train_set.images, False), ("flip", train_set.images, True), ("val", val_set.images, False),
+                   ("none", list(none_images), False))
         meter = PhaseMeter("features", "computing features with the frozen backbone",
                            sum(len(images) for _, images, _ in sources))
         yield meter.start()
         fc, net.fc = net.fc, nn.Identity()
         net.eval()
         try:
-            chunks = {"train": [], "flip": [], "val": []}
+            chunks = {"train": [], "flip": [], "val": [], "none": []}
             for name, images, flip in sources:
                 for i in range(0, len(images), FEATURE_CHUNK):
                     with torch.inference_mode():
@@ -128,10 +174,18 @@ class FeatureBatches:
 
         def cat(parts):
             return torch.cat(parts) if parts else torch.zeros((0, width))
-        return cls(compute, cat(chunks["train"] + chunks["flip"]), torch.cat([labels, labels]), cat(chunks["val"]))
+        return cls(compute, cat(chunks["train"] + chunks["flip"]), torch.cat([labels, labels]), cat(chunks["val"]),
+                   cat(chunks["none"]) if chunks["none"] else None, seed)
 
     def batch(self, net, idx: list[int]):
-        return net.fc(self.features[idx].to(self.compute.device)), self.labels[idx].to(self.compute.device)
+        import torch
+
+        extra = self.none.pick(len(idx))
+        x, y = self.features[idx], self.labels[idx]
+        if extra:
+            x = torch.cat([x, self.none_features[extra]])
+            y = torch.cat([y, torch.full((len(extra),), NONE_LABEL, dtype=y.dtype)])
+        return net.fc(x.to(self.compute.device)), y.to(self.compute.device)
 
     def val_logits(self, net):
         import torch
@@ -177,7 +231,8 @@ def train_one_epoch(net, batches, criterion, optimizer, scheduler, order: list[i
         scheduler.step()
         seen += len(idx)
         loss_sum += value * len(idx)
-        correct += int((logits.argmax(1) == y).sum())
+        # rows of none of the classes (label -1) never count as correct; soft targets: their top class
+        correct += int((logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum())
         elapsed = time.perf_counter() - started
         rate = seen / elapsed if elapsed > 0 else 0.0
         remaining = (steps - b - 1) * batch_size + (epochs - epoch) * steps * batch_size

@@ -1,9 +1,8 @@
 """The Fine-tune page's left column: the folder and its classes, the options, Start / Cancel.
 
 :class:`TrainForm` builds the :class:`TrainConfig` that Start runs. Its defaults are the
-core's: ``TrainConfig.resolve(fallback_start=<the window's model>)`` picks the start
-(ImageNet when cached, else the window's model, else scratch) and every other default, so the
-page and the CLI cannot disagree.
+core's: ``TrainConfig.resolve(fallback_start=<the window's model>)`` picks the start and every
+other default (starts.py), so the page and the CLI cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,8 +16,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.model.architectures import ARCH_NAMES
-from ...core.train.config import TrainConfig
+from ...core.train.config import TEACHER, TrainConfig
 from ..styles import ERROR_STYLE, WARN_STYLE, plain_tooltip
+from . import starts
 from .jobs import FolderScan
 
 IMBALANCE_WARN = 1.5  # largest / smallest class above which the form warns
@@ -146,6 +146,8 @@ class TrainForm(QWidget):
         options_box = QGroupBox("2 · Options")
         options_layout = QVBoxLayout(options_box)
         options_layout.addLayout(form)
+        self.start_note = _note_label()  # what the start is and why (TrainConfig.describe_start)
+        options_layout.addWidget(self.start_note)
         options_layout.addWidget(self.advanced_button)
         options_layout.addWidget(self.advanced)
 
@@ -202,7 +204,8 @@ class TrainForm(QWidget):
         for widget in (self.folder_edit, self.browse_button, self.start_combo, self.mode_combo, self.epochs_spin,
                        self.size_spin, self.out_edit, self.out_button, self.batch_spin, self.lr_spin):
             widget.setEnabled(not running)
-        self.arch_combo.setEnabled(not running and self.start_combo.currentData() != "current")
+        self.arch_combo.setEnabled(not running and self.start_combo.currentData() not in ("current", TEACHER))
+        self.mode_combo.setEnabled(not running and self.start_combo.currentData() != TEACHER)
         self.val_spin.setEnabled(not running and (self.scan is None or self.scan.split_from == "folder"))
         self.cancel_button.setEnabled(running)
         self._update_start_enabled()
@@ -227,7 +230,8 @@ class TrainForm(QWidget):
         return TrainConfig(
             data_dir=self.folder_edit.text(), out=self.out_edit.text(),
             arch=None if start not in ("imagenet", "scratch") else self.arch_combo.currentText(),
-            start=start, mode=self.mode_combo.currentData(), epochs=self.epochs_spin.value(),
+            start=start, student=self._student() if start == TEACHER else None,
+            mode=self.mode_combo.currentData(), epochs=self.epochs_spin.value(),
             image_size=self.size_spin.value(), batch_size=self.batch_spin.value(),
             val_split=self.val_spin.value() / 100.0, lr=lr if lr > 0 else None, device=device)
 
@@ -272,26 +276,12 @@ class TrainForm(QWidget):
         return value or "scratch"
 
     def _default_start(self) -> str:
-        """The core's choice, as a "Start from" item."""
-        fallback = self.current_model[0] if self.current_model else None
-        if not self.imagenet_cached:
-            # not probed yet: resolve() would import torchvision here, on the GUI thread, racing
-            # the probe's import; with the cache unknown the core's policy comes down to this
-            return "current" if fallback else "scratch"
-        start = TrainConfig("", "", arch=self.arch_combo.currentText()).resolve(fallback_start=fallback).start
-        return "current" if fallback and start == fallback else start
+        return starts.default(self.current_model, bool(self.imagenet_cached), self.arch_combo.currentText())
 
     def _fill_start_combo(self) -> None:
         previous = self.start_combo.currentData()
-        cached = self.imagenet_cached.get(self.arch_combo.currentText())
         with QSignalBlocker(self.start_combo):
-            self.start_combo.clear()
-            if self.current_model:
-                self.start_combo.addItem(f"Current model ({Path(self.current_model[0]).name})", "current")
-                self.start_combo.setItemData(0, plain_tooltip(self.current_model[0]), Qt.ItemDataRole.ToolTipRole)
-            label = {True: "ImageNet weights (cached)", False: "ImageNet weights (downloads once)"}
-            self.start_combo.addItem(label.get(cached, "ImageNet weights"), "imagenet")
-            self.start_combo.addItem("Random (from scratch)", "scratch")
+            starts.fill(self.start_combo, self.current_model, self.imagenet_cached.get(self.arch_combo.currentText()))
             keep = self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0
             self.start_combo.setCurrentIndex(self.start_combo.findData(previous if keep else self._default_start()))
         if self.start_combo.currentData() != previous:
@@ -306,19 +296,29 @@ class TrainForm(QWidget):
                 index = self.arch_combo.findText(self.current_model[1])
                 if index >= 0:
                     self.arch_combo.setCurrentIndex(index)
-            self.arch_combo.setEnabled(not from_current and not self._running)
+            self.arch_combo.setEnabled(not from_current and start != TEACHER and not self._running)
             mode = None if reset_mode else self.mode_combo.currentData()
             arch = None if from_current else self.arch_combo.currentText()
-            c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode).resolve()
+            teacher = start == TEACHER
+            if teacher:  # the student starts from the window's model (resolve: else the shipped one)
+                mode, arch = "full", (self.current_model[1] if self.current_model else None)
+            c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode, student=self._student()).resolve()
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(c.mode))
-        self.epochs_spin.setValue(c.epochs)
+        self.mode_combo.setEnabled(not teacher and not self._running)
+        self.epochs_spin.setValue(c.epochs or starts.epochs(self.scan, self.val_spin.value()))
         # from a weights file resolve() leaves the size to that model: the window's model's own
-        self.size_spin.setValue(c.image_size or (self.current_model[2] if from_current else 224))
+        size = self.current_model[2] if (from_current or teacher) and self.current_model else (160 if teacher else 224)
+        self.size_spin.setValue(c.image_size or size)
+        is_default = not self._start_touched and self.start_combo.currentData() == self._default_start()
+        self.start_note.setText(starts.describe(c, is_default))
         self.batch_spin.setValue(c.batch_size)
         self.lr_spin.setValue(0.0)  # auto: c.lr for this mode
         self.lr_spin.setToolTip(f"Peak learning rate; auto = {c.lr:g} for this mode")
         self.val_spin.setValue(round(c.val_split * 100))
         self.refresh_output()
+
+    def _student(self) -> str | None:
+        return self.current_model[0] if self.current_model else None
 
     def _on_start_changed(self, _index: int) -> None:
         self._start_touched = True
@@ -362,6 +362,8 @@ class TrainForm(QWidget):
             self.val_spin.setEnabled(scan.split_from == "folder" and not self._running)
             if scan.imbalance > IMBALANCE_WARN:
                 self._warn_imbalance(scan)
+            if self.start_combo.currentData() == TEACHER and not self._running:  # its schedule fits the folder
+                self.epochs_spin.setValue(starts.epochs(self.scan, self.val_spin.value()))
         elif not self.folder_edit.text():
             self.data_label.setText("Choose or drop a folder: one subfolder per class (e.g. daisy/, roses/), "
                                     "or train/ and val/ folders holding those.")

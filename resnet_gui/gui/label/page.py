@@ -64,7 +64,7 @@ class LabelPage(QWidget):
             self.open_photos(str(settings.qs.value("label/photos")))
         else:
             self._say("Open a folder of photos (or drop one here) and choose a dataset; then select photos "
-                      "and press 1-9 or a class button. Labeled photos are copied, never changed.")
+                      "and press 1-9 or a class button (0: none of these). Labeled photos are copied, never changed.")
 
     # ------------------------------------------------------------ layout
 
@@ -116,7 +116,7 @@ class LabelPage(QWidget):
             layout.addLayout(item) if isinstance(item, QHBoxLayout) else layout.addWidget(item)
         self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, lambda: self._journal_action("undo"))
         self.redo_action = self._action("Redo", QKeySequence("Ctrl+Shift+Z"), lambda: self._journal_action("redo"))
-        for key in range(1, 10):
+        for key in range(0, 10):  # 0: none of these
             self._action(f"Class {key}", QKeySequence(str(key)), lambda _=False, k=key: self._label_key(k))
 
     def _action(self, text: str, shortcut, slot) -> QAction:
@@ -184,6 +184,7 @@ class LabelPage(QWidget):
             return
         self.dataset_label.setText(f"Dataset: {self.dataset.root}")
         self.classes.set_classes([(c.name, c.count) for c in self.dataset.classes()])
+        self.classes.set_none_count(self.dataset.none_count())
         journal = self.dataset.journal
         self.model.set_labeled(self.dataset.labeled())
         self.proxy.invalidate()
@@ -216,7 +217,7 @@ class LabelPage(QWidget):
         """Label the selection; a new name first becomes an (empty) class folder."""
         from ...core.files.plan import FilesError
 
-        if self.dataset is not None and class_name not in self.classes.names:
+        if self.dataset is not None and class_name not in self.classes.names:  # _none too, the first time
             try:
                 self.dataset.add_class(class_name)
             except FilesError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt
 
+from ...constants import NONE_FOLDER, NONE_TEXT
 from ..styles import plain_tooltip
 from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
@@ -85,7 +86,8 @@ class PhotoModel(ThumbnailListModel):
     def _caption(self, path: str) -> str:
         name = os.path.basename(path)
         if path in self.labeled:
-            return f"{name}\n✓ {os.path.basename(os.path.dirname(self.labeled[path]))}"
+            folder = os.path.basename(os.path.dirname(self.labeled[path]))
+            return f"{name}\n✓ {NONE_TEXT if folder == NONE_FOLDER else folder}"
         if path in self.suggestions:
             label, confidence = self.suggestions[path]
             return f"{name}\n{label} {confidence:.0%}?"

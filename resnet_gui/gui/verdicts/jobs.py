@@ -79,21 +79,71 @@ def undo_sort(journal_path: str, *, should_stop: StopFlag):
         journal.close()
 
 
-def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
-    """Fine-tune from the current model on the dataset: head-only when the model was trained
-    that way (seconds, cached features), else the whole network, at the model's own input
-    size; yields fine_tune's events. ``epochs``: None for 10 head-only, 5 whole network."""
+def retrain_config(dataset_root: str, weights: str, out: str, epochs: int | None = None):
+    """What Retrain runs: the teacher-guided start from the current model (the same path as
+    ``train`` and the Fine-tune page) when the ImageNet teacher is installed; else, as before,
+    the current model fine-tuned head-only when it was trained that way (seconds, cached
+    features), else the whole network; at the model's own input size."""
     from ...core.model.loading import load_model
-    from ...core.train.config import TrainConfig
+    from ...core.train.config import TEACHER, TrainConfig, teacher_installed
+
+    if teacher_installed():
+        return TrainConfig(data_dir=dataset_root, out=out, start=TEACHER, student=weights, epochs=epochs,
+                           start_reason="no ImageNet ResNet weights are cached").resolve()
+    training = load_model(weights).info.training or {}
+    mode = (training.get("config") or {}).get("mode") or "head"
+    return TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
+                       epochs=epochs or (10 if mode == "head" else 5)).resolve()
+
+
+@dataclass
+class RetrainPlan:
+    """What Retrain will run and how fast this machine runs it (measured in the background)."""
+
+    config: object  # core TrainConfig, resolved
+    speed: object  # core Speed, or None when it could not be measured
+
+
+def plan_retrain(dataset_root: str, weights: str, *, should_stop: StopFlag) -> RetrainPlan:
+    """Measure a few photos and steps of what Retrain would run (seconds, in the background)."""
+    from ...core.model.loading import load_model
+    from ...core.train.estimate import measure_speed, sample_photos
+
+    cfg = retrain_config(dataset_root, weights, "")
+    try:
+        photos = sample_photos(dataset_root)
+    except ValueError:  # not trainable yet (one class, no photos): retraining says why
+        return RetrainPlan(cfg, None)
+    arch = load_model(cfg.student or cfg.start).info.arch
+    if cfg.image_size is None:
+        cfg.image_size = load_model(cfg.student or cfg.start).info.image_size
+    return RetrainPlan(cfg, measure_speed(cfg, arch, photos, should_stop))
+
+
+def retrain_estimate(plan: RetrainPlan, photos: int) -> str:
+    """"about 6 min" for ``photos`` in the dataset; "" when unknown."""
+    from ...core.train.config import distil_epochs
+    from ...core.train.estimate import estimate_run
+
+    if plan.speed is None or photos < 2:
+        return ""
+    cfg = plan.config
+    n_val = max(1, round(photos * cfg.val_split))
+    epochs = cfg.epochs or distil_epochs(photos - n_val)
+    return estimate_run(plan.speed, cfg.mode, epochs, photos - n_val, n_val).describe()
+
+
+def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
+    """Retrain on the dataset (see :func:`retrain_config`); yields fine_tune's events."""
+    from ...core.model.loading import load_model
+    from ...core.train.config import TEACHER
     from ...core.train.events import DataReady, Done
     from ...core.train.fine_tune import fine_tune
 
     info = load_model(weights).info
-    training = info.training or {}
-    mode = (training.get("config") or {}).get("mode") or "head"
-    old = training.get("val_acc")
-    cfg = TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
-                      epochs=epochs or (10 if mode == "head" else 5)).resolve()
+    old = (info.training or {}).get("val_acc")
+    cfg = retrain_config(dataset_root, weights, out, epochs)
+    how = "teacher-guided" if cfg.start == TEACHER else cfg.mode
     done = ready = None
     for event in fine_tune(cfg, should_stop):
         if isinstance(event, Done):
@@ -109,5 +159,5 @@ def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None
 
         note = ignored_note(ready.ignored)
     if done is None:
-        return RetrainResult(None, old, 0.0, mode, "stopped before the first epoch", same, note)
-    return RetrainResult(done.checkpoint, old, done.best_val_acc, mode, done.message, same, note)
+        return RetrainResult(None, old, 0.0, how, "stopped before the first epoch", same, note)
+    return RetrainResult(done.checkpoint, old, done.best_val_acc, how, done.message, same, note)

@@ -12,7 +12,9 @@ Wiring (the Classify page)::
 The new checkpoint goes beside the current one as ``<dataset>-retrained-<n>.pt``, named after
 the dataset it learned (never over a file; in the user's models folder when the current one is
 a shipped model). Its validation accuracy is compared with the current model's only when both
-have the same classes; the line goes when another model is loaded.
+have the same classes; the line goes when another model is loaded. Before it starts, the
+button says how long it will take: a few steps of what it runs are timed in the background
+when the dataset or the model changes (jobs.plan_retrain), then scaled to the photo count.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class RetrainPanel(QWidget):
         self.new_checkpoint = ""
         self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
         self.runner = TaskRunner(self, name="retrain")
+        self.plan_runner = TaskRunner(self, name="retrain estimate")  # never cancels a retrain in flight
+        self.plan: jobs.RetrainPlan | None = None  # what Retrain runs and this machine's speed at it
         self.count = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
         self.count.setStyleSheet(MUTED_STYLE)
         self.button = QPushButton("Retrain", clicked=self.start)
@@ -93,7 +97,17 @@ class RetrainPanel(QWidget):
         if weights != self.weights and not self.runner.busy:  # the last result was about another model
             self.take.hide()
             self._say("")
+        changed = (dataset, weights) != (self.dataset, self.weights)
         self.dataset, self.weights = dataset, weights
+        if changed:
+            self.plan = None
+            if dataset and weights:
+                task = self.plan_runner.start(jobs.plan_retrain, dataset, weights)
+                task.returned.connect(self._on_plan)
+        self.refresh_count()
+
+    def _on_plan(self, plan: jobs.RetrainPlan) -> None:
+        self.plan = plan
         self.refresh_count()
 
     def refresh_count(self) -> None:
@@ -103,12 +117,23 @@ class RetrainPanel(QWidget):
             n = added_since(self.dataset, self.weights) if self.weights else 0
             self.count.setText(f"{counted(n, 'photo')} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
+        self.button.setText(f"Retrain ({self.estimate()})" if self.estimate() else "Retrain")
+
+    def estimate(self) -> str:
+        """"about 6 min" for the dataset as it is now; "" until measured."""
+        from ...core.files.dataset import Dataset
+
+        if self.plan is None or not self.dataset:
+            return ""
+        return jobs.retrain_estimate(self.plan, sum(c.count for c in Dataset.shared(self.dataset).classes()))
 
     def start(self) -> None:
         if not (self.dataset and self.weights) or self.runner.busy:
             return
         self.take.hide()
         self.button.setEnabled(False)
+        if self.estimate():
+            self._say(f"Retraining: {self.estimate()}, in the background")
         task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights, self.dataset),
                                  self.epochs)
         task.yielded.connect(self._on_event)
@@ -148,4 +173,4 @@ class RetrainPanel(QWidget):
 
     def shutdown(self) -> bool:
         ok = self.twin.shutdown()
-        return self.runner.shutdown() and ok
+        return self.plan_runner.shutdown() and self.runner.shutdown() and ok

@@ -19,6 +19,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QWidget
 
+from ...constants import NONE_FOLDER, NONE_TEXT
 from ..label.flow import ElidedLabel, FlowLayout
 from ..styles import ERROR_STYLE, MUTED_STYLE
 from ..tasks import TaskRunner
@@ -39,7 +40,7 @@ class VerdictBar(QWidget):
         self.classes = QComboBox(editable=True)  # the class list, or type a new class
         self.classes.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.classes.lineEdit().setPlaceholderText("it is…")
-        self.wrong = QPushButton("Wrong: it is", clicked=lambda: self.add_to(self.classes.currentText().strip()))
+        self.wrong = QPushButton("Wrong: it is", clicked=lambda: self.add_to(self._chosen()))
         self.status = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # an error can be long: one line, cut, whole in the tooltip
         self.status.setStyleSheet(MUTED_STYLE)
         self.status.setMinimumHeight(self.correct.sizeHint().height())  # its text centred on the buttons' line
@@ -56,6 +57,7 @@ class VerdictBar(QWidget):
         current = self.classes.currentText()
         self.classes.clear()
         self.classes.addItems(names)
+        self.classes.addItem(NONE_TEXT, NONE_FOLDER)  # photos of none of the classes: the _none folder
         self.classes.setCurrentText(current)
         if self.added_to and (not folder or Dataset.shared(folder).copy_in(self.added_to, self.path) is None):
             self.added_to = ""  # that verdict was undone: "added to ..." no longer holds
@@ -69,6 +71,12 @@ class VerdictBar(QWidget):
         self.added_to = ""
         self.status.clear()
         self._update()
+
+    def _chosen(self) -> str:
+        """The class typed or picked; the "none of these" entry is the ``_none`` folder."""
+        text = self.classes.currentText().strip()
+        index = self.classes.findText(text)
+        return NONE_FOLDER if index >= 0 and self.classes.itemData(index) == NONE_FOLDER else text
 
     def add_to(self, class_name: str) -> None:
         if not (self.dataset and self.path and class_name):  # queued: one runner thread, one batch at a time
@@ -104,7 +112,7 @@ class VerdictBar(QWidget):
         if result.failed:
             self._say(result.failed[0][1], ERROR_STYLE)
             return
-        self._say(f"added to {class_name}")
+        self._say(f"added to {NONE_TEXT if class_name == NONE_FOLDER else class_name}")
         self.added_to = class_name if path == self.path else ""
         self.set_dataset(self.dataset)  # a new class joins the list
         self.added.emit(path, class_name)
