@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.text import counted
-from .label.flow import icon_grid
+from .widgets import icon_grid
 from .styles import MUTED_STYLE, plain_tooltip
 from .thumb_cache import ThumbnailListModel
 from .thumbnails import Thumbnails

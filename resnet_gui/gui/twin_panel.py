@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from .label.flow import ElidedLabel
+from .widgets import ElidedLabel
 from .styles import MUTED_STYLE, OK, box_style
 from .tasks import Task, TaskRunner
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QLayout, QListView, QSizePolicy, QWidgetItem
 
-from ..styles import plain_tooltip
+from .styles import plain_tooltip
 
 
 class FlowLayout(QLayout):

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..label.flow import ElidedLabel
+from ..widgets import ElidedLabel
 from ..label.page import DATASET_KEY
 from ..verdicts.grid import ResultsGrid
 from ..verdicts.retrain import RetrainPanel

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMen
 
 from ...core.text import counted
 from ..confusion import ConfusionPanel
-from ..label.flow import ElidedLabel
+from ..widgets import ElidedLabel
 from ..label.page import DATASET_KEY
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip

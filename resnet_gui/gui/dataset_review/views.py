@@ -14,7 +14,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from ..label.flow import icon_grid
+from ..widgets import icon_grid
 from ..styles import ERROR, plain_tooltip
 from ..thumb_cache import PixmapCache, ThumbnailListModel
 from ..thumbnails import Thumbnails

@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
 
 from ...constants import NONE_FOLDER, NONE_TEXT
-from .flow import FlowLayout
+from ..widgets import FlowLayout
 
 MAX_KEYS = 9
 

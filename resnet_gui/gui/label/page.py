@@ -32,7 +32,7 @@ from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
 from .class_bar import ClassBar
-from .flow import ElidedLabel, icon_grid
+from ..widgets import ElidedLabel, icon_grid
 from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
 
 DATASET_KEY = "label/dataset"  # the current dataset, shared with the Classify page's review widgets

@@ -18,7 +18,7 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
-from ..label.flow import icon_grid
+from ..widgets import icon_grid
 from ..styles import plain_tooltip
 from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
