@@ -51,7 +51,7 @@ def test_correct_and_wrong_add_the_photo_to_the_dataset_undoably(qtbot, tmp_path
     assert not (tmp_path / "data" / "blue" / photos[1].name).exists() and photos[1].exists()
     assert not (tmp_path / "data" / "blue").exists()  # with the class folder that verdict made
     bar.set_dataset(str(tmp_path / "data"))  # what the window does after an undo
-    assert bar.status.text() == "" and [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["red"]
+    assert bar.status.text() == "" and [bar.classes.itemText(i) for i in range(bar.classes.count())] == ["red", "none of these"]
     bar.set_photo(str(photos[0]), "red")  # a second "Correct" on the same photo adds no second copy
     bar.correct.click()
     qtbot.waitUntil(lambda: bar.status.text() == "already in red")
