@@ -94,7 +94,7 @@ def test_classify_files_streams_through_an_engine(exported, checkpoint, tmp_path
 
 @pytest.mark.parametrize("engine", ["torch", "onnxruntime", "openvino"])
 def test_every_engine_offers_the_engine_interface(exported, checkpoint, engine):
-    from resnet_gui.core.engines.protocol import Engine
+    from resnet_gui.core.infer import Engine
 
     classifier = Classifier(load_model(checkpoint), "cpu") if engine == "torch" else open_engine(exported, engine)
     assert isinstance(classifier, Engine)

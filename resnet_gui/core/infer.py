@@ -14,12 +14,11 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 from .data.decoded import default_workers
 from .data.images import ImageError
 from .data.transforms import decode_tensor
-from .engines.protocol import Engine
 from .model.checkpoint import LoadedModel, ModelInfo
 from .trust.assess import Ranked, usable_trust, with_scores
 from .trust.features import feature_width
@@ -63,6 +62,27 @@ class Prediction:
         """From a classifier's row (a :class:`~.trust.assess.Ranked`, or a plain list)."""
         return cls(index, path, topk=list(ranked), ood_score=getattr(ranked, "ood_score", None),
                    unknown=getattr(ranked, "unknown", None))
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every classifying engine offers, whichever runs the model (torch's
+    :class:`Classifier`, ONNX Runtime's or OpenVINO's in ``engines/runtimes.py``): the one
+    interface :func:`classify_files`, the CLI and the window's jobs call."""
+
+    info: ModelInfo  # class names, input size, normalisation, trust data
+
+    def decode(self, path: str | os.PathLike) -> Any:
+        """One image file as this engine's uint8 CHW array (a tensor or a numpy array); raises ImageError."""
+
+    def stack(self, images: list) -> Any:
+        """Decoded images as one NCHW batch of the same kind."""
+
+    def predict_batch(self, batch_uint8: Any, topk: int) -> list[Ranked]:
+        """Top-k per row, best first, with each row's out-of-class score."""
+
+    def describe(self) -> str:
+        """What runs, in words: "torch fp32 on cpu", "onnxruntime int8 on cpu"."""
 
 
 def preprocess(path: str | os.PathLike, info: ModelInfo):

@@ -9,12 +9,14 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...constants import ENGINE_CHOICES
 from ..model.checkpoint import ModelInfo
-from .protocol import Engine
 from .runtimes import EngineError, open_engine
+
+if TYPE_CHECKING:
+    from ..infer import Engine
 
 DEFAULT_CPU_ENGINE = "onnxruntime"  # docs/performance.md: the numbers behind the choice
 

@@ -18,7 +18,7 @@ from ...core.stop import StopFlag
 from ...core.text import counted
 
 if TYPE_CHECKING:  # the real imports are inside the jobs: they pull in torch
-    from ...core.engines.protocol import Engine
+    from ...core.infer import Engine
     from ...core.infer import Prediction
     from ...core.model.checkpoint import ModelInfo
 
