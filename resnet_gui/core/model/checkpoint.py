@@ -144,6 +144,7 @@ def save_torch(obj: Any, path: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(path: str | os.PathLike, model_or_state: Any, info: ModelInfo, half: bool = False) -> Path:
+    """The app's checkpoint of a model (or its state_dict) at ``path``, written atomically."""
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     return save_torch(checkpoint_dict(state, info, half=half), path)
 

@@ -19,7 +19,7 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
     import numpy as np
     from torchvision.transforms.v2 import functional as F
 
-    from ..model.checkpoint import WeightsError, checkpoint_dict, save_torch
+    from ..model.checkpoint import WeightsError, save_checkpoint
     from ..model.loading import load_model
     from ..trust.features import extract, normaliser
     from ..trust.fit import BANK_ROWS, fit_trust
@@ -49,7 +49,7 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
                       fitted_on=f"the validation split of training ({len(val_set.labels)} photos)")
     info.trust = trust
     try:
-        save_torch(checkpoint_dict(loaded.model.cpu().state_dict(), info, half=half), out)
+        save_checkpoint(out, loaded.model, info, half=half)
     except (OSError, RuntimeError) as exc:  # the model saved before is intact
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
         return Calibrated(f"out-of-class detection and temperature: not saved ({reason}); the model is kept without them")

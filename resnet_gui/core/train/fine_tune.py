@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from ..atomic import OutputError, check_output_file, remove_stale_temps
-from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, checkpoint_dict, save_torch
+from ..model.checkpoint import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, save_checkpoint
 from .config import GroupStopped, TrainConfig, TrainingError
 from .events import DataReady, Done, EpochEnd, PhaseMeter, Stage
 from .state import Best, load_resume, resume_path, save_resume
@@ -194,7 +194,7 @@ def _save_epoch(out: Path, cfg: TrainConfig, model, info: ModelInfo, opt_sched: 
                 best: Best, previous: Best | None) -> None:
     """The checkpoint when this epoch improved (``previous``: the best before it), then the resume file."""
     if previous is not None:
-        _write(out, _kept(previous), lambda: save_torch(checkpoint_dict(model.state_dict(), info, half=cfg.half), out))
+        _write(out, _kept(previous), lambda: save_checkpoint(out, model, info, half=cfg.half))
     _write(resume_path(out), _kept(best), lambda: save_resume(out, model, *opt_sched, epoch, history, best, cfg.mode))
 
 

@@ -74,7 +74,7 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
     from ..atomic import check_output_file
     from ..data.datasets import DatasetError
     from ..data.decoded import decode_all
-    from ..model.checkpoint import checkpoint_dict, save_torch
+    from ..model.checkpoint import save_checkpoint
     from ..model.devices import resolve_device
     from ..model.loading import load_model
     from ..train.events import Stage
@@ -125,7 +125,7 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
                       k=k, seed=seed, fitted_on=f"{len(held_labels)} held-out photos of {Path(data_dir).name} ({how})")
     info.trust = trust
     half = _stored_half(weights)
-    save_torch(checkpoint_dict(loaded.model.cpu().state_dict(), info, half=half), out)
+    save_checkpoint(out, loaded.model, info, half=half)
     load_model(out)  # what was written reads back, strictly checked
     return CalibrationResult(out, trust, len(fit_labels), len(held_labels), skipped)
 
