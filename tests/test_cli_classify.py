@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from resnet_gui.cli import build_parser, main
-from resnet_gui.core.export import write_predictions_csv
+from resnet_gui.core.results_csv import write_predictions_csv
 from resnet_gui.core.infer import Prediction
 
 

@@ -146,7 +146,7 @@ class ClassifyPage(FileActions, QWidget):
         """Load a checkpoint (in the runner's thread); a failure keeps the model before."""
         path = str(Path(path).resolve()) if path else ""
         self.settings.weights_folder = str(Path(path).parent)
-        self._start_model_job(jobs.load_model, path)
+        self._start_model_job(jobs.open_model, path)
 
     def download_imagenet(self, arch: str) -> None:
         self._downloading = arch
@@ -163,7 +163,7 @@ class ClassifyPage(FileActions, QWidget):
             return
         if self.running:
             self._pending_paths = self._last_paths
-        self._start_model_job(jobs.load_model, self.model.source if self.model else self.settings.weights)
+        self._start_model_job(jobs.open_model, self.model.source if self.model else self.settings.weights)
 
     def _start_model_job(self, job, *args) -> None:
         self._cancel_run()  # its summary still comes, marked cancelled
