@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
+from ...core.session import SessionState
 from ..tasks import Task, TaskRunner
 from . import jobs
 from .estimate import RunEstimate
@@ -34,10 +35,11 @@ class FinetunePage(QWidget):
     folder_scanned = Signal(object)  # jobs.FolderScan
     show_leaks_requested = Signal(str, object)  # the folder, list of core DuplicateGroups
 
-    def __init__(self, settings=None, parent=None) -> None:
+    def __init__(self, settings=None, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings  # AppSettings or None
-        self.device_provider = lambda: "auto"  # the window passes its device selector
+        self.state = state or SessionState()  # the window's: the model in use and the device chosen
+        self.device_provider = lambda: self.state.device
         self.train_runner = TaskRunner(self, name="fine-tune")
         self.scan_runner = TaskRunner(self, name="folder scan")
         self.estimate_runner = TaskRunner(self, name="estimate")
@@ -49,6 +51,7 @@ class FinetunePage(QWidget):
         self._done: Done | None = None
 
         self.form = TrainForm(settings)
+        self.state.events.model.connect(self.set_current_model)  # the model in use: a "Start from" choice
         self.estimate = RunEstimate(self.estimate_runner)
         self.leak_warning = LeakWarning(self.leak_runner, busy=lambda: self.estimate.measuring)
         self.run_view = RunView()

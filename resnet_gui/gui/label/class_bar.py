@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
 
-from .flow import FlowLayout
+from ..widgets import FlowLayout
 
 MAX_KEYS = 9
 

@@ -22,9 +22,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from ...core.text import counted
-from ..label.flow import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
 from ..tasks import TaskRunner
+from ..widgets import ElidedLabel
 from . import jobs
 
 

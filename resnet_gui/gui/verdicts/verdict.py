@@ -17,9 +17,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
 
-from ..label.flow import ElidedLabel, FlowLayout
 from ..styles import ERROR_STYLE, MUTED_STYLE
 from ..tasks import TaskRunner
+from ..widgets import ElidedLabel, FlowLayout
 from . import jobs
 
 
