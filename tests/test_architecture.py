@@ -1,5 +1,6 @@
-"""The house rules, checked on the code itself: the core is Qt-free (import-linter contracts
-in pyproject.toml), no import cycles, small modules, and a window that opens before torch."""
+"""The house rules, checked on the code itself: the core is Qt-free, the pages do not import
+each other, no import cycles (import-linter contracts in pyproject.toml), small modules, and a
+window that opens before torch."""
 
 from __future__ import annotations
 
@@ -23,63 +24,16 @@ def test_import_linter_contracts_hold():
     assert "broken" not in result.stdout.lower().replace("0 broken", "")
 
 
-def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative: the groups of modules that import each other in a loop."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    groups: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph.get(child, ())))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                groups.append(group)
-    return groups
+def test_the_contracts_cover_layers_pages_and_cycles():
+    """lint-imports checks what pyproject.toml lists: these contracts must stay listed."""
+    import tomllib
 
-
-def test_no_import_cycles_between_modules():
-    """Every import counts, also those inside functions (grimp reads them all)."""
-    import grimp
-
-    graph = grimp.build_graph("resnet_gui")
-    edges = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
-    cycles = [sorted(g) for g in _strongly_connected(edges) if len(g) > 1]
-    assert cycles == []
-
-
-def test_cycle_finder_finds_a_cycle():
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
-    assert sorted(map(sorted, (g for g in _strongly_connected(graph) if len(g) > 1))) == [["a", "b", "c"]]
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    kinds = {c["type"]: c for c in contracts}
+    assert {"forbidden", "layers", "independence", "acyclic_siblings"} <= set(kinds)
+    assert kinds["acyclic_siblings"]["ancestors"] == ["resnet_gui"]  # every package, at every depth
+    pages = {p.name for p in (PACKAGE / "gui").iterdir() if (p / "__init__.py").is_file()}
+    assert {m.rsplit(".", 1)[1] for m in kinds["independence"]["modules"]} == pages
 
 
 def test_modules_are_small():

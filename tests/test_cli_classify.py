@@ -1,28 +1,49 @@
-"""``resnet-gui classify`` and ``download`` end to end, as a user runs them (subprocess)."""
+"""``resnet-gui classify`` and ``download`` end to end, as a user runs them.
+
+Most tests run the command in-process through ``main(argv)`` (the same parser and code, a
+second instead of a new interpreter each); the few that need a real process (its exit status,
+what a user's terminal receives) go through ``run_process``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
 from PIL import Image
 
-from resnet_gui.cli import build_parser
-from resnet_gui.core.export import write_predictions_csv
+from resnet_gui.cli import build_parser, main
+from resnet_gui.core.results_csv import write_predictions_csv
 from resnet_gui.core.infer import Prediction
 
 
-def run_cli(*args, cwd=None, env_extra=None):
+def run_process(*args, cwd=None, env_extra=None) -> subprocess.CompletedProcess:
+    """The command in a new interpreter, as from a shell."""
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="2")
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "resnet_gui", *map(str, args)], capture_output=True, text=True,
                           timeout=300, cwd=cwd, env=env)
+
+
+def run_cli(*args, env_extra=None) -> subprocess.CompletedProcess:
+    """The command in this process through ``main(argv)``: the same result shape as ``run_process``.
+    An exception that escapes the command fails the test (a real process would print a traceback)."""
+    argv = list(map(str, args))
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, env_extra or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["resnet-gui", *argv], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -40,7 +61,7 @@ def album(tmp_path, make_images):
 
 
 def test_table_output_and_exit_code_with_skipped_files(album, tiny_weights):
-    result = run_cli("classify", "--weights", tiny_weights, "--device", "cpu", "--topk", "2", album)
+    result = run_process("classify", "--weights", tiny_weights, "--device", "cpu", "--topk", "2", album)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 6
@@ -269,7 +290,7 @@ def test_json_keeps_names_exact(evil_weights, evil_album):
 
 def test_error_lines_are_escaped(tmp_path):
     missing = tmp_path / "no\x1b[2Jsuch\n.pth"
-    result = run_cli("classify", "--weights", missing, tmp_path)
+    result = run_process("classify", "--weights", missing, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "no\\x1b[2Jsuch\\n.pth" in lines[0]

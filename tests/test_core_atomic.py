@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from resnet_gui.core.atomic import atomic_write
-from resnet_gui.core.export import write_predictions_csv
+from resnet_gui.core.results_csv import write_predictions_csv
 from resnet_gui.core.infer import Prediction
 
 

@@ -513,3 +513,28 @@ def test_phone_formats_are_found_in_folders_and_decoded(tmp_path, suffix):
     assert img.size == (64, 48) and img.mode == "RGB"
     r, g, b = img.getpixel((32, 24))
     assert r > 150 and g < 80 and b < 80
+
+
+def test_decode_ahead_keeps_order_bounds_what_is_in_flight_and_stops_when_closed():
+    import threading
+    import time
+
+    from resnet_gui.core.data.decoded import decode_ahead
+
+    started, lock = [], threading.Lock()
+
+    def work(n):
+        with lock:
+            started.append(n)
+        time.sleep(0.001 * (n % 3))  # out-of-order finishing
+        return n * n
+
+    assert list(decode_ahead(work, range(50), ahead=4, workers=3)) == [(n, n * n) for n in range(50)]
+    started.clear()
+    results = decode_ahead(work, range(1000), ahead=5, workers=2)
+    first = [next(results) for _ in range(3)]
+    assert first == [(0, 0), (1, 1), (2, 4)]
+    assert len(started) <= 3 + 5  # consumed, plus at most `ahead` submitted
+    results.close()
+    time.sleep(0.05)
+    assert len(started) <= 3 + 5  # nothing more starts once closed

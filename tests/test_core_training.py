@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -220,37 +218,40 @@ def test_imbalance_is_reported_and_weighted(tmp_path):
     assert "imbalanced (3.0x)" in ready.message
 
 
-def test_cli_train_then_classify_with_the_new_model(tmp_path):
+def test_cli_train_then_classify_with_the_new_model(tmp_path, capsys):
+    """In-process through main(argv): the same parser and code as the command (test_cli_classify
+    runs a real process)."""
+    from resnet_gui.cli import main
+
     data = make_labeled(tmp_path / "data", per_class=6, classes=("red", "blue"))
     out = tmp_path / "cli.pt"
-    train = subprocess.run(
-        [sys.executable, "-m", "resnet_gui", "train", str(data), "--out", str(out), "--from", "scratch",
-         "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--val-split", "0.34", "--augment", "light"],
-        capture_output=True, text=True, timeout=300)
-    assert train.returncode == 0, train.stderr
-    assert "epoch   1/1" in train.stdout and "saved to" in train.stdout
+    code = main(["train", str(data), "--out", str(out), "--from", "scratch", "--epochs", "1", "--image-size", "32",
+                 "--batch-size", "4", "--val-split", "0.34", "--augment", "light"])
+    train = capsys.readouterr()
+    assert code == 0, train.err
+    assert "epoch   1/1" in train.out and "saved to" in train.out
     # the int8 twin step ran, and said why there is none: 4 validation photos cannot show 99 % agreement
-    assert "int8 twin not made: 4 validation photos to check it on (at least 20 needed)" in train.stdout
+    assert "int8 twin not made: 4 validation photos to check it on (at least 20 needed)" in train.out
     assert not out.with_name("cli.int8.onnx").exists()
     from resnet_gui.core.model.loading import load_model
 
     assert load_model(out).info.training["config"]["augment"] == "light"  # not the strong default from scratch
-    classify = subprocess.run(
-        [sys.executable, "-m", "resnet_gui", "classify", "--weights", str(out), "--json", "--topk", "2",
-         str(data / "red")], capture_output=True, text=True, timeout=300)
-    assert classify.returncode == 0, classify.stderr
-    rows = [json.loads(line) for line in classify.stdout.splitlines()]
+    code = main(["classify", "--weights", str(out), "--json", "--topk", "2", str(data / "red")])
+    classify = capsys.readouterr()
+    assert code == 0, classify.err
+    rows = [json.loads(line) for line in classify.out.splitlines()]
     assert len(rows) == 6
     assert all({label for label, _ in row["topk"]} == {"red", "blue"} for row in rows)
 
 
-def test_cli_train_refuses_bad_folder_with_one_line(tmp_path):
+def test_cli_train_refuses_bad_folder_with_one_line(tmp_path, capsys):
+    from resnet_gui.cli import main
+
     (tmp_path / "empty").mkdir()
-    result = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(tmp_path / "empty"), "--out",
-                             str(tmp_path / "x.pt")], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("error: no images found")
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert main(["train", str(tmp_path / "empty"), "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().startswith("error: no images found")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_fine_tuning_a_checkpoint_keeps_its_input_size_and_adapts_the_head(tmp_path):
@@ -339,12 +340,12 @@ def test_unusable_outputs_are_refused_before_any_image_is_read(tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder", "data"]  # no probe litter
 
 
-def test_cli_refuses_a_folder_as_output_in_one_line(tmp_path):
+def test_cli_refuses_a_folder_as_output_in_one_line(tmp_path, capsys):
+    from resnet_gui.cli import main
+
     data = make_labeled(tmp_path / "data", per_class=4, classes=("red", "blue"))
-    result = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: {tmp_path} is a folder; give a file name, e.g. {tmp_path}/model.pt"]
+    assert main(["train", str(data), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {tmp_path} is a folder; give a file name, e.g. {tmp_path}/model.pt"]
 
 
 def test_a_disk_that_fills_mid_run_keeps_the_last_good_model(tmp_path, monkeypatch):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -105,10 +103,12 @@ def test_accuracy_on_every_held_out_natural_aspect_photo(shipped, shared_data):
         assert sum(mine) / len(mine) > 0.80, name
 
 
-def test_classify_without_weights_uses_the_shipped_model(shared_data):
+def test_classify_without_weights_uses_the_shipped_model(shared_data, capsys):
+    from resnet_gui.cli import main
+
     photo = held_out(shared_data, per_class=1)[0][0]
-    result = subprocess.run([sys.executable, "-m", "resnet_gui", "classify", "--json", str(photo)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    row = json.loads(result.stdout)
+    code = main(["classify", "--json", str(photo)])
+    result = capsys.readouterr()
+    assert code == 0, result.err
+    row = json.loads(result.out)
     assert {label for label, _ in row["topk"]} <= set(FLOWERS) and len(row["topk"]) == 5

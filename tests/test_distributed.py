@@ -44,6 +44,7 @@ def train_args(data: Path, out: Path, *extra) -> list:
             "--image-size", "32", "--batch-size", "8", "--val-split", "0.25", *extra]
 
 
+@pytest.mark.slow  # torchrun / a second process: -m 'not slow' skips it
 def test_one_ddp_step_with_global_batch_b_equals_one_single_process_step(monkeypatch):
     # rank 0 is this process (torch already imported), rank 1 the helper script: a 2-process
     # gloo group set up through the same variables torchrun sets
@@ -83,6 +84,7 @@ def _same_step(got: dict, expected: dict) -> None:
         assert (got[name] - value).abs().max() <= 1e-3 * step.abs().max(), name
 
 
+@pytest.mark.slow  # torchrun / a second process: -m 'not slow' skips it
 def test_two_process_classify_csv_equals_the_single_process_csv(tmp_path, make_images, tiny_weights, capsys):
     album = tmp_path / "album"
     make_images(7, folder=album, fmt="png")
@@ -100,6 +102,7 @@ def test_two_process_classify_csv_equals_the_single_process_csv(tmp_path, make_i
     assert double.read_text() == single.read_text()
 
 
+@pytest.mark.slow  # torchrun / a second process: -m 'not slow' skips it
 def test_two_process_training_survives_a_killed_process_then_resumes_to_a_model_that_classifies(tmp_path):
     data = make_labeled(tmp_path / "data", per_class=8, classes=("red", "blue"))
     out, resume = tmp_path / "model.pt", tmp_path / "model.pt.resume"

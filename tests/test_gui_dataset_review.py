@@ -16,7 +16,6 @@ from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
 from resnet_gui.gui.dataset_review.jobs import removed_folder
 from resnet_gui.gui.dataset_review.page import UNLIKE_HINT, DatasetReviewPage
 from resnet_gui.gui.dataset_review.views import LEAK_TEXT
-from resnet_gui.gui.label.page import DATASET_KEY
 
 WAIT = 120_000
 COLOURS = {"blue": (30, 40, 210), "red": (210, 30, 30)}
@@ -60,7 +59,7 @@ def model(tmp_path) -> Path:
 
 @pytest.fixture
 def page(qtbot, settings, dataset, model):
-    settings.qs.setValue(DATASET_KEY, str(dataset[0]))
+    settings.dataset = str(dataset[0])
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)
     page.device_provider = lambda: "cpu"

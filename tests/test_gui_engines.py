@@ -153,7 +153,7 @@ def test_the_engine_choice_decides_what_runs_and_is_remembered(wired, qtbot, set
     first = {item.path: item.label for item in page.result_items()}
 
     assert "torch fp32 on CPU" in choose_engine(qtbot, page, "torch")
-    assert page.model.source == str(checkpoint) and settings.qs.value(engine_choice.SETTINGS_KEY) == "torch"
+    assert page.model.source == str(checkpoint) and settings.engine == "torch"
     qtbot.waitUntil(lambda: not page.running and len(page.result_items()) == 3, timeout=WAIT)  # run again
     assert {item.path: item.label for item in page.result_items()} == first
 
@@ -172,7 +172,7 @@ def test_the_engine_choice_decides_what_runs_and_is_remembered(wired, qtbot, set
 
 
 def test_an_engine_that_is_not_installed_is_greyed_out(qtbot, settings, monkeypatch):
-    settings.qs.setValue(engine_choice.SETTINGS_KEY, "openvino")
+    settings.engine = "openvino"
     monkeypatch.setattr(engine_choice, "installed", lambda engine: engine != "openvino")
     combo = engine_choice.EngineCombo(settings)
     qtbot.addWidget(combo)

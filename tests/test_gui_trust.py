@@ -20,7 +20,6 @@ from resnet_gui.gui.calibrate_dialog import CalibrateDialog, free_calibrated_pat
 from resnet_gui.gui.classify.page import ClassifyPage
 from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_LABEL, ResultsFilter
 from resnet_gui.gui.classify.trust_wiring import TrustWiring
-from resnet_gui.gui.label.page import DATASET_KEY
 from resnet_gui.gui.unknown_badge import UNKNOWN_COLOUR, score_text
 from resnet_gui.gui.verdicts.grid import UNKNOWN_ROLE
 
@@ -205,7 +204,7 @@ def test_a_model_without_the_data_shows_the_hint_and_no_badge(qtbot, page, plain
     page.results.show_combo.setCurrentIndex(ResultsFilter.SHOW_UNKNOWN)
     assert page.results.visible_items() == []
     # the link opens the dialog for this model, on the Label page's dataset
-    page.settings.qs.setValue(DATASET_KEY, "/some/dataset")
+    page.settings.dataset = "/some/dataset"
     hint.linkActivated.emit("calibrate")
     dialog = wiring_of(page).dialog
     assert dialog is not None and dialog.isVisible()

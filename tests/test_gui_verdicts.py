@@ -112,7 +112,7 @@ def test_sort_dialog_previews_sorts_and_undoes(qtbot, tmp_path, settings, make_i
     dialog.undo_button.click()
     qtbot.waitUntil(lambda: dialog.summary.text().startswith("Undone: 5 photos back"), timeout=10_000)
     assert not list((tmp_path / "sorted").rglob("*.png"))
-    assert settings.qs.value("review/sort_destination") == str(tmp_path / "sorted")
+    assert settings.sort_destination == str(tmp_path / "sorted")
     dialog.done(0)
 
 

@@ -336,7 +336,7 @@ def test_onnx_engine_and_torch_agree_on_the_ood_score(calibrated, tmp_path, make
 
 
 def test_csv_writer_adds_the_columns_only_when_scores_exist(tmp_path):
-    from resnet_gui.core.export import write_predictions_csv
+    from resnet_gui.core.results_csv import write_predictions_csv
     from resnet_gui.core.infer import Prediction
 
     preds = [Prediction(0, "a.jpg", [("red", 0.9)], ood_score=1.25, unknown=True), Prediction(1, "b.jpg", error="bad")]

@@ -101,7 +101,7 @@ def _classify(args, dist, opened) -> int:
         elif not args.csv or args.verbose:
             _print_row(pred)
     if args.csv and dist.is_main:
-        from ..core.export import write_predictions_csv
+        from ..core.results_csv import write_predictions_csv
 
         write_predictions_csv(Path(args.csv), keep, args.topk, with_trust=getattr(classifier, "trust", None) is not None)
         say(f"wrote {args.csv}", err)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
-from .data.decoded import default_workers
+from .data.decoded import decode_ahead, import_torchvision
 from .data.images import ImageError
 from .data.transforms import decode_tensor
 from .model.checkpoint import LoadedModel, ModelInfo
@@ -188,16 +187,13 @@ def classify_files(
     The classifier decodes and stacks (torch's Classifier, or an engine's without torch).
     """
     if isinstance(classifier, Classifier):
-        import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
+        import_torchvision()
 
     should_stop = should_stop or (lambda: False)
-    workers = workers or default_workers()
     # Decoding overlaps the model unless the model computes on the same cores (torch on the CPU):
     # there decode threads preempt its OpenMP threads, which then spin at every barrier
     # (docs/performance.md); a batch is decoded on all cores, then classified on all cores.
     overlap = getattr(classifier, "overlap_decoding", True)
-    ahead = batch_size * 2 if overlap else batch_size  # decoded images waiting: bounds memory
-    pending: deque[tuple[int, str, Future]] = deque()
     batch: list[tuple[int, str, object]] = []
     waiting: list[Prediction] = []  # errors held so output order stays the input order
 
@@ -213,39 +209,27 @@ def classify_files(
         waiting.clear()
         yield from merged
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        source = iter(enumerate(paths))
-        exhausted = False
-        try:
-            while True:
-                refill = overlap or not pending
-                while refill and not exhausted and len(pending) < ahead:
-                    try:
-                        index, path = next(source)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    pending.append((index, str(path), pool.submit(_decode, classifier.decode, Path(path))))
-                if not pending:
-                    break
-                if should_stop():
-                    return
-                index, path, future = pending.popleft()
-                tensor, error = future.result()
-                if error is not None:
-                    if batch:
-                        waiting.append(Prediction(index, path, error=error))
-                    else:
-                        yield Prediction(index, path, error=error)
-                    continue
-                batch.append((index, path, tensor))
-                if len(batch) >= batch_size:
-                    yield from flush()
-            if not should_stop():
+    # decoded images waiting: two batches (one without overlap), which bounds memory
+    decoded = decode_ahead(lambda item: _decode(classifier.decode, Path(item[1])), enumerate(paths),
+                           ahead=batch_size * 2 if overlap else batch_size, workers=workers, overlap=overlap)
+    try:
+        for (index, path), (tensor, error) in decoded:
+            path = str(path)
+            if should_stop():
+                return
+            if error is not None:
+                if batch:
+                    waiting.append(Prediction(index, path, error=error))
+                else:
+                    yield Prediction(index, path, error=error)
+                continue
+            batch.append((index, path, tensor))
+            if len(batch) >= batch_size:
                 yield from flush()
-        finally:
-            for _, _, future in pending:
-                future.cancel()
+        if not should_stop():
+            yield from flush()
+    finally:
+        decoded.close()
 
 
 def classify_paths(

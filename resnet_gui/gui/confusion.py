@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.text import counted
-from .widgets import icon_grid
 from .styles import MUTED_STYLE, plain_tooltip
 from .thumb_cache import ThumbnailListModel
 from .thumbnails import Thumbnails
+from .widgets import icon_grid
 
 THUMB = 96
 CELL = QSize(THUMB + 28, THUMB + 36)

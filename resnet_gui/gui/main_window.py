@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMe
                                QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from ..constants import APP_TITLE, DEVICE_CHOICES, WEIGHT_SUFFIXES
+from ..core.session import SessionState
 from . import heap
 from .classify.page import ClassifyPage
 from .export_dialog import add_export_action
@@ -35,13 +36,12 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None  # the last error dialog, while it is open
         self._closing = False
         self._fitted = False
-        self.classify_page = ClassifyPage(self.settings)
-        self.classify_page.device_provider = self.device
-        self.finetune_page = FinetunePage(self.settings)
-        self.finetune_page.device_provider = self.device
-        self.label_page = LabelPage(self.settings)
-        self.review_page = DatasetReviewPage(self.settings)  # issue 16: mislabeled photos and duplicates
-        self.review_page.device_provider = self.device
+        # what the pages share (the model in use, the device, the dataset): they observe it, never each other
+        self.state = SessionState(device=self.settings.device, dataset=self.settings.dataset)
+        self.classify_page = ClassifyPage(self.settings, state=self.state)
+        self.finetune_page = FinetunePage(self.settings, state=self.state)
+        self.label_page = LabelPage(self.settings, state=self.state)
+        self.review_page = DatasetReviewPage(self.settings, state=self.state)  # mislabeled photos and duplicates
         self._build_ui()
         self._connect()
         self._restore_settings()
@@ -203,13 +203,10 @@ class MainWindow(QMainWindow):
         self.finetune_page.twin.made.connect(self._twin_made)
         self.classify_page.loop.retrain.twin.made.connect(self._twin_made)
         self.finetune_page.show_leaks_requested.connect(self._show_leaks)
-        # one dataset for labeling and for the verdicts, and one undo history (Dataset.shared)
-        self.label_page.dataset_changed.connect(page.loop.set_dataset)
+        # one dataset for labeling and for the verdicts (self.state), and one undo history (Dataset.shared)
         self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
         page.loop.dataset_edited.connect(self.label_page.refresh)
-        self.review_page.weights_provider = lambda: page.model.source if page.model else ""
         self.review_page.dataset_edited.connect(self.label_page.refresh)
-        self.label_page.dataset_changed.connect(self.review_page.set_folder)
         self.review_page.status_message.connect(self.statusBar().showMessage)
         page.loop.sortable.connect(self.sort_action.setEnabled)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
@@ -231,8 +228,7 @@ class MainWindow(QMainWindow):
         self.device_combo.setCurrentIndex(self.device_combo.findData(device))
 
     def _on_device_changed(self, _index: int) -> None:
-        self.settings.device = self.device()
-        self.classify_page.change_device(self.device())
+        self.settings.device = self.state.device = self.device()  # the Classify page moves its model there
 
     def _on_devices(self, devices: list[str]) -> None:
         wanted = self.settings.device
@@ -247,9 +243,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, info, _device: str) -> None:
         heap.settle()  # torch and the model are here for good: out of the garbage collector's walks
-        self.setWindowTitle(f"{Path(info.source).name} — {APP_TITLE}")
-        self.finetune_page.set_current_model(info)
-        self.label_page.offer_model(info.source, info.class_names)  # suggestions, if it fits the dataset
+        self.setWindowTitle(f"{Path(info.source).name} — {APP_TITLE}")  # the pages observe self.state.model
 
     def _show_leaks(self, folder: str, groups: list) -> None:
         """The Fine-tune page's "Show them": the duplicate groups split across train and validation."""

@@ -54,6 +54,16 @@ class _Int(_Text):
         settings.qs.setValue(self.key, int(value))
 
 
+class _Flag(_Text):
+    """True or False, stored as "true" / "false"."""
+
+    def __get__(self, settings: AppSettings | None, owner=None):
+        return self if settings is None else settings._str(self.key, "false").lower() == "true"
+
+    def __set__(self, settings: AppSettings, value: bool) -> None:
+        settings.qs.setValue(self.key, "true" if value else "false")
+
+
 class AppSettings:
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.qs = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
@@ -93,6 +103,13 @@ class AppSettings:
     export_folder = _Text("paths/export_folder")
     train_folder = _Text("paths/train_folder", "Where the Fine-tune page's folder dialog opens.")
     weights = _Text("model/weights", "The weights file last loaded ('' if none).")
+    engine = _Text("model/engine", "The engine chosen ('' when none: auto).")
+    dataset = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
+                                     "and the Review page work on.")
+    label_photos = _Text("label/photos", "The folder of photos the Label page shows.")
+    label_move = _Flag("label/move", "The Label page moves photos instead of copying them.")
+    review_folder = _Text("review/folder", "The folder the Review page checked last.")
+    sort_destination = _Text("review/sort_destination", "The last *Sort into folders* destination.")
 
     @property
     def recent_weights(self) -> list[str]:

@@ -1,6 +1,6 @@
-"""Small layout pieces: a layout that wraps its widgets onto more lines and a label that
-elides its text (they keep the Label page narrow enough for a 1024 px or smaller screen),
-and thumbnail grids that use their whole width."""
+"""Widgets the pages share, in one place so that no page imports another: a layout that wraps
+its widgets onto more lines and a label that elides its text (they keep the pages narrow
+enough for a 1024 px or smaller screen), and thumbnail grids that use their whole width."""
 
 from __future__ import annotations
 

@@ -1,23 +1,68 @@
-"""Labeled images decoded once into memory (uint8 tensors), in parallel, skipping bad files.
-
-Later epochs then cost no JPEG decoding at all.
+"""Decoding on a few threads while the caller works on what is decoded (``decode_ahead``, the
+one such loop: inference, features, the leakage check and training all use it), and labeled
+images decoded once into memory (uint8 tensors), skipping bad files: later epochs then cost no
+JPEG decoding at all.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .images import ImageError
 from .transforms import decode_tensor
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+_IMPORT_LOCK = threading.Lock()
+
+
 def default_workers() -> int:
     """Decoding threads: Pillow releases the GIL while decoding, so a few help; more only thrash."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def import_torchvision() -> None:
+    """The first import of torchvision, by one thread at a time, before any decoding thread
+    starts: two threads importing it at once (decoding threads, the window's ImageNet probe and
+    training job) can see ``torchvision.transforms`` half-initialised ("cannot import name
+    'InterpolationMode'")."""
+    with _IMPORT_LOCK:
+        import torchvision.models  # noqa: F401
+        import torchvision.transforms.functional  # noqa: F401
+
+
+def decode_ahead(work: Callable[[T], R], items: Iterable[T], *, ahead: int, workers: int | None = None,
+                 name: str = "decode", overlap: bool = True) -> Iterator[tuple[T, R]]:
+    """``(item, work(item))`` for each item, in input order, ``work`` running on ``workers``
+    threads while the caller uses earlier results. At most ``ahead`` items are in flight, so
+    memory stays bounded however many there are. Closing the iterator early (a cancel, a
+    ``break``) drops the waiting ones and waits for those running. ``work`` should return its
+    errors, not raise them: an exception ends the loop. ``overlap=False``: ``ahead`` items are
+    worked on together, then handed out, then the next ``ahead`` (for a caller that computes on
+    the same cores, where threads working meanwhile would only preempt it)."""
+    with ThreadPoolExecutor(workers or default_workers(), thread_name_prefix=name) as pool:
+        pending: deque = deque()
+        source = iter(items)
+        try:
+            while True:
+                for item in source if overlap or not pending else ():
+                    pending.append((item, pool.submit(work, item)))
+                    if len(pending) >= max(1, ahead):
+                        break
+                if not pending:
+                    return
+                item, future = pending.popleft()
+                yield item, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 @dataclass
@@ -37,10 +82,7 @@ def decode_all(
     should_stop: Callable[[], bool] | None = None,
 ) -> DecodedSet:
     """Decode every image once, in parallel; unreadable files are skipped and listed."""
-    # Import torchvision here, once, before the threads: two threads importing it for the
-    # first time at once can see a half-initialised module (ImportError on InterpolationMode).
-    import torchvision.transforms.functional  # noqa: F401
-
+    import_torchvision()
     workers = workers or default_workers()
     out = DecodedSet([], [], [])
 
@@ -52,17 +94,17 @@ def decode_all(
         except Exception as exc:  # noqa: BLE001 - one bad file never stops training
             return None, f"{type(exc).__name__}: {exc}"
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        for done, (item, (tensor, error)) in enumerate(zip(items, pool.map(job, items)), 1):
-            if should_stop and should_stop():
-                pool.shutdown(wait=True, cancel_futures=True)
-                break
-            if error is None:
-                out.images.append(tensor)
-                out.labels.append(item[1])
-                out.paths.append(item[0])
-            else:
-                out.skipped.append((str(item[0]), error))
-            if progress and (done % 64 == 0 or done == len(items)):
-                progress(done, len(items))
+    decoded = decode_ahead(job, items, ahead=workers * 16, workers=workers)
+    for done, (item, (tensor, error)) in enumerate(decoded, 1):
+        if should_stop and should_stop():
+            decoded.close()
+            break
+        if error is None:
+            out.images.append(tensor)
+            out.labels.append(item[1])
+            out.paths.append(item[0])
+        else:
+            out.skipped.append((str(item[0]), error))
+        if progress and (done % 64 == 0 or done == len(items)):
+            progress(done, len(items))
     return out

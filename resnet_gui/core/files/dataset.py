@@ -5,6 +5,7 @@ folder (constants.NONE_FOLDER) holds photos of none of the classes: not a class.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -83,13 +84,15 @@ class Dataset:
     photos to the same dataset share one journal (one undo history)."""
 
     _shared: dict[Path, Dataset] = {}
+    _shared_lock = threading.Lock()  # the pages' jobs ask from their own threads
 
     @classmethod
     def shared(cls, root: str | os.PathLike) -> Dataset:
         key = Path(root).resolve()
-        if key not in cls._shared:
-            cls._shared[key] = cls(key)
-        return cls._shared[key]
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(key)
+            return cls._shared[key]
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)

@@ -9,12 +9,12 @@ memory holds two batches of images plus the features (N x 512 floats for a resne
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from ..data.decoded import default_workers
+from ..data.decoded import decode_ahead, import_torchvision
 from ..data.images import ImageError
 from ..data.transforms import decode_tensor
 from ..model.checkpoint import LoadedModel
@@ -62,9 +62,9 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
     ``should_stop()`` is checked between batches; a cancelled run returns what it has, marked."""
     import numpy as np
     import torch
-    import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
-
     from ..model.devices import resolve_device
+
+    import_torchvision()
 
     should_stop = should_stop or (lambda: False)
     info, model = loaded.info, loaded.model.eval()
@@ -79,17 +79,13 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
     total = len(paths)
     yield Stage(f"computing features of {total} photos", 0, total)
 
-    def submit(pool, chunk):
-        return [pool.submit(_decode, paths[i], info.resize_size, info.image_size) for i in chunk]
-
-    with ThreadPoolExecutor(workers or default_workers(), thread_name_prefix="decode") as pool:
-        pending = submit(pool, chunks[0]) if chunks else []
-        for n, chunk in enumerate(chunks):
-            current = pending
-            pending = submit(pool, chunks[n + 1]) if n + 1 < len(chunks) else []  # decode one batch ahead
+    # this batch and the next one decode while the model works
+    decoded = decode_ahead(lambda i: _decode(paths[i], info.resize_size, info.image_size), range(total),
+                           ahead=2 * batch_size, workers=workers)
+    with closing(decoded):
+        for chunk in chunks:
             tensors = []
-            for i, future in zip(chunk, current):
-                tensor, error = future.result()
+            for i, (_, (tensor, error)) in zip(chunk, decoded):
                 if error is None:
                     tensors.append(tensor)
                     out.paths.append(paths[i])
@@ -107,8 +103,6 @@ def extract_features(loaded: LoadedModel, paths: Sequence[str | os.PathLike], *,
                     stats.append(s.float().cpu().numpy())
             yield Stage(f"computing features of {total} photos", chunk[-1] + 1, total)
             if should_stop():
-                for future in pending:
-                    future.cancel()
                 out.cancelled = True
                 break
     width, k = model.fc.in_features, model.fc.out_features

@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..data.decoded import decode_ahead, import_torchvision
 from ..data.images import ImageError
 from ..data.transforms import decode_tensor
 from ..text import counted
@@ -69,9 +70,9 @@ def check_leakage(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int
     folder ``train`` would refuse (the same function makes the split)."""
     import numpy as np
     import torch
-    import torchvision.transforms.functional  # noqa: F401 - imported once before the decode threads race to
-
     from .features import THUMB, grey_thumbnails
+
+    import_torchvision()
 
     started = time.perf_counter()
     should_stop = should_stop or (lambda: False)
@@ -88,14 +89,13 @@ def check_leakage(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int
     thumbs = []
     skipped: list[tuple[str, str]] = []
     chunks = [items[i:i + CHUNK] for i in range(0, total, CHUNK)]
-    with ThreadPoolExecutor(workers or WORKERS, thread_name_prefix="leak-decode") as pool:
-        pending = [pool.submit(_read, path) for path, _ in chunks[0]] if chunks else []
+    # this chunk and the next one read while the thumbnails are made
+    read = decode_ahead(lambda item: _read(item[0]), items, ahead=2 * CHUNK, workers=workers or WORKERS,
+                        name="leak-decode")
+    with closing(read):
         for n, chunk in enumerate(chunks):
-            current = pending
-            pending = [pool.submit(_read, path) for path, _ in chunks[n + 1]] if n + 1 < len(chunks) else []
             tensors = []
-            for (path, split), future in zip(chunk, current):
-                digest, tensor, error = future.result()
+            for (path, split), (_, (digest, tensor, error)) in zip(chunk, read):
                 if error is not None:
                     skipped.append((str(path), error))
                     continue
@@ -106,8 +106,6 @@ def check_leakage(data_dir: str | os.PathLike, val_split: float = 0.2, seed: int
             if tensors:
                 thumbs.append(grey_thumbnails(torch.stack(tensors)))
             if should_stop():
-                for future in pending:
-                    future.cancel()
                 return None
             yield Stage(message, min(total, (n + 1) * CHUNK), total)
     grid = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB * THUMB), np.float32)

@@ -21,7 +21,6 @@ ENGINE_TIPS = {
     "onnxruntime": "ONNX Runtime on the CPU: .onnx files, and .pt weights converted once (cached)",
     "openvino": "OpenVINO on the CPU: .onnx files, and .pt weights converted once (cached)",
 }
-SETTINGS_KEY = "model/engine"
 PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}  # engine -> the module it needs
 
 
@@ -57,7 +56,7 @@ class EngineCombo(QComboBox):
         """The remembered choice; "auto" when none, unknown or no longer installed."""
         if self.settings is None:
             return "auto"
-        value = str(self.settings.qs.value(SETTINGS_KEY, "auto") or "auto").lower()
+        value = (self.settings.engine or "auto").lower()
         return value if value in ENGINE_CHOICES and installed(value) else "auto"
 
     def set_engine(self, engine: str) -> None:
@@ -69,5 +68,5 @@ class EngineCombo(QComboBox):
 
     def _on_changed(self, _index: int) -> None:
         if self.settings is not None:
-            self.settings.qs.setValue(SETTINGS_KEY, self.engine())
+            self.settings.engine = self.engine()
         self.engine_changed.emit(self.engine())

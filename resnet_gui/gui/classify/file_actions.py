@@ -15,7 +15,7 @@ class FileActions:
 
     def export_csv(self, path: str | os.PathLike) -> Path:
         """Write every result (input order) and every skipped file, with the chosen k."""
-        from ...core.export import write_predictions_csv
+        from ...core.results_csv import write_predictions_csv
 
         rows = sorted(self.result_items(), key=lambda p: p.index) + self.skipped.predictions()
         return write_predictions_csv(path, rows, self.topk_spin.value())

@@ -118,7 +118,7 @@ class RunSummary:
 # ---------------------------------------------------------------- model
 
 
-def load_model(session: ModelSession, path: str, device: str = "auto", engine: str = "auto", *,
+def open_model(session: ModelSession, path: str, device: str = "auto", engine: str = "auto", *,
                should_stop: StopFlag):
     """Open weights (.pt/.pth/.safetensors/.onnx) in ``session`` on ``engine``
     (``constants.ENGINE_CHOICES``); a failure keeps the model before."""
@@ -221,7 +221,7 @@ def download_and_load(session: ModelSession, arch: str, device: str = "auto", en
         return ModelFailed(str(exc))
     except Exception as exc:  # noqa: BLE001
         return ModelFailed(f"Download failed: {type(exc).__name__}: {exc}")
-    return (yield from load_model(session, str(path), device, engine, should_stop=should_stop))
+    return (yield from open_model(session, str(path), device, engine, should_stop=should_stop))
 
 
 # ---------------------------------------------------------------- classification

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ...constants import WEIGHT_SUFFIXES
+from ...core.session import SessionState
 from ..settings import AppSettings
 from ..tasks import Task, TaskRunner
 from ..thumbnails import Thumbnails
@@ -49,10 +50,11 @@ class ClassifyPage(FileActions, QWidget):
     results_arrived = Signal()  # rows (results or skipped) were added: there is something to export
     error_occurred = Signal(str, str, str)  # title, message, details (a traceback, or ""): for a dialog
 
-    def __init__(self, settings: AppSettings, parent=None) -> None:
+    def __init__(self, settings: AppSettings, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.device_provider: Callable[[], str] = lambda: "auto"  # the window's device choice
+        self.state = state or SessionState()  # shared with the other pages: it sets the model, observes the rest
+        self.device_provider: Callable[[], str] = lambda: self.state.device
         self.model = None  # core ModelInfo of the loaded model
         self.model_device = ""
         self.last_error = ""  # the last fatal error reported
@@ -83,6 +85,8 @@ class ClassifyPage(FileActions, QWidget):
         self.lists.setDocumentMode(True)
         self.preview = PreviewPane(self.thumbnails)
         self.loop = PhotoLoop(self)  # places results and preview in its containers
+        self.state.events.dataset.connect(self.loop.set_dataset)
+        self.state.events.device.connect(self.change_device)  # a loaded model moves there
         self.trust = TrustWiring(self)  # the preview's model (heatmaps, the hint), Calibrate…
         self.lists.addTab(self.loop.results_stack, "Results")
         self.lists.addTab(self.skipped, "Skipped")
@@ -146,7 +150,7 @@ class ClassifyPage(FileActions, QWidget):
         """Load a checkpoint (in the runner's thread); a failure keeps the model before."""
         path = str(Path(path).resolve()) if path else ""
         self.settings.weights_folder = str(Path(path).parent)
-        self._start_model_job(jobs.load_model, path)
+        self._start_model_job(jobs.open_model, path)
 
     def download_imagenet(self, arch: str) -> None:
         self._downloading = arch
@@ -163,7 +167,7 @@ class ClassifyPage(FileActions, QWidget):
             return
         if self.running:
             self._pending_paths = self._last_paths
-        self._start_model_job(jobs.load_model, self.model.source if self.model else self.settings.weights)
+        self._start_model_job(jobs.open_model, self.model.source if self.model else self.settings.weights)
 
     def _start_model_job(self, job, *args) -> None:
         self._cancel_run()  # its summary still comes, marked cancelled
@@ -197,6 +201,7 @@ class ClassifyPage(FileActions, QWidget):
         self.status_message.emit(f"Model ready: {info.arch}, {info.num_classes} classes, "
                                  f"on {device.upper()}{note}", 10000)
         self.model_loaded.emit(info, device)
+        self.state.model = info
         if self._pending_paths:
             self.classify(self._pending_paths)
         elif self.results_model and self.results_model != info.source:
@@ -356,9 +361,8 @@ class ClassifyPage(FileActions, QWidget):
     # ================================================================ view state and settings
     def _update_tab_titles(self) -> None:
         self.lists.setTabText(0, self.results.count_text())
-        made_by = f"Made by {Path(self.results_model).name}" if self.results_model else ""
-        self.lists.setTabToolTip(0, made_by)
-        self.lists.setTabToolTip(1, made_by)
+        for tab in (0, 1):
+            self.lists.setTabToolTip(tab, f"Made by {Path(self.results_model).name}" if self.results_model else "")
         self.lists.setTabText(1, f"Skipped ({self._skipped_count})" if self._skipped_count else "Skipped")
 
     def _on_topk_changed(self, k: int) -> None:
@@ -371,14 +375,12 @@ class ClassifyPage(FileActions, QWidget):
         self.settings.low_confidence = percent
 
     def _remember_image_folder(self, path: str) -> None:
-        p = Path(path)
-        self.settings.image_folder = str(p if p.is_dir() else p.parent)
+        self.settings.image_folder = str(path if Path(path).is_dir() else Path(path).parent)
 
     def restore_settings(self) -> None:
         s = self.settings
         for name, splitter in (("main", self.splitter), ("preview", self.preview.splitter)):
-            state = s.splitter(name)
-            if not state.isEmpty():
+            if not (state := s.splitter(name)).isEmpty():
                 splitter.restoreState(state)
         self.topk_spin.setValue(s.topk)
         self.preview.set_k(s.topk)
@@ -387,9 +389,7 @@ class ClassifyPage(FileActions, QWidget):
     def save_settings(self) -> None:
         s = self.settings
         s.set_splitter("main", self.splitter.saveState())
-        s.set_splitter("preview", self.preview.splitter.saveState())
-        s.topk = self.topk_spin.value()
-        s.low_confidence = self.results.low_spin.value()
+        s.set_splitter("preview", self.preview.splitter.saveState())  # top-k and the threshold: saved as they change
 
     def shutdown(self) -> bool:
         """Cancel the run and wait for the threads: never leave one running. Safe to call twice."""

@@ -5,7 +5,7 @@ The widgets live in ``gui/verdicts/``; this class builds them around the page's 
 connects them. The page places three of its containers: ``results_stack`` (the table or the
 grid) in the Results tab, ``preview_column`` (the preview over the verdict bar) in the
 splitter, ``bar`` (sort, dataset, retrain) under it. The dataset is the Label page's
-(``DATASET_KEY``); the window calls :meth:`set_dataset` when the user picks another one.
+(``settings.dataset``); the window calls :meth:`set_dataset` when the user picks another one.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..widgets import ElidedLabel
-from ..label.page import DATASET_KEY
+from ..styles import MUTED_STYLE
 from ..verdicts.grid import ResultsGrid
 from ..verdicts.retrain import RetrainPanel
 from ..verdicts.sort_dialog import SortDialog
 from ..verdicts.verdict import VerdictBar
-from ..styles import MUTED_STYLE
+from ..widgets import ElidedLabel
 
 TABLE, GRID = 0, 1
 
@@ -44,7 +43,7 @@ class PhotoLoop(QObject):
         self.sort_dialog: SortDialog | None = None
         self._build()
         self._connect()
-        self.set_dataset(str(page.settings.qs.value(DATASET_KEY, "") or ""))
+        self.set_dataset(page.settings.dataset)
 
     # ------------------------------------------------------------ building
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from ..calibrate_dialog import CalibrateDialog
-from ..label.page import DATASET_KEY
 
 
 class TrustWiring(QObject):
@@ -27,7 +26,7 @@ class TrustWiring(QObject):
         if page.model is None:
             return None
         self._close_dialog()
-        dataset = str(page.settings.qs.value(DATASET_KEY, "") or "")  # the Label page's dataset, if any
+        dataset = page.settings.dataset  # the Label page's dataset, if any
         self.dialog = CalibrateDialog(page.model.source, dataset, page.device_provider(), page)
         self.dialog.use_requested.connect(page.use_model)
         self.dialog.open()

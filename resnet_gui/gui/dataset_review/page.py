@@ -8,12 +8,9 @@ on the Label page).
 
 Wiring (the window)::
 
-    self.review_page = DatasetReviewPage(self.settings)
-    self.review_page.device_provider = self.device
-    self.review_page.weights_provider = lambda: self.classify_page.model.source if self.classify_page.model else ""
+    self.review_page = DatasetReviewPage(self.settings, state=self.state)  # model, device, dataset: observed
     self.tabs.addTab(self.review_page, "Review")
     self.review_page.dataset_edited.connect(self.label_page.refresh)
-    self.label_page.dataset_changed.connect(self.review_page.set_folder)
     # on close: self.review_page.shutdown()
 """
 
@@ -27,17 +24,16 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMen
                                QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.text import counted
+from ...core.session import SessionState
 from ..confusion import ConfusionPanel
-from ..widgets import ElidedLabel
-from ..label.page import DATASET_KEY
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE, plain_tooltip
 from ..tasks import Task, TaskRunner
 from ..thumbnails import Thumbnails
+from ..widgets import ElidedLabel
 from . import jobs
 from .views import DuplicatesTree, MislabeledList, add_photo_actions, photo_menu
 
-FOLDER_KEY = "review/folder"  # the folder reviewed last (else the Label page's dataset)
 UNLIKE_HINT = ("Photos the model finds unlike all of its classes (not a flower in a flowers folder, a screenshot): "
                "its out-of-class score, as Classify's \u201c?\u201d badge.")
 
@@ -46,11 +42,13 @@ class DatasetReviewPage(QWidget):
     dataset_edited = Signal()  # photos moved (or a move undone): the Label page refreshes
     status_message = Signal(str, int)
 
-    def __init__(self, settings: AppSettings, parent=None) -> None:
+    def __init__(self, settings: AppSettings, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.weights_provider: Callable[[], str] = lambda: ""  # the model in use ("" -> the shipped default)
-        self.device_provider: Callable[[], str] = lambda: "auto"  # the window's device choice
+        self.state = state or SessionState()  # the window's: the model in use, the device, the dataset
+        # the model in use ("" -> the shipped default) and the device: the state's, unless a test says
+        self.weights_provider: Callable[[], str] = lambda: self.state.model.source if self.state.model else ""
+        self.device_provider: Callable[[], str] = lambda: self.state.device
         self.report = None  # the core's ReviewReport shown
         self.folder = ""
         self.runner = TaskRunner(self, name="review")
@@ -59,8 +57,9 @@ class DatasetReviewPage(QWidget):
         self._task: Task | None = None
         self._files_task: Task | None = None
         self._build()
-        start = str(settings.qs.value(FOLDER_KEY, "") or settings.qs.value(DATASET_KEY, "") or "")
+        start = settings.review_folder or settings.dataset
         self.set_folder(start)
+        self.state.events.dataset.connect(self.set_folder)  # the Label page's choice
 
     # ------------------------------------------------------------ building
 
@@ -162,7 +161,7 @@ class DatasetReviewPage(QWidget):
         if not weights:
             self._say("No model to review with: open a .pt model on the Classify page.", ERROR_STYLE)
             return
-        self.settings.qs.setValue(FOLDER_KEY, self.folder)
+        self.settings.review_folder = self.folder
         self._say(f"Reviewing {Path(self.folder).name} with {Path(weights).name}…")
         self.progress.setRange(0, 0)
         self.progress.show()

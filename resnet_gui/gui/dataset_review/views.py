@@ -14,10 +14,10 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
-from ..widgets import icon_grid
 from ..styles import ERROR, plain_tooltip
 from ..thumb_cache import PixmapCache, ThumbnailListModel
 from ..thumbnails import Thumbnails
+from ..widgets import icon_grid
 
 THUMB = 128
 CACHE = 400

@@ -6,11 +6,11 @@ are imported inside them only.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from ...core.data.decoded import import_torchvision  # one lock for every first import of torchvision
 from ...core.stop import StopFlag
 
 EMIT_INTERVAL = 0.1  # seconds between BatchProgress events (~10/s at most)
@@ -50,17 +50,6 @@ def scan_folder(path: str, *, should_stop: StopFlag) -> FolderScan:
         counts = [a + b for a, b in zip(counts, data.counts(data.val))]
     return FolderScan(path, list(data.classes), counts, data.split_from, note=data.note)
 
-
-_IMPORT_LOCK = threading.Lock()
-
-
-def import_torchvision() -> None:
-    """The first import of torchvision, done by one thread at a time. Two threads importing it at
-    once (the ImageNet probe, the training job, the core's decoding threads) can see
-    ``torchvision.transforms`` half-initialised: "cannot import name 'InterpolationMode'"."""
-    with _IMPORT_LOCK:
-        import torchvision.models  # noqa: F401
-        import torchvision.transforms.functional  # noqa: F401
 
 
 def probe_imagenet(*, should_stop: StopFlag) -> dict[str, bool]:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.train.events import BatchProgress, DataReady, Done, EpochEnd, PhaseProgress, Stage
+from ...core.session import SessionState
 from ..tasks import Task, TaskRunner
 from ..twin_panel import TwinPanel
 from ..wheel_guard import WheelGuard, no_sideways_scroll
@@ -38,10 +39,11 @@ class FinetunePage(QWidget):
     folder_scanned = Signal(object)  # jobs.FolderScan
     show_leaks_requested = Signal(str, object)  # the folder, list of core DuplicateGroups
 
-    def __init__(self, settings=None, parent=None) -> None:
+    def __init__(self, settings=None, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings  # AppSettings or None
-        self.device_provider = lambda: "auto"  # the window passes its device selector
+        self.state = state or SessionState()  # the window's: the model in use and the device chosen
+        self.device_provider = lambda: self.state.device
         self.train_runner = TaskRunner(self, name="fine-tune")
         self.scan_runner = TaskRunner(self, name="folder scan")
         self.estimate_runner = TaskRunner(self, name="estimate")
@@ -54,6 +56,7 @@ class FinetunePage(QWidget):
         self._config = None  # the TrainConfig of the last run started (its split makes the int8 twin)
 
         self.form = TrainForm(settings)
+        self.state.events.model.connect(self.set_current_model)  # the model in use: a "Start from" choice
         self.estimate = RunEstimate(self.estimate_runner)
         self.leak_warning = LeakWarning(self.leak_runner, busy=lambda: self.estimate.measuring)
         self.run_view = RunView()

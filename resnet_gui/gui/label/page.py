@@ -7,9 +7,10 @@ Wiring (the main window)::
     self.tabs.addTab(self.label_page, "Label")
     # on close, before the window goes: self.label_page.shutdown()
 
-It keeps its own settings keys (``label/dataset``, ``label/photos``, ``label/move``); the
-Classify page's review widgets use the same dataset (``DATASET_KEY``, and ``dataset_changed``
-when the user picks another one). The dataset is a plain folder with one subfolder per class; every labeling is a journaled batch
+It remembers ``settings.dataset``, ``label_photos`` and ``label_move``; the Classify page's
+review widgets and the Review page read the same ``settings.dataset`` (and the window passes
+on ``dataset_changed`` when the user picks another one). The dataset is a plain folder with
+one subfolder per class; every labeling is a journaled batch
 (``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z, the buttons,
 the window's Edit menu through ``undo_action``/``redo_action``) work across restarts. A right
 click on a class renames, merges or removes it, as journaled batches too. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
@@ -26,25 +27,27 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QListView, QMenu, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.text import counted
+from ...core.session import SessionState
 from ..settings import AppSettings
 from ..styles import ERROR_STYLE, MUTED_STYLE, WARN_STYLE
 from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
+from ..widgets import ElidedLabel, icon_grid
 from . import jobs
 from .class_bar import ClassBar
-from ..widgets import ElidedLabel, icon_grid
 from .photo_model import ITEM_SIZE, THUMB_SIZE, PhotoFilter, PhotoModel
 
-DATASET_KEY = "label/dataset"  # the current dataset, shared with the Classify page's review widgets
 
 
 class LabelPage(QWidget):
     dataset_changed = Signal(str)  # the user chose another dataset folder
     dataset_edited = Signal()  # a batch (label, undo, redo, finish) ended: classes or counts may differ
 
-    def __init__(self, settings: AppSettings, parent=None) -> None:
+    def __init__(self, settings: AppSettings, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.state = state or SessionState()  # the window's: it sets the dataset, observes the model
+        self.state.events.model.connect(lambda info: info and self.offer_model(info.source, info.class_names))
         self.dataset = None  # core Dataset
         self.weights = ""
         self._offered: tuple[str, list[str]] | None = None  # the window's model: (weights, class names)
@@ -58,10 +61,10 @@ class LabelPage(QWidget):
         self._accept_queue: list[tuple[str, list[str]]] = []
         self._build()
         self.setAcceptDrops(True)
-        if settings.qs.value(DATASET_KEY):
-            self.open_dataset(str(settings.qs.value(DATASET_KEY)))
-        if settings.qs.value("label/photos"):
-            self.open_photos(str(settings.qs.value("label/photos")))
+        if settings.dataset:
+            self.open_dataset(settings.dataset)
+        if settings.label_photos:
+            self.open_photos(settings.label_photos)
         else:
             self._say("Open a folder of photos (or drop one here) and choose a dataset; then select photos "
                       "and press 1-9 or a class button (0: none of these). Labeled photos are copied, never changed.")
@@ -73,8 +76,8 @@ class LabelPage(QWidget):
         choose_dataset = QPushButton("Dataset…", clicked=self.choose_dataset)
         choose_photos = QPushButton("Open photos…", clicked=self.choose_photos)
         self.move_box = QCheckBox("Move instead of copy")
-        self.move_box.setChecked(self.settings.qs.value("label/move", "false") == "true")
-        self.move_box.toggled.connect(lambda on: self.settings.qs.setValue("label/move", "true" if on else "false"))
+        self.move_box.setChecked(self.settings.label_move)
+        self.move_box.toggled.connect(lambda on: setattr(self.settings, "label_move", on))
         self.show_labeled = QCheckBox("Show labeled", toggled=self.proxy.set_show_labeled)
         self.least_sure = QCheckBox("Least sure first", toggled=self.proxy.sort_least_sure)
         self.accept_percent = QSpinBox(minimum=50, maximum=100, value=90, suffix=" %")
@@ -152,12 +155,13 @@ class LabelPage(QWidget):
             self.dataset = None
             self._say(f"Cannot use {folder} as a dataset: {exc}", ERROR_STYLE)
             return
-        self.settings.qs.setValue(DATASET_KEY, folder)
+        self.settings.dataset = folder
         self.refresh()
+        self.state.dataset = folder  # the Classify page's photo loop and the Review page follow
         self.dataset_changed.emit(folder)
 
     def open_photos(self, folder: str) -> None:
-        self.settings.qs.setValue("label/photos", folder)
+        self.settings.label_photos = folder
         self.model.clear()
         task = self.scan_runner.start(jobs.scan, folder)
         task.yielded.connect(lambda found: self.model.append(found.paths))

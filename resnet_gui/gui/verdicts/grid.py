@@ -18,11 +18,11 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
-from ..widgets import icon_grid
 from ..styles import plain_tooltip
 from ..thumb_cache import ThumbnailListModel
 from ..thumbnails import Thumbnails
 from ..unknown_badge import draw_badge, unknown_tooltip
+from ..widgets import icon_grid
 
 GRID_THUMB = 160
 GRID_CACHE = 400

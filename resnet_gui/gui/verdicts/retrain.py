@@ -26,10 +26,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ...core.text import counted
-from ..widgets import ElidedLabel
 from ..styles import ERROR_STYLE, MUTED_STYLE, OK, box_style
 from ..tasks import TaskRunner
 from ..twin_panel import TwinPanel
+from ..widgets import ElidedLabel
 from . import jobs
 
 

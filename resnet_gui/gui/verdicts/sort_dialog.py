@@ -33,7 +33,7 @@ class SortDialog(QDialog):
         self.preview = None  # jobs.SortPreview of the current options
         self.journal_path = ""
         self.runner = TaskRunner(self, name="sort")
-        self.destination = QLineEdit(str(settings.qs.value("review/sort_destination", "") or ""))
+        self.destination = QLineEdit(settings.sort_destination)
         self.destination.editingFinished.connect(self.refresh_preview)
         browse = QPushButton("Choose…", clicked=self._choose)
         self.move_box = QCheckBox("Move (copy, verify, then remove the originals)", toggled=self.refresh_preview)
@@ -113,7 +113,7 @@ class SortDialog(QDialog):
         if self.preview is None or self.runner.busy:
             return
         dest = self.destination.text().strip()
-        self.settings.qs.setValue("review/sort_destination", dest)
+        self.settings.sort_destination = dest
         self.sort_button.setEnabled(False)
         task = self.runner.start(jobs.run_sort, self.preview.plan, dest)
         task.yielded.connect(lambda p: self._say(f"{p.done} of {p.total}: {p.name}"))

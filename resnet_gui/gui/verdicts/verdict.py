@@ -20,9 +20,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QWidget
 
 from ...constants import NONE_FOLDER, NONE_TEXT
-from ..widgets import ElidedLabel, FlowLayout
 from ..styles import ERROR_STYLE, MUTED_STYLE
 from ..tasks import TaskRunner
+from ..widgets import ElidedLabel, FlowLayout
 from . import jobs
 
 
