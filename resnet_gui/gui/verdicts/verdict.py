@@ -84,7 +84,8 @@ class VerdictBar(QWidget):
         from ...core.files.dataset import Dataset
 
         names = Dataset.shared(self.dataset).class_names()
-        if class_name not in names and not self.ask_new_class(class_name, names):
+        # "none of these" is the dataset's _none folder, never a new class: nothing to ask
+        if class_name != NONE_FOLDER and class_name not in names and not self.ask_new_class(class_name, names):
             self._say(f"not added: {class_name} is not a class of this dataset")
             return
         path = self.path
