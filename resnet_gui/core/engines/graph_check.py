@@ -92,7 +92,7 @@ def check_operators(data: bytes, name: str) -> None:
     try:
         used = operators(data)
     except _Malformed as exc:
-        raise WeightsError(f"{name}: not an ONNX model this app reads ({exc})") from None
+        raise WeightsError(f"{name}: not an ONNX model, or the file is truncated or damaged ({exc})") from None
     refused = sorted(f"{domain + '.' if domain else ''}{op}" for domain, op in used
                      if op not in ALLOWED.get(domain, ()))
     if refused:

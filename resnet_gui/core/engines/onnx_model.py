@@ -86,6 +86,13 @@ def read_onnx(path: str | os.PathLike, optimize: bool = True) -> OnnxModel:
         raise WeightsError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
     check_operators(data, name)
     session = ort_session(data, name, optimize)
+    try:
+        return _describe(path, data, session, name)
+    except UnicodeDecodeError:  # names or metadata that are not UTF-8
+        raise WeightsError(f"{name}: not an ONNX model, or the file is damaged (text that is not UTF-8)") from None
+
+
+def _describe(path: Path, data: bytes, session, name: str) -> OnnxModel:
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) < 1:
         raise WeightsError(f"{name}: not an image classifier (it takes {len(inputs)} inputs; one image batch expected)")
