@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
-MODULES = ("test_fuzz_images", "test_fuzz_weights", "test_fuzz_walk")
+MODULES = ("test_fuzz_images", "test_fuzz_weights", "test_fuzz_walk", "test_fuzz_journal", "test_fuzz_onnx")
 
 
 def properties(only: str | None):

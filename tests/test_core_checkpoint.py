@@ -456,7 +456,7 @@ def _crafted(tmp_path, sd18, name="crafted.pt", state=None, **meta):
 
 @pytest.mark.parametrize("meta, expected", [
     ({"image_size": "big"}, "image_size must be a whole number of pixels, not 'big'"),
-    ({"image_size": 0}, "image_size 0 is outside 16..2048"),
+    ({"image_size": 0}, "image_size 0 is outside 16..512"),
     ({"image_size": -5}, "image_size -5 is outside"),
     ({"image_size": 10**9}, "image_size 1000000000 is outside"),
     ({"image_size": True}, "image_size must be a whole number"),

@@ -126,7 +126,8 @@ def test_interrupted_batch_is_offered_to_finish(qtbot, settings, tmp_path, make_
     journal = tmp_path / "data" / ".resnet-gui" / "journal.jsonl"
     journal.parent.mkdir(parents=True)
     ops = [{"kind": "copy", "src": str(p), "dst": str(tmp_path / "data" / "cat" / p.name), "size": 1} for p in photos]
-    journal.write_text(json.dumps({"t": "batch", "b": 1, "title": "copy 2 to cat", "ops": ops}) + "\n"
+    roots = sorted({str(tmp_path.resolve() / "photos"), str(tmp_path.resolve() / "data" / "cat")})
+    journal.write_text(json.dumps({"t": "batch", "b": 1, "title": "copy 2 to cat", "ops": ops, "roots": roots}) + "\n"
                        + json.dumps({"t": "pass", "b": 1, "dir": "do"}) + "\n")  # the app was killed here
     page = _page(qtbot, settings)
     _open(qtbot, page, tmp_path / "data", tmp_path / "photos")

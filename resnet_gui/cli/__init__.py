@@ -11,13 +11,23 @@ import sys
 
 from ..constants import DEVICE_CHOICES
 from . import calibrate, classify, download, export, review, sort, train, undo
+from ..core.text import terminal_safe
 from .common import fail
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's own ``error:`` line echoes what was typed (a pasted file name may hold escape
+    codes, newlines, U+202E): escaped like the app's own error lines."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, terminal_safe(f"{self.prog}: error: {message}") + "\n")
+
 
 SUBCOMMANDS = ("classify", "train", "calibrate", "review", "export", "download", "sort", "undo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="resnet-gui",
         description="Classify photos with a ResNet or fine-tune one on your own labeled photos. "
                     "Without a subcommand it opens the window.")
@@ -46,7 +56,7 @@ def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help"):
-        gui = argparse.ArgumentParser(prog="resnet-gui", description="Open the ResNet Classifier window.",
+        gui = _Parser(prog="resnet-gui", description="Open the ResNet Classifier window.",
                                       epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (resnet-gui SUBCOMMAND -h)")
         add_gui_arguments(gui)
         return _run_gui(gui.parse_args(argv))

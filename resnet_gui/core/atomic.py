@@ -125,3 +125,23 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
         except OSError:
             continue
     return removed
+
+
+_ANY_TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_stale_temps_in(folder: str | os.PathLike) -> list[Path]:
+    """:func:`remove_stale_temps` for every file of ``folder`` (a cache the app alone writes)."""
+    removed = []
+    try:
+        candidates = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            if _ANY_TEMP.match(candidate.name) and candidate.stat().st_mtime < _PROCESS_STARTED:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed

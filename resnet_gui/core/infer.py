@@ -199,9 +199,12 @@ def classify_files(
 
     def flush() -> Iterator[Prediction]:
         if batch:
-            tensors = classifier.stack([t for _, _, t in batch])
-            results = classifier.predict_batch(tensors, topk)
-            done = [Prediction.of(i, p, r) for (i, p, _), r in zip(batch, results)]
+            try:
+                results = classifier.predict_batch(classifier.stack([t for _, _, t in batch]), topk)
+                done = [Prediction.of(i, p, r) for (i, p, _), r in zip(batch, results)]
+            except Exception as exc:  # noqa: BLE001 - a batch the model fails on fails, not the run
+                why = " ".join(str(exc).split())[:300] or type(exc).__name__
+                done = [Prediction(i, p, error=f"the model failed on this batch: {why}") for i, p, _ in batch]
             batch.clear()
         else:
             done = []

@@ -23,17 +23,38 @@ def _escape(match: re.Match) -> str:
     return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
+# The bidi controls alone: what reorders the text shown after them ("evil\u202eGPJ.exe").
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _unsurrogate(text: str) -> str:
+    """File names that are not valid UTF-8 reach Python as lone surrogates (os.fsdecode); no
+    encoder writes those, so each stands as the escape of its byte (``\\xff``)."""
+    return _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
 def terminal_safe(text: object) -> str:
     """``text`` with every control or bidi character written as a visible escape (``\\x1b``,
-    ``\\n``, ``\\u202e``), so it prints on one line and cannot steer the terminal."""
-    return _UNSAFE_FOR_TERMINAL.sub(_escape, str(text))
+    ``\\n``, ``\\u202e``), and bytes that are not UTF-8 as ``\\xff``, so it prints on one
+    line and cannot steer the terminal."""
+    return _UNSAFE_FOR_TERMINAL.sub(_escape, _unsurrogate(str(text)))
 
 
 def csv_safe(text: object) -> str:
     """A text cell a spreadsheet shows as text: one starting like a formula gets a leading
-    single quote (OWASP). Only for untrusted text, never for the app's own number cells."""
-    text = str(text)
+    single quote (OWASP); bidi controls and bytes that are not UTF-8 are written as visible
+    escapes, as in the terminal. Only for untrusted text, never for the app's own number cells."""
+    text = _BIDI.sub(_escape, _unsurrogate(str(text)))
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def display_safe(text: object) -> str:
+    """Untrusted text for a window label: a text holding bidi controls has them removed and
+    is isolated (U+2068 ... U+2069), so nothing in it reorders what is shown after it; bytes
+    that are not UTF-8 as ``\\xff``. Other text is shown as it is."""
+    text = _unsurrogate(str(text))
+    return "\u2068" + _BIDI.sub("", text) + "\u2069" if _BIDI.search(text) else text
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

@@ -155,31 +155,39 @@ def iter_image_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
             yield root
 
 
-def _walk(folder: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path]:
-    try:
-        stat = folder.stat()
-    except OSError:
-        return
-    key = (stat.st_dev, stat.st_ino)
-    if key in seen_dirs:
-        return
-    seen_dirs.add(key)
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-    except OSError:
-        yield folder  # reported as skipped ("permission denied"), never silently left out
-        return
-    subdirs = []
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
+def _walk(top: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path]:
+    """Depth first, a folder's files before its subfolders; a stack, not recursion, so a tree
+    thousands of folders deep is walked like any other. A folder that cannot be read or even
+    looked at (no permission, a path beyond PATH_MAX) is yielded, so it is reported as skipped."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
         try:
-            if entry.is_dir():
-                subdirs.append(Path(entry.path))
-            elif entry.is_file() and is_image_path(entry.name):
-                yield Path(entry.path)
+            stat = folder.stat()
+        except FileNotFoundError:
+            continue  # gone meanwhile
         except OSError:
-            yield Path(entry.path)
-    for sub in subdirs:
-        yield from _walk(sub, seen_dirs)
+            yield folder
+            continue
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen_dirs:
+            continue
+        seen_dirs.add(key)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            yield folder  # reported as skipped ("permission denied"), never silently left out
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    subdirs.append(Path(entry.path))
+                elif entry.is_file() and is_image_path(entry.name):
+                    yield Path(entry.path)
+            except OSError:
+                yield Path(entry.path)
+        stack.extend(reversed(subdirs))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.checkpoint import ModelInfo, WeightsError
+from .graph_check import check_operators
 from .metadata import info_from_props
 
 MAX_ONNX_BYTES = 2_000_000_000  # protobuf's own limit for one message
@@ -35,7 +36,7 @@ def ort_session(data: bytes, name: str, optimize: bool = True):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # its warnings are for developers, our errors are for users
+    options.log_severity_level = 4  # its warnings and errors are for developers: ours, one line, are for users
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
@@ -83,7 +84,15 @@ def read_onnx(path: str | os.PathLike, optimize: bool = True) -> OnnxModel:
         data = path.read_bytes()
     except OSError as exc:
         raise WeightsError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    check_operators(data, name)
     session = ort_session(data, name, optimize)
+    try:
+        return _describe(path, data, session, name)
+    except UnicodeDecodeError:  # names or metadata that are not UTF-8
+        raise WeightsError(f"{name}: not an ONNX model, or the file is damaged (text that is not UTF-8)") from None
+
+
+def _describe(path: Path, data: bytes, session, name: str) -> OnnxModel:
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) < 1:
         raise WeightsError(f"{name}: not an image classifier (it takes {len(inputs)} inputs; one image batch expected)")
@@ -107,5 +116,23 @@ def read_onnx(path: str | os.PathLike, optimize: bool = True) -> OnnxModel:
     info = info_from_props(props, num_classes, name, str(path), sidecar)
     if isinstance(in_dims[2], int) and (in_dims[2], in_dims[3]) != (info.image_size, info.image_size):
         raise WeightsError(f"{name}: its input is {in_dims[3]}x{in_dims[2]} but its metadata says {info.image_size} px")
+    _probe(session, name, info.image_size, num_classes)
     precision = props.get("precision", "fp32") if props.get("precision") in ("fp32", "int8") else "fp32"
     return OnnxModel(path, data, info, precision, props, session)
+
+
+def _probe(session, name: str, size: int, num_classes: int) -> None:
+    """A batch of two, at load: a graph that reshapes its batch away, fails at run time or
+    gives NaN is refused now, not photo by photo later."""
+    import numpy as np
+
+    x = np.zeros((2, 3, size, size), np.float32)
+    try:
+        logits = np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own classes
+        raise WeightsError(f"{name}: fails on a probe batch of two photos ({' '.join(str(exc).split())[:200]})") from None
+    if logits.shape != (2, num_classes):
+        raise WeightsError(f"{name}: a batch of two photos gives outputs of shape {list(logits.shape)}, "
+                           f"not 2 x {num_classes}; refused")
+    if not np.isfinite(logits).all():
+        raise WeightsError(f"{name}: gives NaN or infinite scores on a probe batch; refused")

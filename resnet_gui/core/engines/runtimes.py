@@ -57,7 +57,12 @@ class _EngineClassifier:
     def predict_batch(self, batch_uint8, topk: int) -> list[Ranked]:
         """Top-k for a uint8 NCHW batch (numpy, or a CPU torch tensor), already resized and cropped."""
         x = normalise(np.asarray(batch_uint8), self.info.mean, self.info.std)
-        logits, features = self.outputs(x)
+        try:
+            logits, features = self.outputs(x)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime and OpenVINO raise their own classes
+            raise EngineError(f"{self.engine} failed on this batch ({' '.join(str(exc).split())[:200]})") from None
+        if not np.isfinite(logits).all():
+            raise EngineError("the model gave NaN or infinite scores for this batch")
         scaled = logits / self.trust.temperature if self.trust is not None else logits
         return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features)
 

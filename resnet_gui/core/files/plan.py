@@ -100,7 +100,8 @@ def plan_transfers(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]],
     taken: dict[Path, set[str]] = {}
     operations = []
     for src, folder in pairs:
-        src, folder = Path(src), Path(folder)
+        # absolute: a journal must not depend on the folder undo is run from
+        src, folder = Path(os.path.abspath(src)), Path(os.path.abspath(folder))
         try:
             size = src.stat().st_size
         except OSError:

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from .checks import is_inside
 from .plan import COPY, MOVE, FilesError, Operation
 
 MAX_LINE = 32 * 1024 * 1024  # bytes; a batch of 100,000 photos with long paths takes about 30 MB
@@ -136,6 +135,13 @@ def check_pass(state, direction: str, order: list[int], home: Path, journal: Pat
         raise FilesError(f"{where} was written by an older version, without the folders and hashes "
                          "that let it be replayed safely: refused; nothing was touched")
     roots = set(state.roots)
+    resolved: dict[Path, str] = {}  # a batch has thousands of photos in a few folders
+
+    def real(folder: Path) -> str:
+        if folder not in resolved:
+            resolved[folder] = str(folder.resolve())
+        return resolved[folder]
+
     try:
         home = home.resolve()
         for folder in state.make_folders + state.drop_folders:  # made or removed (when empty) by the pass
@@ -145,14 +151,15 @@ def check_pass(state, direction: str, order: list[int], home: Path, journal: Pat
         for i in order:
             op = state.operations[i]
             for side, path in (("source", Path(op.src)), ("destination", Path(op.dst))):
-                if str(path.parent.resolve()) not in roots:
+                if real(path.parent) not in roots:
                     raise FilesError(f"refused: {where} names the {side} {path}, outside the folders "
                                      "it was planned for; nothing was touched")
                 linked = path.is_symlink() and (side == "destination" or op.kind == MOVE)  # a copy may read one
                 if linked or (path.exists() and not path.is_file()):
                     raise FilesError(f"refused: {where} names {path}, which is a link or not a file; "
                                      "nothing was touched")
-            if not is_inside(Path(op.dst).parent, home):
+            destination = Path(real(Path(op.dst).parent))
+            if destination != home and home not in destination.parents:
                 raise FilesError(f"refused: {where} names the destination {op.dst}, outside {home} "
                                  "where the journal lives; nothing was touched")
             if direction == "undo" and Path(op.dst).exists() and i not in state.wrote:

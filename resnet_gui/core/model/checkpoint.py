@@ -58,7 +58,10 @@ class LoadedModel:
     info: ModelInfo
 
 
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 2048  # ResNets downsample 32x; beyond 2048 px nothing is a "photo model"
+# ResNets downsample 32x. The top bounds keep a classify batch in bounded memory (about 2 GB
+# for 32 photos at 512 px, docs/threat-model.md): metadata of 2048/8192 px took 14.5 GB for 40.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 512
+MAX_RESIZE_SIZE = 1024
 
 
 def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], feature_width: int | None = None,
@@ -69,7 +72,7 @@ def info_from_meta(meta: Mapping[str, Any], arch: str, class_names: list[str], f
     stored trust data must match (None: checked when a classifier is made)."""
     image_size = _whole_number(meta.get("image_size", 224), "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
     resize_size = _whole_number(meta.get("resize_size", resize_for(image_size)), "resize_size",
-                                image_size, 4 * MAX_IMAGE_SIZE)
+                                image_size, MAX_RESIZE_SIZE)
     mean = _three_numbers(meta.get("mean", IMAGENET_MEAN), "mean")
     std = _three_numbers(meta.get("std", IMAGENET_STD), "std")
     if min(std) <= 0:

@@ -12,6 +12,11 @@ MAX_SIDECAR_BYTES = 10_000_000  # 20,000 class names fit in well under 1 MB
 _SIDECARS = ("{stem}.json", "class_indices.json", "classes.json", "labels.json", "{stem}.txt", "labels.txt", "classes.txt")
 
 
+def sidecar_paths(weights: Path) -> list[Path]:
+    """Every sidecar that may name the classes of ``weights``, in the order tried."""
+    return [weights.with_name(name.format(stem=weights.stem)) for name in _SIDECARS]
+
+
 def imagenet_class_names() -> list[str]:
     from torchvision.models import ResNet18_Weights
 

@@ -53,11 +53,11 @@ _GLOBAL_IN_MESSAGE = re.compile(r"GLOBAL ([\w.]+)")
 _CODE_IN_MESSAGE = re.compile(r"GLOBAL|new object|call reduce|Can only build|Unsupported operand (105|111)\b")
 
 
-def _torch_load(path: Path) -> Any:
+def _torch_load(path: Path, map_location: str = "cpu") -> Any:
     import torch
 
     try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
+        return torch.load(str(path), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         code = _GLOBAL_IN_MESSAGE.search(text) if _CODE_IN_MESSAGE.search(text) else None
@@ -181,6 +181,85 @@ def _check_compatible(model, state_dict: Mapping[str, Any], arch: str, path: Pat
         raise WeightsError(f"{path.name}: does not fit {arch} ({'; '.join(problems)})")
 
 
+# resnet152's weights in fp32 take 240 MB; its 2048-wide head with 100,000 classes another 820 MB
+MAX_WEIGHTS_BYTES = 1 << 30
+
+
+def _check_zip_sizes(path: Path) -> None:
+    """A deflate bomb (45 MB of zeros that inflate to 4 GB) is refused from the zip directory's
+    sizes, before anything is inflated; torch's own files store their tensors uncompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip (a legacy torch file) or damaged: torch.load says which
+    if total > MAX_WEIGHTS_BYTES:
+        raise WeightsError(f"{path.name}: unpacks to {total / 1e9:.1f} GB, more than the {MAX_WEIGHTS_BYTES >> 20} MB "
+                           "any ResNet's weights take; refused before unpacking")
+
+
+def _tensors(obj: Any, path: Path) -> tuple[dict, dict]:
+    """The state_dict (string keys, tensors only, wrapper prefixes gone) and the app metadata."""
+    import torch
+
+    state_dict, meta = _unwrap(obj, path)
+    state_dict = clean_state_dict({k: v for k, v in state_dict.items() if isinstance(k, str)})
+    return {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor)}, meta
+
+
+def _check_tensor_kinds(state_dict: Mapping[str, Any], path: Path) -> None:
+    """Weights are real numbers (BatchNorm's counter an integer), each element stored once."""
+    import torch
+
+    for key, value in state_dict.items():
+        if value.layout != torch.strided:
+            raise WeightsError(f"{path.name}: {key}: sparse tensors are not weights this app reads")
+        if key.endswith("num_batches_tracked"):
+            if value.is_complex() or value.dtype == torch.bool or value.numel() != 1:
+                raise WeightsError(f"{path.name}: {key} is not a counter")
+        elif not value.is_floating_point():
+            raise WeightsError(f"{path.name}: {key} holds {str(value.dtype).replace('torch.', '')} values, not weights")
+        if any(stride == 0 and size > 1 for stride, size in zip(value.stride(), value.shape)):
+            raise WeightsError(f"{path.name}: {key} repeats one stored value along a dimension (stride 0): "
+                               "not weights this app reads")
+
+
+def _expected_model(state_dict: Mapping[str, Any], arch: str | None, meta: Mapping, path: Path):
+    """``(model, arch)`` the tensors must fit (``device="meta"``: shapes only, no memory), after the
+    architecture checks; refuses a model larger than :data:`MAX_WEIGHTS_BYTES`."""
+    try:
+        inferred_arch, num_classes = infer_architecture(state_dict)
+    except ArchitectureError as exc:
+        raise WeightsError(f"{path.name}: {exc}") from None
+    if num_classes < 1:
+        raise WeightsError(f"{path.name}: the model has no outputs (fc.weight has 0 rows)")
+    stated = meta.get("arch")
+    if arch and arch != inferred_arch:
+        raise WeightsError(f"{path.name}: you chose {arch}, but these weights are a {inferred_arch}")
+    if stated and stated != inferred_arch:
+        raise WeightsError(f"{path.name}: the checkpoint says {stated}, but its tensors are a {inferred_arch}")
+    feature_width = int(state_dict["fc.weight"].shape[1])
+    if num_classes * feature_width * 4 > MAX_WEIGHTS_BYTES:
+        raise WeightsError(f"{path.name}: {num_classes} classes make a head over {MAX_WEIGHTS_BYTES >> 20} MB; refused")
+    return inferred_arch, num_classes
+
+
+def _precheck(path: Path, arch: str | None) -> None:
+    """Before a torch file's tensors are inflated: the zip's sizes, then the tensors' names,
+    shapes, dtypes and strides read without their data (``map_location="meta"``)."""
+    import torch
+
+    _check_zip_sizes(path)
+    if not zipfile.is_zipfile(path):
+        return  # a legacy torch file is not compressed: it takes what its size says
+    state_dict, meta = _tensors(_torch_load(path, "meta"), path)
+    _check_tensor_kinds(state_dict, path)
+    arch, num_classes = _expected_model(state_dict, arch, meta, path)
+    with torch.device("meta"):
+        model = build_model(arch, num_classes)
+    _check_compatible(model, state_dict, arch, path)
+
+
 def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
     """Load weights from ``path`` into a fresh torchvision ResNet in eval mode (on the CPU).
 
@@ -209,6 +288,7 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
         raw, meta = _read_safetensors(path)
         state_dict = raw
     else:
+        _precheck(path, arch)
         state_dict, meta = _unwrap(_torch_load(path), path)
     # weights are named by strings and held in ordinary CPU tensors; anything else is refused
     state_dict = clean_state_dict({k: v for k, v in state_dict.items() if isinstance(k, str)})
@@ -216,26 +296,14 @@ def load_model(path: str | os.PathLike, arch: str | None = None) -> LoadedModel:
     odd = [k for k, v in state_dict.items() if v.layout != torch.strided or v.device.type != "cpu"]
     if odd:
         raise WeightsError(f"{path.name}: {', '.join(odd[:3])}: sparse or device-only tensors are not weights this app reads")
-
-    try:
-        inferred_arch, num_classes = infer_architecture(state_dict)
-    except ArchitectureError as exc:
-        raise WeightsError(f"{path.name}: {exc}") from None
-    if num_classes < 1:
-        raise WeightsError(f"{path.name}: the model has no outputs (fc.weight has 0 rows)")
+    _check_tensor_kinds(state_dict, path)
+    arch, num_classes = _expected_model(state_dict, arch, meta, path)
+    model = build_model(arch, num_classes)
+    _check_compatible(model, state_dict, arch, path)  # unexpected keys go before any tensor is scanned
     broken = [k for k, v in state_dict.items() if v.is_floating_point() and not _finite(v)]
     if broken:
         raise WeightsError(f"{path.name}: NaN or infinite values in {len(broken)} tensors ({', '.join(broken[:3])}); "
                            "a model trained past a diverging loss cannot classify")
-    stated = meta.get("arch")
-    if arch and arch != inferred_arch:
-        raise WeightsError(f"{path.name}: you chose {arch}, but these weights are a {inferred_arch}")
-    if stated and stated != inferred_arch:
-        raise WeightsError(f"{path.name}: the checkpoint says {stated}, but its tensors are a {inferred_arch}")
-    arch = inferred_arch
-
-    model = build_model(arch, num_classes)
-    _check_compatible(model, state_dict, arch, path)
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:  # anything _check_compatible did not foresee

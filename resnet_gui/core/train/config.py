@@ -103,6 +103,10 @@ class TrainConfig:
         c.patience = c.patience or max(5, c.epochs // 3)
         if c.augment == "auto":
             c.augment = "light" if pretrained else "strong"
+        from ..model.checkpoint import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE  # what a checkpoint may hold
+
+        if c.image_size is not None and not MIN_IMAGE_SIZE <= c.image_size <= MAX_IMAGE_SIZE:
+            raise TrainingError(f"image size must be {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE} pixels, not {c.image_size}")
         if c.arch is not None and c.arch not in ARCH_NAMES:
             raise TrainingError(f"unknown architecture {c.arch!r}; choose one of {', '.join(ARCH_NAMES)}")
         return c

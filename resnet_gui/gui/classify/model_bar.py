@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ...constants import WEIGHT_SUFFIXES
+from ...core.text import display_safe
 from ..styles import plain_tooltip
 from .engine_choice import EngineCombo
 
@@ -103,13 +104,14 @@ class ModelBar(QFrame):
     def show_model(self, info: ModelInfo, device: str) -> None:
         """``device``: where it actually runs ("cpu", "cuda", "mps"); the engine as last described."""
         names = info.class_names
-        shown = ", ".join(names[:6]) + (f", … ({len(names) - 6} more)" if len(names) > 6 else "")
+        # each name isolated on its own: an override in one cannot reorder the next
+        shown = ", ".join(map(display_safe, names[:6])) + (f", … ({len(names) - 6} more)" if len(names) > 6 else "")
         # the engine and where it runs; which file it runs from is in the tooltip
         runs = _esc(_device_upper(self.engine_text.split(" (")[0])) if self.engine_text else f"on {device.upper()}"
         notes = [n for n in dict.fromkeys(list(info.notes) + self.engine_notes)]  # each note once
         note = f" · <span style='color:#8a5a00'>note: {_esc(_short(notes[0]))}</span>" if notes else ""
         self._set("ok", f"<b>{_esc(info.arch)}</b> · {info.num_classes} classes "
-                  f"<span style='color:gray'>({_esc(shown)})</span> · "
+                  f"<span style='color:gray'>({html.escape(shown, quote=False)})</span> · "
                   f"<b>{_esc(os.path.basename(info.source))}</b> · {runs}{note}")
         engine = f"\nengine: {self.engine_text}" if self.engine_text else ""
         self.text.setToolTip(plain_tooltip(f"{info.source}\nclass names from: {info.class_names_from}{engine}"
@@ -129,4 +131,5 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
+    """Names from files, isolated: a bidi override in a class name cannot reverse the bar."""
+    return html.escape(display_safe(text), quote=False)

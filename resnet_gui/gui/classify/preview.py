@@ -12,6 +12,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
+from ...core.text import display_safe
 from ..styles import MUTED_STYLE, plain_tooltip
 from ..unknown_badge import UNKNOWN_COLOUR, score_note
 from ..thumbnails import Thumbnails
@@ -236,13 +237,13 @@ class PreviewPane(QWidget):
 def title_html(item: Prediction, low_threshold: float, ood_threshold: float | None = None) -> str:
     """The file name and the answer: top-1 with its probability (as the model reports it: at
     its temperature), or "not one of this model's classes" when the model says so."""
-    name = f"<b>{html.escape(os.path.basename(item.path))}</b>"
+    name = f"<b>{html.escape(display_safe(os.path.basename(item.path)))}</b>"
     if not item.ok:
-        return f"{name} — <span style='color:#8a1c1c'>{html.escape(item.error or '')}</span>"
+        return f"{name} — <span style='color:#8a1c1c'>{html.escape(display_safe(item.error or ''))}</span>"
     if item.unknown:
         score = html.escape(score_note(item, ood_threshold), quote=False)
         return (f"{name} — <span style='color:{UNKNOWN_COLOUR}'><b>?</b> not one of this model's classes{score}</span>"
-                f" <span style='color:gray'>· closest: {html.escape(item.label)} {item.confidence:.1%}</span>")
+                f" <span style='color:gray'>· closest: {html.escape(display_safe(item.label))} {item.confidence:.1%}</span>")
     low = "" if item.topk and item.confidence >= low_threshold else \
         " <span style='color:#b35c00'>⚠ low confidence</span>"
-    return f"{name} — {html.escape(item.label)} {item.confidence:.1%}{low}"
+    return f"{name} — {html.escape(display_safe(item.label))} {item.confidence:.1%}{low}"

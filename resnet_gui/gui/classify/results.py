@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
                                QStackedWidget, QStyle, QTableView, QVBoxLayout, QWidget)
 
+from ...core.text import display_safe
 from ..styles import plain_tooltip
 from ..thumbnails import Thumbnails
 from ..unknown_badge import badge_pixmap, unknown_tooltip
@@ -105,9 +106,9 @@ class ResultsModel(QAbstractTableModel):
         low = self.is_low(item)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_IMAGE:
-                return os.path.basename(item.path)
+                return display_safe(os.path.basename(item.path))
             if col == COL_LABEL:
-                return item.label
+                return display_safe(item.label)
             return f"{item.confidence:.1%}"
         if role == SORT_ROLE:
             if col == COL_IMAGE:
