@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ...constants import WEIGHT_SUFFIXES
@@ -28,6 +28,7 @@ from .photo_loop import PhotoLoop
 from .preview import PreviewPane
 from .results import ResultsPanel
 from .skipped import SkippedTable
+from .topk_chart import fit_topk_spin
 from .trust_wiring import TrustWiring
 from .run_status import RunStatus
 
@@ -190,13 +191,7 @@ class ClassifyPage(FileActions, QWidget):
     def _on_model_loaded(self, info, device: str) -> None:
         self.model, self.model_device = info, device
         self.model_bar.show_model(info, device)
-        # at most the model's classes ("2 of 2", never "5 of 2"); the user's own k comes back
-        # with a model of more classes (settings.topk changes only when the user changes it)
-        with QSignalBlocker(self.topk_spin):
-            self.topk_spin.setMaximum(max(1, min(jobs.KEEP_TOPK, info.num_classes)))
-            self.topk_spin.setValue(min(self.settings.topk, info.num_classes))
-            self.topk_spin.setSuffix(f" of {info.num_classes}")
-        self.preview.set_k(self.topk_spin.value())
+        self.preview.set_k(fit_topk_spin(self.topk_spin, info.num_classes, self.settings.topk, jobs.KEEP_TOPK))
         self.settings.weights = info.source
         self.settings.add_recent_weights(info.source)
         note = f" (note: {info.notes[0]})" if info.notes else ""
