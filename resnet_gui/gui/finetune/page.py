@@ -76,8 +76,8 @@ class FinetunePage(QWidget):
         left_layout.addLayout(self.form.buttons)  # a fixed footer: Start is always in view
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(left)
-        layout.addWidget(self.run_view, 1)
+        layout.addWidget(left, 2)  # a share of the width (250-430 px), not its narrowest: names and paths fit
+        layout.addWidget(self.run_view, 5)
         self.setAcceptDrops(True)
 
         self.form.folder_chosen.connect(self.set_folder)
