@@ -218,8 +218,11 @@ def test_the_dataset_dialog_creates_a_typed_folder_and_asks_about_a_strange_one(
 
     dialog = DatasetFolderDialog(None, str(tmp_path))
     qtbot.addWidget(dialog)
-    dialog.selectFile(str(tmp_path / "my new dataset"))
-    dialog.accept()
+    dialog.show()
+    dialog.name_edit.setFocus()
+    dialog.name_edit.setText(str(tmp_path / "my new dataset"))  # typed or pasted (keyClicks meet Qt's completer)
+    assert dialog.choose_button.isEnabled()  # Qt's own dialog greys it out for a folder not there yet
+    dialog.choose_button.click()
     assert dialog.result() == 1 and (tmp_path / "my new dataset").is_dir()
     assert dialog.chosen() == str(tmp_path / "my new dataset")
 
