@@ -117,6 +117,7 @@ def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, va
     started = time.perf_counter()
     should_stop = should_stop or (lambda: False)
     data, train, val, split_from = load_split(data_dir, val_split, seed, split_csv)
+    yield Stage(f"loading {Path(weights).name} (the first model of a session also loads PyTorch)")
     loaded = load_model(weights)
     to_model = check_classes(loaded.info.class_names, data.classes)
     items = [(path, label, "train") for path, label in train] + [(path, label, "val") for path, label in val]
