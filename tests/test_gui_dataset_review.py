@@ -310,9 +310,10 @@ def test_keep_the_first_of_each_group_is_one_undoable_batch(qtbot, page, dataset
     extra = [Path(p) for g in groups for p in g.paths[1:]]
     assert not any(p.exists() for p in extra)
     assert page.duplicates.groups == [] and not page.keep_first_button.isEnabled()
+    assert page.tabs.tabText(page.duplicates_tab) == "Duplicates (0)" and not page.leak_banner.isVisible()
     assert page.status.text() == "3 photos moved out of the dataset"
     title = Dataset.shared(root).journal.can_undo.title
-    assert title == "keep the first of each duplicate group (remove 3 photos)"
+    assert title == "remove 3 duplicate copies"
     assert page.undo_button.text() == f"Undo {title}"
     page.undo_button.click()
     _wait_files(qtbot, page)

@@ -234,3 +234,21 @@ def test_the_dataset_dialog_creates_a_typed_folder_and_asks_about_a_strange_one(
     dialog.selectFile(str(tmp_path / "checkout"))
     dialog.accept()
     assert asked == [str(tmp_path / "checkout")] and dialog.result() == 0  # still choosing
+
+
+def test_remove_class_asks_first_and_says_what_happens_to_its_photos(qtbot, settings, tmp_path, make_images,
+                                                                     monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    make_images(2, folder=tmp_path / "data" / "roses")
+    (tmp_path / "data" / "empty").mkdir()
+    page = _page(qtbot, settings)
+    page.open_dataset(str(tmp_path / "data"))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    page._ask_remove("roses")
+    page._ask_remove("empty")
+    assert "Its 2 photos move to the dataset's hidden .resnet-gui/removed folder" in asked[0]
+    assert "It holds no photos" in asked[1]
+    assert page.classes.names == ["empty", "roses"]  # No: nothing moved
+    page.shutdown()

@@ -59,7 +59,8 @@ def load_review(path: str | os.PathLike, folder: str) -> SavedReview | None:
         r = data["report"]
         items = [ReviewItem(**item) for item in r["items"]]
         groups = [DuplicateGroup(**group) for group in r["duplicates"]]
-        report = ReviewReport([str(c) for c in r["classes"]], items, groups, [[int(n) for n in row] for row in r["confusion"]],
+        confusion = [[int(n) for n in row] for row in r["confusion"]]
+        report = ReviewReport([str(c) for c in r["classes"]], items, groups, confusion,
                               [tuple(s) for s in r.get("skipped", [])], str(r.get("split_from", "")),
                               float(r.get("seconds", 0.0)), str(r.get("unlike_note", "")))
         saved = SavedReview(report, data["folder"], str(data.get("weights", "")), float(data["time"]))

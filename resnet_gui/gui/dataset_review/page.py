@@ -258,8 +258,11 @@ class DatasetReviewPage(QWidget):
         self.tabs.setTabText(self.mislabeled_tab, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
         unlike = "\u2013" if report is None or report.unlike_note else self.unlike.model_.rowCount()
         self.tabs.setTabText(self.unlike_tab, f"Unlike any class ({unlike})")
-        leaks = f", {len(report.leaks)} leaking" if report and report.leaks else ""
-        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
+        groups = self.duplicates.groups  # as shown: the groups photos were removed from go
+        leaking = sum(g.leaks for g in groups)
+        leaks = f", {leaking} leaking" if leaking else ""
+        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(groups)}{leaks})")
+        self._show_leak_banner(leaking)
 
     # ------------------------------------------------------------ acting on it
 
@@ -296,8 +299,7 @@ class DatasetReviewPage(QWidget):
 
     def keep_first(self) -> None:
         extra = self.duplicates.all_but_first()
-        self._move([(path, "") for path in extra],
-                   f"keep the first of each duplicate group (remove {counted(len(extra), 'photo')})")
+        self._move([(path, "") for path in extra], f"remove {counted(len(extra), 'duplicate copy', 'duplicate copies')}")
 
     def _move(self, moves: list[tuple[str, str]], title: str = "") -> None:
         if not moves or self._files_task is not None:

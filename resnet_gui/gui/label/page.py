@@ -262,10 +262,9 @@ class LabelPage(QWidget):
 
     def _ask_remove(self, name: str) -> None:
         count = next((c.count for c in self.dataset.classes() if c.name == name), 0) if self.dataset else 0
-        answer = QMessageBox.question(self, "Remove class", f"Remove the class {name} from the dataset?\n\n"
-                                      (f"Its {counted(count, 'photo')} move to the dataset's hidden "
-                                       ".resnet-gui/removed folder; Undo brings them back." if count else
-                                       "It holds no photos; Undo brings the folder back."))
+        where = (f"Its {counted(count, 'photo')} move to the dataset's hidden .resnet-gui/removed folder; "
+                 "Undo brings them back." if count else "It holds no photos; Undo brings the folder back.")
+        answer = QMessageBox.question(self, "Remove class", f"Remove the class {name} from the dataset?\n\n{where}")
         if answer == QMessageBox.StandardButton.Yes:
             self.edit_class("remove", name)
 
