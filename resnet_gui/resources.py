@@ -85,3 +85,15 @@ def user_data_dir() -> Path:
     # platformdirs knows each platform's rules (Windows' known folders, XDG, macOS); no author
     # folder on Windows (appauthor=False), roaming=False: models are big and machine-bound
     return platformdirs.user_data_path(APP_ID, appauthor=False, roaming=False, ensure_exists=True)
+
+
+def output_folder_for(weights: str | os.PathLike) -> Path:
+    """Where a file made from ``weights`` goes (a retrained model, an export): beside it, or in
+    the user's models folder when ``weights`` is a shipped model (maybe read-only, and replaced
+    by an update) or its folder is not writable."""
+    folder = Path(weights).parent
+    try:
+        shipped = folder.resolve() == weights_dir().resolve()
+    except (OSError, RuntimeError, ImportError):  # no weights package in this install
+        shipped = False
+    return user_data_dir() / "models" if shipped or not os.access(folder, os.W_OK) else folder

@@ -58,7 +58,8 @@ def model(tmp_path) -> Path:
 
 
 @pytest.fixture
-def page(qtbot, settings, dataset, model):
+def page(qtbot, settings, dataset, model, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "appdata"))  # the saved reviews land here
     settings.dataset = str(dataset[0])
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)
@@ -308,11 +309,50 @@ def test_keep_the_first_of_each_group_is_one_undoable_batch(qtbot, page, dataset
     extra = [Path(p) for g in groups for p in g.paths[1:]]
     assert not any(p.exists() for p in extra)
     assert page.duplicates.groups == [] and not page.keep_first_button.isEnabled()
+    assert page.tabs.tabText(page.duplicates_tab) == "Duplicates (0)" and not page.leak_banner.isVisible()
     assert page.status.text() == "3 photos moved out of the dataset"
     title = Dataset.shared(root).journal.can_undo.title
-    assert title == "keep the first of each duplicate group (remove 3 photos)"
+    assert title == "remove 3 duplicate copies"
     assert page.undo_button.text() == f"Undo {title}"
     page.undo_button.click()
     _wait_files(qtbot, page)
     assert all(p.is_file() for p in extra)
     assert not (root / ".resnet-gui" / "removed").exists()  # the folders the batch made went too
+
+
+def test_the_last_review_comes_back_after_a_restart_with_its_date(qtbot, page, dataset, settings, model):
+    root, planted, _ = dataset
+    stages, show = [], page._on_stage
+    page._on_stage = lambda stage: (show(stage), stages.append((stage.message, stage.done, stage.total)))
+    _review(qtbot, page)
+    assert page.report is not None and page.review_button.text() == "&Review again"
+    looking = [s for s in stages if s[0].startswith("looking for duplicates")]
+    assert looking and looking[-1][1] == looking[-1][2] == len(page.report.items)  # a count, not "0 / 1"
+    issues = [i.path for i in page.report.issues]
+
+    planted.unlink()  # gone since: left out of the lists shown again
+    again = DatasetReviewPage(settings)  # the window after a restart
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.report is not None, timeout=WAIT)
+    assert again.status.text().startswith("Review of 20") and "Review again to see the folder" in again.status.text()
+    assert again.review_button.text() == "&Review again"
+    assert [i.path for i in again.mislabeled.model_.items] == [p for p in issues if p != str(planted)]
+    assert again.shutdown()
+
+
+def test_every_review_phase_shows_a_count_and_an_eta():
+    from types import SimpleNamespace
+
+    from resnet_gui.gui.dataset_review.views import PhaseEta
+
+    now = [100.0]
+    eta = PhaseEta(clock=lambda: now[0])
+    stage = lambda done, total, message="computing features of 400 photos": SimpleNamespace(  # noqa: E731
+        message=message, done=done, total=total)
+    assert eta.text(stage(0, 400)) == "0 / 400"
+    now[0] += 10
+    assert eta.text(stage(100, 400)) == "100 / 400 \u00b7 0:30 left"
+    now[0] += 1  # a new phase starts its own clock
+    assert eta.text(stage(1, 5, "out-of-fold predictions: fold 2 of 5")) == "1 / 5"
+    now[0] += 2
+    assert eta.text(stage(2, 5, "out-of-fold predictions: fold 3 of 5")) == "2 / 5 \u00b7 0:06 left"

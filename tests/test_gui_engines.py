@@ -282,3 +282,17 @@ def test_export_dialog_failure_is_one_line(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT)
     assert dialog.error.startswith("Export failed: broken.pt") and "\n" not in dialog.error
     assert dialog.message.text() == dialog.error and not (tmp_path / "out.onnx").exists()
+
+
+def test_export_of_a_shipped_model_is_offered_in_the_users_models_folder(tmp_path, monkeypatch):
+    from resnet_gui.gui.export_dialog import default_out
+
+    shipped = tmp_path / "install" / "weights"
+    shipped.mkdir(parents=True)
+    monkeypatch.setenv("RESNET_GUI_WEIGHTS_DIR", str(shipped))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "appdata"))
+    out = Path(default_out(str(shipped / "default.pt"), int8=True))
+    assert out.name == "default.int8.onnx" and shipped not in out.parents and out.parent.name == "models"
+    mine = tmp_path / "mine" / "flowers.pt"
+    mine.parent.mkdir()
+    assert default_out(str(mine), int8=False) == str(tmp_path / "mine" / "flowers.onnx")  # beside the user's own

@@ -219,8 +219,11 @@ def test_the_dataset_dialog_creates_a_typed_folder_and_asks_about_a_strange_one(
 
     dialog = DatasetFolderDialog(None, str(tmp_path))
     qtbot.addWidget(dialog)
-    dialog.selectFile(str(tmp_path / "my new dataset"))
-    dialog.accept()
+    dialog.show()
+    dialog.name_edit.setFocus()
+    dialog.name_edit.setText(str(tmp_path / "my new dataset"))  # typed or pasted (keyClicks meet Qt's completer)
+    assert dialog.choose_button.isEnabled()  # Qt's own dialog greys it out for a folder not there yet
+    dialog.choose_button.click()
     assert dialog.result() == 1 and (tmp_path / "my new dataset").is_dir()
     assert dialog.chosen() == str(tmp_path / "my new dataset")
 
@@ -253,4 +256,21 @@ def test_key_0_puts_photos_in_none_of_these_never_a_class(qtbot, settings, tmp_p
     qtbot.keyClick(page.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undoable like any label
     _wait(qtbot, page)
     assert page.classes.none_button.text() == "0: none of these (0)"
+
+
+def test_remove_class_asks_first_and_says_what_happens_to_its_photos(qtbot, settings, tmp_path, make_images,
+                                                                     monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    make_images(2, folder=tmp_path / "data" / "roses")
+    (tmp_path / "data" / "empty").mkdir()
+    page = _page(qtbot, settings)
+    page.open_dataset(str(tmp_path / "data"))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    page._ask_remove("roses")
+    page._ask_remove("empty")
+    assert "Its 2 photos move to the dataset's hidden .resnet-gui/removed folder" in asked[0]
+    assert "It holds no photos" in asked[1]
+    assert page.classes.names == ["empty", "roses"]  # No: nothing moved
     page.shutdown()

@@ -293,7 +293,9 @@ def test_settings_round_trip(qtbot, settings, tiny_weights, make_images):
         page.use_model(tiny_weights)
     classify_and_wait(qtbot, first, [make_images(1)[0].parent])
     first.resize(700, 520)  # the offscreen screen is 800x600
-    page.topk_spin.setValue(7)
+    assert (page.topk_spin.value(), page.topk_spin.suffix()) == (3, " of 3")  # never "5 of 3"
+    assert settings.topk == 5  # the user's k stays for a model with more classes
+    page.topk_spin.setValue(2)
     first.device_combo.setCurrentIndex(first.device_combo.findData("cpu"))
     page.results.low_spin.setValue(35)
     folder = settings.image_folder
@@ -302,7 +304,7 @@ def test_settings_round_trip(qtbot, settings, tiny_weights, make_images):
     second = MainWindow(settings)
     qtbot.addWidget(second)
     page = second.classify_page
-    assert page.topk_spin.value() == 7
+    assert page.topk_spin.value() == 2
     assert second.device() == "cpu"
     assert page.results.low_spin.value() == 35
     assert (second.width(), second.height()) == (700, 520)

@@ -38,9 +38,12 @@ def export_job(weights: str, out: str, int8: bool, photos: str, *, should_stop: 
 
 
 def default_out(weights: str, int8: bool) -> str:
-    """Beside the weights, as ``resnet-gui export`` names it: model.onnx, model.int8.onnx."""
+    """Named as ``resnet-gui export`` names it (model.onnx, model.int8.onnx), beside the weights,
+    or in the user's models folder for a shipped model (never inside the install)."""
+    from ..resources import output_folder_for
+
     path = Path(weights)
-    return str(path.with_name(path.stem + (".int8.onnx" if int8 else ".onnx")))
+    return str(output_folder_for(path) / (path.stem + (".int8.onnx" if int8 else ".onnx")))
 
 
 class ExportDialog(QDialog):

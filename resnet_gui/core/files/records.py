@@ -145,7 +145,8 @@ def check_pass(state, direction: str, order: list[int], home: Path, journal: Pat
     try:
         home = home.resolve()
         for folder in state.make_folders + state.drop_folders:  # made or removed (when empty) by the pass
-            if not is_inside(Path(folder), home):
+            inside = Path(real(Path(folder)))
+            if inside != home and home not in inside.parents:
                 raise FilesError(f"refused: {where} names the folder {folder}, outside {home} where the "
                                  "journal lives; nothing was touched")
         for i in order:

@@ -83,6 +83,17 @@ def similar_pairs(thumbs, threshold: float = LOOKS_SAME,
     """(i, j, correlation) for every pair i < j of thumbnails correlating at ``threshold`` or more,
     computed in blocks of rows so memory stays near 256 MB whatever N; None once ``should_stop()``
     (checked between blocks: 20,000 photos take seconds)."""
+    steps = similar_pair_steps(thumbs, threshold, should_stop)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def similar_pair_steps(thumbs, threshold: float = LOOKS_SAME,
+                       should_stop: Callable[[], bool] | None = None) -> Iterator[Stage]:
+    """:func:`similar_pairs` as a generator: a Stage (photos compared of all) after each block."""
     import numpy as np
 
     t = np.asarray(thumbs, dtype=np.float32)
@@ -99,15 +110,18 @@ def similar_pairs(thumbs, threshold: float = LOOKS_SAME,
         for r, c in zip(rows.tolist(), cols.tolist()):
             if start + r < c:
                 pairs.append((start + r, c, float(sims[r, c])))
+        yield Stage(f"looking for duplicates among {len(t)} photos", min(len(t), start + block), len(t))
     return pairs
 
 
 def duplicate_groups(paths: Sequence[str | Path], digests: Sequence[str | None], thumbs,
                      splits: Sequence[str] | None = None, threshold: float = LOOKS_SAME,
-                     should_stop: Callable[[], bool] | None = None) -> list[DuplicateGroup] | None:
+                     should_stop: Callable[[], bool] | None = None,
+                     pairs: list[tuple[int, int, float]] | None = None) -> list[DuplicateGroup] | None:
     """Groups of exact copies (same digest) and of photos that look the same; ``splits`` gives
     each photo's side of the train/validation split, to flag leakage. Largest groups first.
-    None if ``should_stop()`` turned true."""
+    None if ``should_stop()`` turned true. ``pairs``: :func:`similar_pair_steps`' result, when
+    the caller reported its progress."""
     n = len(paths)
     groups = _Groups(n)
     lowest: dict[int, float] = {}
@@ -119,7 +133,8 @@ def duplicate_groups(paths: Sequence[str | Path], digests: Sequence[str | None],
             if first != i:
                 groups.join(first, i)
     same_bytes = {i: by_digest.get(d) for i, d in enumerate(digests) if d is not None}
-    pairs = similar_pairs(thumbs, threshold, should_stop)
+    if pairs is None:
+        pairs = similar_pairs(thumbs, threshold, should_stop)
     if pairs is None:
         return None
     near = [(i, j, s) for i, j, s in pairs if same_bytes.get(i) != same_bytes.get(j) or same_bytes.get(i) is None]

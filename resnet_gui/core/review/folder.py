@@ -118,6 +118,7 @@ def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, va
     started = time.perf_counter()
     should_stop = should_stop or (lambda: False)
     data, train, val, split_from = load_split(data_dir, val_split, seed, split_csv)
+    yield Stage(f"loading {Path(weights).name} (the first model of a session also loads PyTorch)")
     loaded = load_model(weights)
     to_model = check_classes(loaded.info.class_names, data.classes)
     items = [(path, label, "train") for path, label in train] + [(path, label, "val") for path, label in val]
@@ -144,7 +145,7 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
 
     import numpy as np
 
-    from .duplicates import duplicate_groups, file_digests
+    from .duplicates import duplicate_groups, file_digests, similar_pair_steps
     from .features import extract_features
     from .mislabeled import find_label_issues, label_quality, out_of_fold_probs
 
@@ -164,9 +165,12 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
     digests = yield from file_digests([str(p) for p in found.paths], should_stop)
     if should_stop():
         return None
-    yield Stage("looking for duplicates", 0, 1)
+    pairs = yield from similar_pair_steps(found.thumbs, should_stop=should_stop)  # a count per block, not 0 / 1
+    if pairs is None:
+        return None
     splits = [split for _, _, split in rows]
-    groups = duplicate_groups([str(p) for p in found.paths], digests, found.thumbs, splits, should_stop=should_stop)
+    groups = duplicate_groups([str(p) for p in found.paths], digests, found.thumbs, splits, should_stop=should_stop,
+                              pairs=pairs)
     if groups is None:
         return None
     quality = label_quality(labels, probs)

@@ -295,7 +295,8 @@ def _data_ready(cfg: TrainConfig, classes: list[str], train_set, val_set, split_
         message += "; " + ignored_note(ignored)
     if imbalance > IMBALANCE_WEIGHTED:
         message += f"; imbalanced ({imbalance:.1f}x), " + ("using a class-weighted loss" if weighted else "unweighted")
-    return DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message, list(ignored))
+    return DataReady(classes, train_counts, val_counts, skipped, split_from, imbalance, weighted, message,
+                     list(ignored))
 
 
 def _training_record(cfg: TrainConfig, start_label: str, history: list, best: Best, ready: DataReady) -> dict:

@@ -29,6 +29,7 @@ from .photo_loop import PhotoLoop
 from .preview import PreviewPane
 from .results import ResultsPanel
 from .skipped import SkippedTable
+from .topk_chart import fit_topk_spin
 from .trust_wiring import TrustWiring
 from .run_status import RunStatus
 
@@ -194,7 +195,7 @@ class ClassifyPage(FileActions, QWidget):
     def _on_model_loaded(self, info, device: str) -> None:
         self.model, self.model_device = info, device
         self.model_bar.show_model(info, device)
-        self.topk_spin.setSuffix(f" of {info.num_classes}")  # k above the class count shows them all
+        self.preview.set_k(fit_topk_spin(self.topk_spin, info.num_classes, self.settings.topk, jobs.KEEP_TOPK))
         self.settings.weights = info.source
         self.settings.add_recent_weights(info.source)
         note = f" (note: {info.notes[0]})" if info.notes else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QValueAxis
-from PySide6.QtCore import QMargins, Qt, Signal
+from PySide6.QtCore import QMargins, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
 
 BAR_COLOUR = QColor("#3d7bd9")
@@ -143,3 +143,14 @@ def _unique_labels(labels: list[str]) -> list[str]:
         seen[label] = n + 1
         out.append(label + "\u200b" * n)
     return out
+
+
+def fit_topk_spin(spin, num_classes: int, preferred: int, keep: int) -> int:
+    """The Top-k box for a model of ``num_classes``: at most its classes ("2 of 2", never
+    "5 of 2"); the user's ``preferred`` k comes back with a model of more classes (set without
+    signals, so the setting changes only when the user changes it). Returns the k shown."""
+    with QSignalBlocker(spin):
+        spin.setMaximum(max(1, min(keep, num_classes)))
+        spin.setValue(min(preferred, num_classes))
+        spin.setSuffix(f" of {num_classes}")
+    return spin.value()

@@ -28,10 +28,31 @@ class Moved:
 
 
 def review(data_dir: str, weights: str, device: str = "cpu", *, should_stop: StopFlag):
-    """Stages while it works; returns the core's ReviewReport (None when cancelled)."""
+    """Stages while it works; returns the core's ReviewReport (None when cancelled), kept as
+    the folder's last review (:func:`saved`)."""
     from ...core.review.folder import review_folder
+    from ...core.review.saved import save_review, saved_path
 
-    return (yield from review_folder(data_dir, weights, device=device, should_stop=should_stop))
+    report = yield from review_folder(data_dir, weights, device=device, should_stop=should_stop)
+    if report is not None:
+        try:
+            save_review(saved_path(reviews_dir(), data_dir), report, data_dir, weights)
+        except OSError:
+            pass  # not kept: the review itself is shown all the same
+    return report
+
+
+def reviews_dir() -> Path:
+    from ...resources import user_data_dir
+
+    return user_data_dir() / "reviews"
+
+
+def saved(data_dir: str, *, should_stop: StopFlag):
+    """The folder's last review (a core SavedReview, photos gone since left out), or None."""
+    from ...core.review.saved import load_review, saved_path
+
+    return load_review(saved_path(reviews_dir(), data_dir), data_dir)
 
 
 def removed_folder(root: str | os.PathLike, class_name: str) -> Path:

@@ -32,7 +32,7 @@ from ..tasks import Task, TaskRunner
 from ..thumbnails import Thumbnails
 from ..widgets import ElidedLabel
 from . import jobs
-from .views import DuplicatesTree, MislabeledList, add_photo_actions, photo_menu
+from .views import DuplicatesTree, MislabeledList, PhaseEta, add_photo_actions, note as _note, photo_menu, tab as _tab
 
 UNLIKE_HINT = ("Photos the model finds unlike all of its classes (not a flower in a flowers folder, a screenshot): "
                "its out-of-class score, as Classify's \u201c?\u201d badge.")
@@ -54,8 +54,10 @@ class DatasetReviewPage(QWidget):
         self.runner = TaskRunner(self, name="review")
         self.files_runner = TaskRunner(self, name="review files")
         self.thumbnails = Thumbnails(self)
+        self.saved_runner = TaskRunner(self, name="review saved")  # the last review of a folder, read back
         self._task: Task | None = None
         self._files_task: Task | None = None
+        self._eta = PhaseEta()
         self._build()
         start = settings.review_folder or settings.dataset
         self.set_folder(start)
@@ -136,9 +138,21 @@ class DatasetReviewPage(QWidget):
     # ------------------------------------------------------------ the folder and the review
 
     def set_folder(self, folder: str) -> None:
+        changed = folder != self.folder
         self.folder = folder
         self.folder_label.setText(folder or "none: choose a folder with one subfolder per class")
         self.review_button.setEnabled(bool(folder) and self._task is None)
+        if changed and folder and self._task is None:  # its last review, if it has one
+            task = self.saved_runner.start(jobs.saved, folder)
+            task.returned.connect(lambda found, f=folder: self._on_saved(found, f))
+
+    def _on_saved(self, found, folder: str) -> None:
+        if found is None or folder != self.folder or self._task is not None:
+            return
+        self.show_report(found.report)
+        self.review_button.setText("&Review again")
+        self._say(f"Review of {found.when} with {found.weights}: {found.report.summary()}. "
+                  "Review again to see the folder as it is now.")
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Training folder to review", self.folder)
@@ -165,6 +179,7 @@ class DatasetReviewPage(QWidget):
         self._say(f"Reviewing {Path(self.folder).name} with {Path(weights).name}…")
         self.progress.setRange(0, 0)
         self.progress.show()
+        self._eta = PhaseEta()
         self.cancel_button.show()
         self.review_button.setEnabled(False)
         task = self.runner.start(jobs.review, self.folder, weights, self.device_provider())
@@ -183,7 +198,7 @@ class DatasetReviewPage(QWidget):
         if stage.total:
             self.progress.setRange(0, stage.total)
             self.progress.setValue(stage.done)
-            self.progress.setFormat(f"{stage.done:,} / {stage.total:,}")
+            self.progress.setFormat(self._eta.text(stage))  # every phase: a count and, once known, an ETA
         else:
             self.progress.setRange(0, 0)
 
@@ -199,6 +214,7 @@ class DatasetReviewPage(QWidget):
             self._say("Review cancelled.")
             return
         self.show_report(report)
+        self.review_button.setText("&Review again")
 
     def _on_error(self, exc: Exception, _details: str) -> None:
         self._end_run()
@@ -241,8 +257,11 @@ class DatasetReviewPage(QWidget):
         self.tabs.setTabText(self.mislabeled_tab, f"Likely mislabeled ({self.mislabeled.model_.rowCount()})")
         unlike = "\u2013" if report is None or report.unlike_note else self.unlike.model_.rowCount()
         self.tabs.setTabText(self.unlike_tab, f"Unlike any class ({unlike})")
-        leaks = f", {len(report.leaks)} leaking" if report and report.leaks else ""
-        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(report.duplicates) if report else 0}{leaks})")
+        groups = self.duplicates.groups  # as shown: the groups photos were removed from go
+        leaking = sum(g.leaks for g in groups)
+        leaks = f", {leaking} leaking" if leaking else ""
+        self.tabs.setTabText(self.duplicates_tab, f"Duplicates ({len(groups)}{leaks})")
+        self._show_leak_banner(leaking)
 
     # ------------------------------------------------------------ acting on it
 
@@ -279,8 +298,7 @@ class DatasetReviewPage(QWidget):
 
     def keep_first(self) -> None:
         extra = self.duplicates.all_but_first()
-        self._move([(path, "") for path in extra],
-                   f"keep the first of each duplicate group (remove {counted(len(extra), 'photo')})")
+        self._move([(path, "") for path in extra], f"remove {counted(len(extra), 'duplicate copy', 'duplicate copies')}")
 
     def _move(self, moves: list[tuple[str, str]], title: str = "") -> None:
         if not moves or self._files_task is not None:
@@ -349,7 +367,8 @@ class DatasetReviewPage(QWidget):
 
     def shutdown(self) -> bool:
         self._task = self._files_task = None
-        ended = [self.runner.shutdown(), self.files_runner.shutdown(), self.thumbnails.shutdown()]
+        ended = [self.runner.shutdown(), self.files_runner.shutdown(), self.saved_runner.shutdown(),
+                 self.thumbnails.shutdown()]
         return all(ended)
 
     def show_leaks(self, folder: str, groups: list) -> None:
@@ -375,22 +394,3 @@ class DatasetReviewPage(QWidget):
                   "(Review also lists likely mislabeled photos).")
         self._update_actions()
 
-
-def _note(text: str, style: str = MUTED_STYLE) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setStyleSheet(style)
-    label.setWordWrap(True)
-    return label
-
-
-def _tab(note: QLabel, body: QWidget, button: QPushButton | None = None) -> QWidget:
-    """A tab: a note (and a button) above its list, table or panel."""
-    tab = QWidget()
-    column = QVBoxLayout(tab)
-    column.setContentsMargins(0, 4, 0, 0)
-    column.addWidget(note)
-    if button is not None:
-        column.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
-    column.addWidget(body, 1)
-    return tab

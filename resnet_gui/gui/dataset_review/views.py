@@ -6,15 +6,17 @@ names from the folder are plain text (captions, tooltips, tree cells)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QMenu, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..styles import ERROR, plain_tooltip
+from ..styles import ERROR, MUTED_STYLE, plain_tooltip
 from ..thumb_cache import PixmapCache, ThumbnailListModel
 from ..thumbnails import Thumbnails
 from ..widgets import icon_grid
@@ -168,3 +170,46 @@ def photo_menu(view: QAbstractItemView, ready: bool, classes: list[str], move_to
     key = QKeySequence(QKeySequence.StandardKey.Delete).toString(QKeySequence.SequenceFormat.NativeText)
     menu.addAction(f"Remove from dataset\t{key}", remove).setEnabled(ready)
     return menu
+
+
+def note(text: str, style: str = MUTED_STYLE) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setStyleSheet(style)
+    label.setWordWrap(True)
+    return label
+
+
+def tab(note: QLabel, body: QWidget, button: QPushButton | None = None) -> QWidget:
+    """A tab: a note (and a button) above its list, table or panel."""
+    tab = QWidget()
+    column = QVBoxLayout(tab)
+    column.setContentsMargins(0, 4, 0, 0)
+    column.addWidget(note)
+    if button is not None:
+        column.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+    column.addWidget(body, 1)
+    return tab
+
+
+class PhaseEta:
+    """``text(stage)``: "1,234 / 5,000 · 0:40 left" for a core Stage; the ETA from the rate of
+    the phase so far (a phase: the same message up to its colon, and the same total)."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.key: tuple | None = None
+        self.started = 0.0
+        self.first = 0
+
+    def text(self, stage) -> str:
+        from ...core.train.events import format_duration
+
+        key, now = (stage.message.split(":")[0], stage.total), self.clock()
+        if key != self.key:
+            self.key, self.started, self.first = key, now, stage.done
+        text = f"{stage.done:,} / {stage.total:,}"
+        done, elapsed = stage.done - self.first, now - self.started
+        if done > 0 and elapsed > 0.5 and stage.done < stage.total:
+            text += f" \u00b7 {format_duration(elapsed / done * (stage.total - stage.done))} left"
+        return text

@@ -81,11 +81,11 @@ class FinetunePage(QWidget):
         left_layout.addLayout(self.form.buttons)  # a fixed footer: Start is always in view
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(left)
+        layout.addWidget(left, 2)  # a share of the width (250-430 px), not its narrowest: names and paths fit
         right = QVBoxLayout()
         right.addWidget(self.run_view, 1)
         right.addWidget(self.twin)
-        layout.addLayout(right, 1)
+        layout.addLayout(right, 5)
         self.setAcceptDrops(True)
 
         self.form.folder_chosen.connect(self.set_folder)

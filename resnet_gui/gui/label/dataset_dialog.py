@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QMessageBox, QWidget
 
 
 def confirm_dataset_folder(parent: QWidget | None, folder: str) -> bool:
@@ -37,8 +37,22 @@ class DatasetFolderDialog(QFileDialog):
         self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         self.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
         self.error = ""
+        # Qt greys out Choose for a folder that does not exist yet; here that means "create it"
+        self.name_edit = self.findChild(QLineEdit, "fileNameEdit")
+        buttons = self.findChild(QDialogButtonBox, "buttonBox")
+        self.choose_button = buttons.button(QDialogButtonBox.StandardButton.Open) if buttons else None
+        if self.name_edit is not None and self.choose_button is not None:
+            self.name_edit.textChanged.connect(self._allow_new)  # after Qt's own update: ours has the last word
+
+    def _allow_new(self, text: str) -> None:
+        if text.strip() and not os.path.exists(self.chosen()):
+            self.choose_button.setEnabled(True)
 
     def chosen(self) -> str:
+        """The typed path (relative to the folder shown), else the folder selected or shown."""
+        typed = self.name_edit.text().strip() if self.name_edit is not None else ""
+        if typed:
+            return os.path.abspath(os.path.join(self.directory().absolutePath(), os.path.expanduser(typed)))
         files = self.selectedFiles()
         return os.path.abspath(files[0]) if files else ""
 

@@ -20,6 +20,7 @@ so only for a model trained on this dataset (the window offers each model the Cl
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -85,8 +86,8 @@ class LabelPage(QWidget):
         top = QHBoxLayout()  # what goes where; then, over the grid, how it shows
         for w in (choose_dataset, self.dataset_label, choose_photos, self.move_box):
             top.addWidget(w, 1 if w is self.dataset_label else 0)
-        self.undo_button = QPushButton("Undo", clicked=lambda: self._journal_action("undo"))
-        self.redo_button = QPushButton("Redo", clicked=lambda: self._journal_action("redo"))
+        self.undo_button = QPushButton("Undo", clicked=lambda: self._journal_action("undo"), enabled=False)
+        self.redo_button = QPushButton("Redo", clicked=lambda: self._journal_action("redo"), enabled=False)
         options = QHBoxLayout()
         for w in (self.show_labeled, self.least_sure, self.accept_button, self.accept_percent):
             options.addWidget(w)
@@ -135,7 +136,7 @@ class LabelPage(QWidget):
     def choose_dataset(self) -> None:
         from .dataset_dialog import DatasetFolderDialog
 
-        dialog = DatasetFolderDialog(self, str(self.dataset.root) if self.dataset else "")
+        dialog = DatasetFolderDialog(self, str(self.dataset.root) if self.dataset else str(Path.home()))
         if dialog.exec() and dialog.chosen():
             self.open_dataset(dialog.chosen())
 
@@ -264,9 +265,9 @@ class LabelPage(QWidget):
 
     def _ask_remove(self, name: str) -> None:
         count = next((c.count for c in self.dataset.classes() if c.name == name), 0) if self.dataset else 0
-        answer = QMessageBox.question(self, "Remove class", f"Remove the class {name} from the dataset?\n\n"
-                                      f"Its {counted(count, 'photo')} move to the dataset's hidden "
-                                      ".resnet-gui/removed folder; Undo brings them back.")
+        where = (f"Its {counted(count, 'photo')} move to the dataset's hidden .resnet-gui/removed folder; "
+                 "Undo brings them back." if count else "It holds no photos; Undo brings the folder back.")
+        answer = QMessageBox.question(self, "Remove class", f"Remove the class {name} from the dataset?\n\n{where}")
         if answer == QMessageBox.StandardButton.Yes:
             self.edit_class("remove", name)
 

@@ -49,16 +49,10 @@ def added_since(dataset: str, weights: str) -> int:
 def next_free(weights: str, dataset: str) -> str:
     """``<dataset>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
     that is the app's shipped models (maybe read-only, and replaced by an update) or not writable."""
-    from ...resources import user_data_dir, weights_dir
+    from ...resources import output_folder_for
 
     path = Path(weights)
-    folder = path.parent
-    try:
-        shipped = folder.resolve() == weights_dir().resolve()
-    except (OSError, RuntimeError, ImportError):  # no weights package in this install
-        shipped = False
-    if shipped or not os.access(folder, os.W_OK):
-        folder = user_data_dir() / "models"
+    folder = output_folder_for(weights)
     from ...core.paths import first_free
 
     return str(first_free(lambda n: folder / f"{Path(dataset).name or path.stem}-retrained-{n}.pt"))
