@@ -8,7 +8,7 @@ one run, side by side:
 - a model trained here (``resnet-gui train`` head-only from the shipped model on flowers-photos,
   which makes its int8 twin as every run does; or ``--trained MODEL.pt``);
 - a plain fp32 resnet34 ``.pth`` (random init, 5 classes; its ONNX conversion made by a first,
-  untimed run, then cached) and the same with ``--engine torch``.
+  untimed run, then cached) and the same with ``--engine torch`` (both against one seed run).
 On N small photos (flowers-224) and M phone-size JPEGs (flowers-photos upscaled to 4032x3024
 here, in a temp folder).
 
@@ -134,8 +134,11 @@ def main(argv=None) -> int:
         results: dict[str, dict] = {}
         for set_name, files in sets.items():
             paths = [str(f) for f in files]
+            seed_runs: dict[Path, float] = {}  # one seed loop per weights and photo set (the torch row shares it)
             for name, (weights, cmd) in rows.items():
-                seed_s, _ = timed([sys.executable, "-c", SEED_LOOP, str(weights), *paths], env)
+                if weights not in seed_runs:
+                    seed_runs[weights] = timed([sys.executable, "-c", SEED_LOOP, str(weights), *paths], env)[0]
+                seed_s = seed_runs[weights]
                 app_s, stderr = timed(cmd + paths, env)
                 row = results.setdefault(name, {"engine": engine_line(stderr)})
                 row[set_name] = {"seed_img_s": round(len(files) / seed_s, 2), "app_img_s": round(len(files) / app_s, 2),

@@ -278,3 +278,55 @@ def test_throughput(monkeypatch):
     assert t.update(10) == 5.0  # 10 images in 2 s
     assert t.update(30) == 7.5  # 30 in 4 s
     assert t.update(40) == 0.625  # marks older than the window dropped: 10 images in the last 16 s
+
+
+class _CountingClassifier:
+    """Real files through the real classify_files; records how many decodes were running each
+    time a batch was classified."""
+
+    def __init__(self, overlap: bool):
+        import threading
+
+        self.overlap_decoding = overlap
+        self.lock, self.running, self.seen = threading.Lock(), 0, []
+
+    def decode(self, path):
+        import time
+
+        from PIL import Image
+
+        with self.lock:
+            self.running += 1
+        try:
+            time.sleep(0.02)  # long enough for the main thread to reach predict_batch meanwhile
+            return Image.open(path).size
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    @staticmethod
+    def stack(items):
+        return list(items)
+
+    def predict_batch(self, batch, topk):
+        import time
+
+        time.sleep(0.05)
+        with self.lock:
+            self.seen.append(self.running)
+        return [[("x", 1.0)] for _ in batch]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_torch_on_the_cpu_gets_the_cores_to_itself(make_images, overlap):
+    """On the CPU (overlap_decoding False) no photo is decoded while a batch is classified; on a
+    GPU the next photos decode meanwhile."""
+    files = make_images(12)
+    classifier = _CountingClassifier(overlap)
+    preds = list(classify_files(classifier, files, batch_size=4, workers=2))
+    assert [p.index for p in preds] == list(range(12)) and all(p.ok for p in preds)
+    assert len(classifier.seen) == 3
+    if overlap:
+        assert max(classifier.seen) > 0
+    else:
+        assert classifier.seen == [0, 0, 0]

@@ -211,6 +211,10 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
     assert text.startswith("Validation ") and "(current model " in text, text
     assert text.endswith("new: data-retrained-1.pt, teacher-guided retrain; ignored empty class folder: roses/"), text
     assert Path(panel.new_checkpoint).name == "data-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
+    # then its int8 twin, on the line below: too few validation photos here to check one, and it says so
+    qtbot.waitUntil(lambda: not panel.twin.running, timeout=120_000)
+    assert panel.twin.isVisibleTo(panel) and panel.twin.result.out is None
+    assert panel.twin.text().startswith("int8 twin not made: ") and "validation photos to check it on" in panel.twin.text()
     with qtbot.waitSignal(panel.use_model) as used:
         panel.take.click()
     assert used.args == [panel.new_checkpoint]

@@ -230,8 +230,10 @@ def plain_model(tmp_path):
 def calibrated(tmp_path, plain_model, capsys):
     data = labeled_folder(tmp_path / "data")
     before = plain_model.read_bytes()
-    assert calibrate_cli(plain_model, data, "--val-split", "0.5", "--device", "cpu") == 0
+    # --no-int8: these tests read the fp32 model; the twin has its own test below
+    assert calibrate_cli(plain_model, data, "--val-split", "0.5", "--device", "cpu", "--no-int8") == 0
     out = capsys.readouterr().out
+    assert "int8 twin" not in out
     assert "out-of-class detection: mahalanobis" in out and "plain.calibrated.pt" in out
     assert plain_model.read_bytes() == before  # the input is never touched
     return tmp_path / "plain.calibrated.pt"
@@ -246,6 +248,20 @@ def test_calibrate_writes_a_new_checkpoint_with_trust(calibrated, plain_model):
     assert stored["fc.weight"].dtype == torch.float16  # fp16 storage kept
     plain = load_model(plain_model).model.state_dict()
     assert all(torch.equal(v, plain[k]) for k, v in loaded.model.state_dict().items())
+
+
+def test_calibrate_then_makes_the_twin_of_what_it_wrote(tmp_path, plain_model, capsys):
+    from resnet_gui.core.engines.twin import has_twin
+
+    data = labeled_folder(tmp_path / "data")
+    assert calibrate_cli(plain_model, data, "--val-split", "0.5", "--device", "cpu") == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    out = tmp_path / "plain.calibrated.pt"
+    if has_twin(out):  # checked on the 21 held-out photos of calibrate's own split
+        assert last.startswith("int8 twin plain.calibrated.int8.onnx: ") and "on 21 validation photos" in last
+    else:  # a random tiny model: int8 may well disagree, and then the line says so with the numbers
+        assert last.startswith("int8 twin not made (int8 refused: int8 vs fp32 on 21 held-out photos")
+        assert not (tmp_path / "plain.calibrated.int8.onnx").exists()
 
 
 def test_calibrate_refuses_mismatched_classes_with_both_lists(tmp_path, plain_model, capsys):

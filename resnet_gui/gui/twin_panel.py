@@ -65,7 +65,7 @@ class TwinPanel(QWidget):
         task.yielded.connect(lambda line: self._say(f"Fast int8 copy: {line}…"))
         task.returned.connect(self._on_returned)
         task.errored.connect(lambda exc, _d: self._say(f"int8 twin not made: {type(exc).__name__}: {exc}"))
-        task.finished.connect(self._on_finished)
+        task.finished.connect(lambda: self._on_finished(task))
 
     def cancel(self) -> None:
         if self.task is not None and not self.task.should_stop():
@@ -81,9 +81,10 @@ class TwinPanel(QWidget):
         if result.out:
             self.made.emit(self.weights)
 
-    def _on_finished(self) -> None:
-        self.task = None
-        self.cancel_button.hide()
+    def _on_finished(self, task: Task) -> None:
+        if task is self.task:  # not an earlier twin that a newer run replaced
+            self.task = None
+            self.cancel_button.hide()
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:
         self.line.setStyleSheet(style)
