@@ -61,9 +61,14 @@ xvfb-run -a -s '-screen 0 1366x768x24' "$(realpath "$0")" --inside-xvfb
 echo "== apt-get remove $PACKAGE" >&2
 apt-get remove -y -qq "$PACKAGE" >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; exit 1; }
 snapshot >"$WORK/after.txt"
+# no maintainer script nor conffile: dpkg forgets the package entirely (no "rc" record)
+if dpkg-query -W -f='${db:Status-Abbrev}' "$PACKAGE" 2>/dev/null | grep -q .; then
+  echo "FAIL: dpkg still knows $PACKAGE: $(dpkg-query -W -f='${db:Status-Abbrev}' "$PACKAGE")" >&2; exit 1
+fi
+if compgen -G "/var/lib/dpkg/info/$PACKAGE.*" >/dev/null; then echo "FAIL: dpkg files left: $(ls /var/lib/dpkg/info/$PACKAGE.*)" >&2; exit 1; fi
 if ! diff "$WORK/before.txt" "$WORK/after.txt" >"$WORK/left.txt"; then
   echo "FAIL: left behind or changed:" >&2; cat "$WORK/left.txt" >&2; exit 1
 fi
-echo "   nothing left in /opt, /usr, /etc; the user's own files stay: $(cd "$HOME" && find . -mindepth 2 -maxdepth 3 -path '*ResNetClassifier*' | sort | tr '\n' ' ')" >&2
+echo "   nothing left in /opt, /usr, /etc or dpkg's records; the user's own files stay: $(cd "$HOME" && find . -mindepth 2 -maxdepth 3 -path '*ResNetClassifier*' | sort | tr '\n' ' ')" >&2
 rm -rf "$WORK"
 echo "PASS: $DEB installed, started from its desktop entry, handed over a photo, removed" >&2
