@@ -3,7 +3,7 @@
 #
 #   packaging/build_deb.sh [BUNDLE_DIR]   # default: dist/cpu-only/ResNetClassifier (packaging/build.sh --cpu-only)
 #   packaging/build.sh --deb              # builds that bundle first, then this
-#   DEB_COMPRESSION=xz packaging/build_deb.sh   # smaller, much slower (default: zstd, dpkg >= 1.21.18)
+#   DEB_COMPRESSION=xz packaging/build_deb.sh   # xz instead of zstd (the default; needs dpkg >= 1.21.18)
 #
 # It installs:
 #   /opt/resnet-classifier/                          the bundle, as built
