@@ -3,7 +3,7 @@
 #
 #   packaging/build_deb.sh [BUNDLE_DIR]   # default: dist/cpu-only/ResNetClassifier (packaging/build.sh --cpu-only)
 #   packaging/build.sh --deb              # builds that bundle first, then this
-#   DEB_COMPRESSION=xz packaging/build_deb.sh   # smaller, much slower (default: zstd, dpkg >= 1.21.18)
+#   DEB_COMPRESSION=xz packaging/build_deb.sh   # xz instead of zstd (the default; needs dpkg >= 1.21.18)
 #
 # It installs:
 #   /opt/resnet-classifier/                          the bundle, as built
@@ -11,9 +11,10 @@
 #   /usr/share/applications/resnet-classifier.desktop  "Open with" on the image types the app reads
 #   /usr/share/icons/hicolor/*/apps/resnet-classifier.{png,svg}
 # and nothing else. The icon cache and the desktop database are refreshed by the triggers of
-# hicolor-icon-theme and desktop-file-utils (where installed), so no maintainer script runs at
-# install. postrm removes /opt/resnet-classifier if anything the app left there keeps dpkg from
-# removing it. What the user made (settings, logs, models, caches in their home) stays.
+# hicolor-icon-theme and desktop-file-utils (where installed), so there is no maintainer
+# script and no conffile: `apt remove` removes every file and the package's dpkg record
+# (packaging/test_deb.sh checks it). What the user made (settings, logs, models, caches in
+# their home) stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -46,17 +47,6 @@ sed -e '/^# /d' -e "s|^Exec=/opt/ResNetClassifier/ResNetClassifier|Exec=$PACKAGE
     packaging/resnet-classifier.desktop >"$STAGE/usr/share/applications/$PACKAGE.desktop"
 if command -v desktop-file-validate >/dev/null; then desktop-file-validate "$STAGE/usr/share/applications/$PACKAGE.desktop"; fi
 QT_QPA_PLATFORM=offscreen "$PYTHON" packaging/make_icons.py --hicolor "$STAGE/usr/share/icons/hicolor" 2>/dev/null
-
-cat >"$STAGE/DEBIAN/postrm" <<'POSTRM'
-#!/bin/sh
-# Files the app may have written beside itself (it should not, but a run as root could) would
-# keep dpkg from removing the folder: it is this package's alone.
-set -e
-case "$1" in
-  remove|purge) rm -rf /opt/resnet-classifier ;;
-esac
-POSTRM
-chmod 755 "$STAGE/DEBIAN/postrm"
 
 # Qt's platform plugin needs these from the system (the README's list); the rest is in the bundle
 cat >"$STAGE/DEBIAN/control" <<CONTROL

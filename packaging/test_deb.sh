@@ -17,20 +17,21 @@ if [[ "${1:-}" == "--inside-xvfb" ]]; then  # ---- the desktop's part, under Xvf
   [[ $(grep -c '"topk"' "$WORK/selftest.out") -ge 1 ]]
   echo "== Exec=$exec_line $photo (a window), then a second launch with another photo" >&2
   cp "$photo" "$WORK/second.png"
-  run_entry "$photo" >"$WORK/first.out" 2>&1 &
+  touch "$WORK/marker"
+  setsid sh -c "${exec_line//%F/$photo}" >"$WORK/first.out" 2>&1 &  # its own process group, ended below
   first=$!
-  for _ in $(seq 120); do  # the window listens once it is up
+  for _ in $(seq 240); do  # the window listens once it is up: its socket appears in /tmp
     sleep 0.5
-    ls /tmp/ResNetClassifier-* >/dev/null 2>&1 && break
+    [[ -n "$(find /tmp -maxdepth 1 -name 'ResNetClassifier-*' -type s -newer "$WORK/marker")" ]] && break
     kill -0 "$first" 2>/dev/null || { cat "$WORK/first.out" >&2; echo "FAIL: the first window exited" >&2; exit 1; }
   done
   start=$(date +%s)
   timeout 60 sh -c "${exec_line//%F/$WORK/second.png}" >"$WORK/second.out" 2>&1 \
-    || { cat "$WORK/second.out" >&2; echo "FAIL: the second launch" >&2; kill "$first"; exit 1; }
-  grep -q "already open" "$WORK/second.out" || { cat "$WORK/second.out" >&2; echo "FAIL: a second window opened" >&2; kill "$first"; exit 1; }
+    || { cat "$WORK/second.out" >&2; echo "FAIL: the second launch" >&2; kill -- -"$first"; exit 1; }
+  grep -q "already open" "$WORK/second.out" || { cat "$WORK/second.out" >&2; echo "FAIL: a second window opened" >&2; kill -- -"$first"; exit 1; }
   echo "   the second launch handed its photo over and exited in $(( $(date +%s) - start )) s" >&2
   kill -0 "$first" || { echo "FAIL: the first window is gone" >&2; exit 1; }
-  kill "$first"; wait "$first" 2>/dev/null || true
+  kill -- -"$first"; wait "$first" 2>/dev/null || true
   exit 0
 fi
 
@@ -60,9 +61,14 @@ xvfb-run -a -s '-screen 0 1366x768x24' "$(realpath "$0")" --inside-xvfb
 echo "== apt-get remove $PACKAGE" >&2
 apt-get remove -y -qq "$PACKAGE" >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; exit 1; }
 snapshot >"$WORK/after.txt"
+# no maintainer script nor conffile: dpkg forgets the package entirely (no "rc" record)
+if dpkg-query -W -f='${db:Status-Abbrev}' "$PACKAGE" 2>/dev/null | grep -q .; then
+  echo "FAIL: dpkg still knows $PACKAGE: $(dpkg-query -W -f='${db:Status-Abbrev}' "$PACKAGE")" >&2; exit 1
+fi
+if compgen -G "/var/lib/dpkg/info/$PACKAGE.*" >/dev/null; then echo "FAIL: dpkg files left: $(ls /var/lib/dpkg/info/$PACKAGE.*)" >&2; exit 1; fi
 if ! diff "$WORK/before.txt" "$WORK/after.txt" >"$WORK/left.txt"; then
   echo "FAIL: left behind or changed:" >&2; cat "$WORK/left.txt" >&2; exit 1
 fi
-echo "   nothing left in /opt, /usr, /etc; the user's own files stay: $(cd "$HOME" && find . -mindepth 2 -maxdepth 3 -path '*ResNetClassifier*' | sort | tr '\n' ' ')" >&2
+echo "   nothing left in /opt, /usr, /etc or dpkg's records; the user's own files stay: $(cd "$HOME" && find . -mindepth 2 -maxdepth 3 -path '*ResNetClassifier*' | sort | tr '\n' ' ')" >&2
 rm -rf "$WORK"
 echo "PASS: $DEB installed, started from its desktop entry, handed over a photo, removed" >&2
