@@ -24,6 +24,9 @@ def add_parser(sub) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     c.add_argument("--workers", type=positive_int, default=None, help="image decoding threads")
+    c.add_argument("--features", choices=("auto", "teacher", "model"), default="auto",
+                   help="what the out-of-class score looks at: the ImageNet teacher's features (auto: when "
+                        "installed) or the model's own (docs/trust.md)")
     c.set_defaults(func=run)
 
 
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.trust.calibrate import CalibrationError, calibrate_model
 
     steps = calibrate_model(args.model, args.data_dir, args.out, split_csv=args.split_csv, val_split=args.val_split,
-                            seed=args.seed, device=args.device, workers=args.workers)
+                            seed=args.seed, device=args.device, workers=args.workers, features=args.features)
     try:
         while True:
             event = next(steps)

@@ -59,7 +59,7 @@ class _EngineClassifier:
         x = normalise(np.asarray(batch_uint8), self.info.mean, self.info.std)
         logits, features = self.outputs(x)
         scaled = logits / self.trust.temperature if self.trust is not None else logits
-        return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features)
+        return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features, batch_uint8)
 
 
 class OnnxRuntimeClassifier(_EngineClassifier):
