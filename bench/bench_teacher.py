@@ -47,24 +47,43 @@ def flower_rows(data: Path):
     return out["train"], out["val"]
 
 
-def speed(teacher_ort, teacher_torch, batch: np.ndarray, repeats: int = 3) -> dict:
+def speed(teacher_ort, teacher_torch, batch: np.ndarray, paths, repeats: int = 3) -> dict:
+    """Median ms per photo (batch) and per single photo of the teacher on both engines and, for
+    scale, of the shipped classifier's default CPU engine (weights/default.int8.onnx) on the same
+    photos at its own input size: what classify already spends per photo."""
+    from resnet_gui.core.engines.preprocess import normalise
+    from resnet_gui.core.engines.runtimes import open_engine
+
     x = teacher_ort.preprocess.normalise(batch)
-    result = {}
-    for name, t in (("torch", teacher_torch), ("onnxruntime", teacher_ort)):
-        t.features(x[:1])  # warm-up
-        t.features(x)
-    timings = {"torch": [], "onnxruntime": [], "torch_1": [], "onnxruntime_1": []}
+    runners = {"torch": lambda b: teacher_torch.features(b), "onnxruntime": lambda b: teacher_ort.features(b)}
+    inputs = {"torch": x, "onnxruntime": x}
+    shipped = ROOT / "weights" / "default.int8.onnx"
+    if shipped.is_file():
+        engine = open_engine(shipped)
+        runners["classifier int8 (default)"] = engine.logits
+        small = np.stack([engine.decode(p) for p in paths[:len(batch)]])
+        inputs["classifier int8 (default)"] = normalise(small, engine.info.mean, engine.info.std)
+    for name, run in runners.items():
+        run(inputs[name][:1])  # warm-up
+        run(inputs[name])
+    timings = {key: [] for name in runners for key in (name, f"{name}_1")}
     for _ in range(repeats):  # interleaved: load on the shared CPU changes during the run
-        for name, t in (("torch", teacher_torch), ("onnxruntime", teacher_ort)):
+        for name, run in runners.items():
             start = time.perf_counter()
-            t.features(x)
-            timings[name].append((time.perf_counter() - start) * 1000 / len(x))
+            run(inputs[name])
+            timings[name].append((time.perf_counter() - start) * 1000 / len(inputs[name]))
             start = time.perf_counter()
-            t.features(x[:1])
+            run(inputs[name][:1])
             timings[f"{name}_1"].append((time.perf_counter() - start) * 1000)
-    for key, values in timings.items():
-        result[key] = float(np.median(values))
-    return result
+    return {key: float(np.median(values)) for key, values in timings.items()}
+
+
+def _print_speed(report: dict) -> None:
+    if "speed_ms" in report:
+        s = report["speed_ms"]
+        print("| network | ms/photo (batch 32) | ms (1 photo) |\n|---|---|---|")
+        for name in [k for k in s if not k.endswith("_1")]:
+            print(f"| {name} | {s[name]:.1f} | {s[name + '_1']:.1f} |")
 
 
 def main() -> None:
@@ -72,6 +91,7 @@ def main() -> None:
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--cache", default=None, help="teacher feature cache (default: a fresh temp folder)")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--speed-only", action="store_true")
     args = parser.parse_args()
     data = Path(args.data)
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="teacher-cache-"))
@@ -86,7 +106,11 @@ def main() -> None:
     daisies = [p for p, c in val if c == "daisy"]
     batch = np.stack([teacher.preprocess.decode(p) for p in daisies])
     if not args.skip_speed:
-        report["speed_ms"] = speed(teacher, load_teacher(engine="torch"), batch[:32])
+        report["speed_ms"] = speed(teacher, load_teacher(engine="torch"), batch[:32], daisies)
+    if args.speed_only:
+        _print_speed(report)
+        print(json.dumps(report))
+        return
     from resnet_gui.core.engines.preprocess import normalise
     import torch
 
@@ -130,11 +154,7 @@ def main() -> None:
     report["probe_val_n"] = int(len(y_val))
 
     print(f"teacher: EfficientNet-Lite0, engine {report['engine']}, load {report['load_s']:.1f} s")
-    if "speed_ms" in report:
-        s = report["speed_ms"]
-        print("| engine | ms/photo (batch 32) | ms (1 photo) |\n|---|---|---|")
-        for name in ("torch", "onnxruntime"):
-            print(f"| {name} | {s[name]:.1f} | {s[name + '_1']:.1f} |")
+    _print_speed(report)
     print(f"ImageNet top-1 'daisy' on {len(daisies)} daisy val rows: mean/std 0.5 {report['daisy_top1_0.5']:.1%}, "
           f"ImageNet mean/std {report['daisy_top1_imagenet']:.1%}")
     print(f"features of {len(paths)} photos: {report['features_s']:.1f} s, again (cache) {report['features_cached_s']:.2f} s")

@@ -16,7 +16,15 @@ and of non-flowers wrongly passing at each threshold; ECE (15 bins) and NLL befo
 temperature on the val rows; and, when the model stores its trust data, the score as
 ``classify`` computes it with torch and with the ONNX engines (fp32 export, shipped int8).
 
-    python bench/bench_trust.py [DATA] [--weights weights/default.pt]
+Natural photos (issue 22): the teacher's features (core/teacher) against the model's own, on
+photos that are not flowers and that nothing here trained on. ../shared/data/outliers holds 95
+Caltech-101 categories meant for training; no score in the app is fitted on them, and this
+bench splits them by category: the insects and small creatures (butterfly, dragonfly, mayfly,
+tick, scorpion) are judged as their own set; of the other 90, a seeded half ("tune") is where
+variants may be compared and the other half ("judge", disjoint categories) gives the numbers
+to read, with ../shared/data/photos (the package photos, sklearn's flower.jpg left out).
+
+    python bench/bench_trust.py [DATA] [--weights weights/default.pt] [--teacher-cache DIR]
 
 Prints a table and one JSON line. Features are cached in $TMPDIR (keyed by the weights' hash).
 """
@@ -148,6 +156,77 @@ def extract(loaded, paths: list[Path], cache: Path, key: str):
     return logits, features, penultimate
 
 
+INSECTS = ("butterfly", "dragonfly", "mayfly", "tick", "scorpion")  # ant is not in outliers/ (its README)
+
+
+def caltech_split(data: Path, per_category: int = 0) -> dict[str, list[Path]]:
+    """Caltech categories by role: insects (judged), tune (a seeded half), judge (the other half);
+    ``per_category``: at most this many photos of each but the insects (the first by name; 0: all)."""
+    root = data / "outliers"
+    cats = sorted(p.name for p in root.iterdir() if p.is_dir())
+    rest = [c for c in cats if c not in INSECTS]
+    random.Random(0).shuffle(rest)
+    half = len(rest) // 2
+    roles = {"insects": list(INSECTS), "tune": sorted(rest[:half]), "judge": sorted(rest[half:])}
+    def photos(c):  # the insects all: the smallest and hardest set
+        found = sorted((root / c).glob("*.jpg"))
+        return found[:per_category] if per_category and c not in INSECTS else found
+    return {role: [p for c in names for p in photos(c)] for role, names in roles.items()}
+
+
+def natural_photos(data: Path, loaded, names, fit, held, val, cache: Path, key: str, teacher_cache,
+                   per_category: int = 0) -> dict:
+    """AUROC and the share flagged on natural non-flowers: the teacher's features against the
+    model's own (stage statistics, as stored today) and max-softmax, each fitted on the same
+    flower photos with the threshold on the same held-out ones."""
+    from resnet_gui.core.data.images import iter_image_files
+    from resnet_gui.core.teacher import teacher_features
+
+    sets = caltech_split(data, per_category)
+    sets["package photos"] = [p for p in sorted(iter_image_files([data / "photos"])) if p.name != "flower.jpg"]
+    in_sets = {"fit": fit, "held": held, "val": val}
+    model = {k: extract(loaded, [p for p, _ in v], cache, key) for k, v in in_sets.items()}
+    model_ood = {k: extract(loaded, v, cache, key) for k, v in sets.items()}
+
+    def teach(paths):  # the rows the model could read too (extract skips unreadable photos)
+        rows = teacher_features(paths, cache_dir=teacher_cache)
+        return rows[~np.isnan(rows[:, 0])]
+    teacher = {k: teach([p for p, _ in v]) for k, v in in_sets.items()}
+    teacher_ood = {k: teach(v) for k, v in sets.items()}
+    labels = {k: np.array([y for _, y in v]) for k, v in in_sets.items()}
+    rows = {}
+    variants = [("teacher features, mahalanobis", "mahalanobis", 0, "teacher"),
+                ("teacher features, knn (k=10)", "knn", 10, "teacher"),
+                ("model stage statistics, mahalanobis", "mahalanobis", 0, "model"),
+                ("max-softmax (baseline)", "msp", 0, "model")]
+    for label, method, k, space in variants:
+        f = teacher if space == "teacher" else {n: v[1] for n, v in model.items()}
+        o = teacher_ood if space == "teacher" else {n: v[1] for n, v in model_ood.items()}
+        lg = {n: v[0] for n, v in model.items()}
+        lo = {n: v[0] for n, v in model_ood.items()}
+        trust = fit_trust(f["fit"], labels["fit"], lg["held"], f["held"], labels["held"], len(names),
+                          method=method, k=k or 1)
+        val_scores = trust.scores(lg["val"], f["val"])
+        row = {"flowers val flagged": float((val_scores > trust.threshold).mean())}
+        for name in sets:
+            out_scores = trust.scores(lo[name], o[name])
+            row[f"AUROC {name}"] = scores.auroc(val_scores, out_scores)
+            row[f"flagged {name}"] = float((out_scores > trust.threshold).mean())
+        rows[label] = row
+    sizes = {k: len(v) for k, v in teacher_ood.items()}
+    print(f"\nnatural photos that are not flowers (none trained on): Caltech categories judge {sizes['judge']}, "
+          f"insects {sizes['insects']}, tune {sizes['tune']} (variants compared here); package photos "
+          f"{sizes['package photos']}; in-class: {len(teacher['val'])} val photos. Threshold: 95 % of "
+          f"{len(teacher['held'])} held-out train photos pass.")
+    cols = ["judge", "insects", "package photos", "tune"]
+    print(f"{'score':<38}" + "".join(f"{'AUROC ' + c[:8]:>15}" for c in cols)
+          + "".join(f"{'flagged ' + c[:7]:>16}" for c in cols) + f"{'flowers flagged':>17}")
+    for label, row in rows.items():
+        print(f"{label:<38}" + "".join(f"{row['AUROC ' + c]:>15.3f}" for c in cols)
+              + "".join(f"{row['flagged ' + c]:>16.1%}" for c in cols) + f"{row['flowers val flagged']:>17.1%}")
+    return {"sizes": sizes, "scores": rows}
+
+
 def stored_scores(weights: Path, loaded, sets: dict[str, list[Path]]) -> dict:
     """The model's own trust data as classify computes it: torch, fp32 ONNX, the shipped int8."""
     from resnet_gui.core.engines.export import export_onnx, file_sha256
@@ -171,6 +250,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--weights", default=str(ROOT / "weights" / "default.pt"))
+    parser.add_argument("--teacher-cache", default=None, help="teacher feature cache (default: the user data folder's)")
+    parser.add_argument("--natural-only", action="store_true", help="only the natural-photos table")
+    parser.add_argument("--per-category", type=int, default=0,
+                        help="at most this many Caltech photos per category (0: all; the CPU is slow)")
     args = parser.parse_args()
     from resnet_gui.core.model.loading import load_model
 
@@ -182,6 +265,11 @@ def main() -> int:
     # features depend on the tensors only: a checkpoint that gained trust data reuses them
     key = hashlib.sha256(b"".join(v.numpy().tobytes() for v in loaded.model.state_dict().values())).hexdigest()
     fit, held, val = flower_rows(data, names)
+    natural = natural_photos(data, loaded, names, fit, held, val, cache, key, args.teacher_cache,
+                             args.per_category)
+    if args.natural_only:
+        print(json.dumps({"bench": "trust", "weights": weights.name, "natural": natural}))
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="bench_trust_ood_"))
     ood_paths = non_flowers(data, tmp)
     feats = {"fit": extract(loaded, [p for p, _ in fit], cache, key),
@@ -251,7 +339,7 @@ def main() -> int:
                   f"{e['ood_pass']:.1%}  unknown agrees with torch {e['unknown_agreement_with_torch']:.1%}  "
                   f"largest score difference {e['max_score_diff']:.2e}")
     print(json.dumps({"bench": "trust", "weights": weights.name, "sizes": {k: len(v[0]) for k, v in ood.items()},
-                      "auroc": results, "calibration": cal, "stored": engines}))
+                      "auroc": results, "calibration": cal, "stored": engines, "natural": natural}))
     return 0
 
 

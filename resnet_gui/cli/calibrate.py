@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     c.add_argument("--workers", type=positive_int, default=None, help="image decoding threads")
     c.add_argument("--no-int8", dest="int8", action="store_false",
                    help="do not make the new checkpoint's int8 twin (what classify runs on the CPU)")
+    c.add_argument("--features", choices=("auto", "teacher", "model"), default="auto",
+                   help="what the out-of-class score looks at: the ImageNet teacher's features (auto: when "
+                        "installed) or the model's own (docs/trust.md)")
     c.set_defaults(func=run)
 
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.trust.calibrate import CalibrationError, calibrate_model
 
     steps = calibrate_model(args.model, args.data_dir, args.out, split_csv=args.split_csv, val_split=args.val_split,
-                            seed=args.seed, device=args.device, workers=args.workers)
+                            seed=args.seed, device=args.device, workers=args.workers, features=args.features)
     try:
         while True:
             event = next(steps)

@@ -157,7 +157,8 @@ class Classifier:
             autocast = (torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
                         else contextlib.nullcontext())
             with autocast:
-                logits, features = logits_and_features(self.model, x) if trust is not None else (self.model(x), None)
+                logits, features = (logits_and_features(self.model, x) if trust is not None and trust.needs_features
+                                    else (self.model(x), None))
             logits = logits.float()
             probs = torch.softmax(logits / trust.temperature if trust is not None else logits, dim=1)
             k = max(1, min(topk, probs.shape[1]))
@@ -169,7 +170,8 @@ class Classifier:
         ]
         if trust is None:
             return with_scores(rows, None, None, None)
-        return with_scores(rows, trust, logits.cpu().numpy(), features.float().cpu().numpy())
+        return with_scores(rows, trust, logits.cpu().numpy(), None if features is None else features.float().cpu().numpy(),
+                           batch_uint8.cpu() if trust.uses_teacher else None)
 
 
 def classify_files(

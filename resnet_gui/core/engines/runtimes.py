@@ -64,7 +64,7 @@ class _EngineClassifier:
         if not np.isfinite(logits).all():
             raise EngineError("the model gave NaN or infinite scores for this batch")
         scaled = logits / self.trust.temperature if self.trust is not None else logits
-        return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features)
+        return with_scores(top_k(scaled, self.info.class_names, topk), self.trust, logits, features, batch_uint8)
 
 
 class OnnxRuntimeClassifier(_EngineClassifier):

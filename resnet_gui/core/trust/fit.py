@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import ece, fit_temperature, softmax
+from .features import FEATURES_KIND
 from .record import MAX_BANK_ROWS, TrustInfo
 from .scores import METHODS, fit_mahalanobis, l2_normalise
 
@@ -17,20 +18,44 @@ MIN_NONE = 5  # held-out photos of none of the classes needed before they move t
 MIN_PASS_RATE = 0.90  # with them: the threshold that best separates, passing at least this share of class photos
 
 
+TRUST_FEATURES = ("auto", "teacher", "model")  # what the score looks at; auto: the teacher when installed
+
+
+def teacher_or_model(choice: str) -> tuple[bool, str]:
+    """``(use the teacher, note)`` for a ``TRUST_FEATURES`` choice: ``auto`` falls back to the
+    model's own features when the teacher cannot load (the note says why); ``teacher`` raises
+    its :class:`~resnet_gui.core.teacher.model.TeacherError`."""
+    if choice not in TRUST_FEATURES:
+        raise ValueError(f"unknown trust features {choice!r}; choose one of {', '.join(TRUST_FEATURES)}")
+    if choice == "model":
+        return False, ""
+    from ..teacher.model import TeacherError, shared_teacher
+
+    try:
+        shared_teacher()
+    except TeacherError as exc:
+        if choice == "teacher":
+            raise
+        return False, f"out-of-class detection on the model's own features ({exc})"
+    return True, ""
+
+
 def fit_trust(fit_features: np.ndarray, fit_labels: np.ndarray, held_logits: np.ndarray, held_features: np.ndarray,
               held_labels: np.ndarray, num_classes: int, method: str = DEFAULT_METHOD, k: int = DEFAULT_K,
               bank_rows: int = BANK_ROWS, seed: int = 0, fitted_on: str = "", none_logits: np.ndarray | None = None,
-              none_features: np.ndarray | None = None) -> TrustInfo:
+              none_features: np.ndarray | None = None, features: str = FEATURES_KIND) -> TrustInfo:
     """``fit_*``: the photos the scorer describes (training photos); ``held_*``: photos the
     model did not learn from, which choose the threshold (``PASS_RATE`` of them pass) and
     the temperature. ``none_*``: held-out photos of none of the classes (a dataset's
     ``_none`` folder); with at least ``MIN_NONE`` of them the threshold is the one that best
-    tells them from the class photos (see :func:`separating_threshold`)."""
+    tells them from the class photos (see :func:`separating_threshold`). ``features``: what
+    the feature arrays are (the model's stage statistics, or ``TEACHER_FEATURES``: the
+    ImageNet teacher's); logits are always the model's."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if len(held_labels) == 0 or len(fit_labels) == 0:
         raise ValueError("no photos to fit on")
-    info = TrustInfo(method=method, threshold=0.0, fitted_on=fitted_on[:200])
+    info = TrustInfo(method=method, threshold=0.0, fitted_on=fitted_on[:200], features=features)
     if method == "knn":
         rows = min(bank_rows, MAX_BANK_ROWS, len(fit_features))
         pick = np.sort(np.random.default_rng(seed).permutation(len(fit_features))[:rows])

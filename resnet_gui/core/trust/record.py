@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..teacher.model import TEACHER_VERSION
 from .calibration import T_MAX, T_MIN, softmax
 from .features import FEATURES_KIND
 from .scores import METHODS, energy_score, knn_score, mahalanobis_score, msp_score
@@ -21,6 +22,11 @@ MAX_BANK_ROWS = 4096  # 4096 x 512 fp16 = 4 MB
 MAX_WIDTH = 2048  # features per photo: 960 for resnet18/34, 1792 for resnet50 and wider (features.py)
 MAX_K = 100
 NOT_AVAILABLE = "out-of-class detection: not available for this model (resnet-gui calibrate MODEL DATA_DIR adds it)"
+# The arrays describe the ImageNet teacher's pooled features of the photo (core/teacher), not the
+# model's own: the score then knows the visual world (docs/trust.md).
+TEACHER_FEATURES = f"teacher-{TEACHER_VERSION}"
+TEACHER_WIDTH = 1280
+FEATURE_KINDS = (FEATURES_KIND, TEACHER_FEATURES)
 
 
 class TrustError(ValueError):
@@ -41,7 +47,7 @@ class TrustInfo:
     photos: int = 0  # held-out photos the threshold and temperature were fitted on
     pass_rate: float = 0.0  # share of them at or under the threshold (~0.95)
     fitted_on: str = ""  # in words, no folder paths: "the validation split of training"
-    features: str = FEATURES_KIND  # what the arrays describe (features.py)
+    features: str = FEATURES_KIND  # what the arrays describe: FEATURES_KIND (features.py) or TEACHER_FEATURES
 
     def scores(self, logits: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         """Out-of-class score per row (raw logits, before the temperature)."""
@@ -56,14 +62,22 @@ class TrustInfo:
         return bool(score > self.threshold)
 
     @property
+    def uses_teacher(self) -> bool:
+        """Scored on the ImageNet teacher's features of the photo (which the model does not give)."""
+        return self.features == TEACHER_FEATURES and self.method in ("knn", "mahalanobis")
+
+    @property
     def needs_features(self) -> bool:
-        return self.method in ("knn", "mahalanobis")
+        """Needs the model's own ``features`` output."""
+        return self.method in ("knn", "mahalanobis") and not self.uses_teacher
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)
 
     def describe(self) -> str:
         how = f"{self.method}, k={self.k}, {len(self.bank)} training photos" if self.method == "knn" else self.method
+        if self.uses_teacher:
+            how += " on the ImageNet teacher's features"
         text = (f"out-of-class detection: {how}; threshold {self.threshold:.4g} passes {self.pass_rate:.1%} of "
                 f"{self.photos} held-out photos; temperature {self.temperature:.3g}")
         if self.ece_before is not None and self.ece_after is not None:
@@ -162,8 +176,9 @@ def trust_from_meta(meta: Any, num_classes: int, width: int | None) -> TrustInfo
     method = meta.get("method")
     if method not in METHODS:
         raise TrustError(f"unknown method {_shown(method)}; expected one of {', '.join(METHODS)}")
-    if meta.get("features") != FEATURES_KIND:
-        raise TrustError(f"features {_shown(meta.get('features'))} are not what this app computes ({FEATURES_KIND})")
+    kind = meta.get("features")
+    if kind not in FEATURE_KINDS:
+        raise TrustError(f"features {_shown(kind)} are not what this app computes ({' or '.join(FEATURE_KINDS)})")
     fitted_on = meta.get("fitted_on", "")
     photos = meta.get("photos")
     if not isinstance(fitted_on, str) or len(fitted_on) > 200:
@@ -174,7 +189,10 @@ def trust_from_meta(meta: Any, num_classes: int, width: int | None) -> TrustInfo
                      temperature=_number(meta, "temperature", T_MIN, T_MAX),
                      ece_before=_number(meta, "ece_before", 0.0, 1.0, optional=True),
                      ece_after=_number(meta, "ece_after", 0.0, 1.0, optional=True),
-                     photos=photos, pass_rate=_number(meta, "pass_rate", 0.0, 1.0), fitted_on=fitted_on)
+                     photos=photos, pass_rate=_number(meta, "pass_rate", 0.0, 1.0), fitted_on=fitted_on,
+                     features=kind)
+    if kind == TEACHER_FEATURES:  # the teacher's width, whatever the model
+        width = TEACHER_WIDTH
     w_limit = MAX_WIDTH if width is None else width
     if method == "knn":
         info.bank = _array(meta.get("bank"), "bank", (None, width), (MAX_BANK_ROWS, w_limit))

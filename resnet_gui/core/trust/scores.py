@@ -57,11 +57,12 @@ def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, num_classes: int) 
 def mahalanobis_score(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
     x = l2_normalise(features).astype(np.float64)
     means, precision = np.asarray(means, np.float64), np.asarray(precision, np.float64)
-    distances = []
-    for mu in means:
-        d = x - mu
-        distances.append(np.einsum("nd,de,ne->n", d, precision, d))
-    return np.min(np.stack(distances, axis=1), axis=1)
+    # (x - mu) P (x - mu) expanded, so that the one large product x @ P is shared by all classes
+    # (1,280-wide teacher rows: 5x fewer operations than one product per class), in float64
+    xp = x @ precision
+    distances = (np.einsum("nd,nd->n", xp, x)[:, None] - 2.0 * xp @ means.T
+                 + np.einsum("kd,kd->k", means @ precision, means)[None, :])
+    return np.min(distances, axis=1)
 
 
 def energy_score(logits: np.ndarray) -> np.ndarray:
