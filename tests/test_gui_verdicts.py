@@ -165,11 +165,11 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
             bar.correct.click()
     assert panel.count.text().startswith("3 photos added")
     # before it starts, the button says how long it will take (measured in the background)
-    qtbot.waitUntil(lambda: panel.button.text().startswith("Retrain (about "), timeout=180_000)
+    qtbot.waitUntil(lambda: panel.button.text().startswith("Retrain (about "), timeout=600_000)
     panel.epochs = 2  # the teacher-guided schedule, shortened for the test
     panel.start()
     assert panel.progress.text().startswith("Retraining: about ")
-    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=300_000)
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=900_000)
     assert panel.progress.text().startswith("Validation ") and "for the current model" in panel.progress.text()
     assert panel.progress.text().endswith("first-retrained-1.pt, teacher-guided retrain")
     assert Path(panel.new_checkpoint).name == "first-retrained-1.pt" and Path(panel.new_checkpoint).is_file()
