@@ -229,8 +229,8 @@ def show(results: dict) -> None:
         flag = (f"  {row['class_flagged']:.1%} / {row['none_flagged']:.1%}, {row['auroc']:.3f}"
                 if "auroc" in row else "")
         epochs = f" ({row['epochs']} epochs)" if row.get("epochs") else ""
-        cpu = f"{row['cpu_seconds']:6.0f}s" if row.get("cpu_seconds") else "      -"
-        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s {cpu}{flag}{epochs}")
+        used = f"{row['cpu_seconds']:6.0f}s" if row.get("cpu_seconds") else "      -"
+        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s {used}{flag}{epochs}")
     print(json.dumps({"bench": "own_classes", "cpu": cpu, "results": results}))
 
 
