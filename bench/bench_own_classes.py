@@ -27,7 +27,7 @@ share flagged as "not one of my classes", and the AUROC of the out-of-class scor
 Results accumulate in ``--results`` (a JSON file; one entry per folder and mode), so a long
 run can be done in parts; the table is printed from all of them.
 
-    python bench/bench_own_classes.py --folders flowers2,caltech5 --modes probe,distil,head [--none]
+    python bench/bench_own_classes.py --folders flowers2,caltech5 --modes probe,distil,head [--none] [--epochs N]
 
 Prints a table and one JSON line.
 """
@@ -180,8 +180,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folders", default=",".join(FOLDERS))
     parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--distil-epochs", type=int, default=None,
-                        help="a shorter schedule for distil than the default (on a busy CPU); reported")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="a shorter schedule than the default for distil and the --none runs (on a busy CPU); "
+                             "reported")
     parser.add_argument("--none", action="store_true", help="measure what a _none folder adds (flowers2)")
     parser.add_argument("--none-mode", default="distil", choices=("distil", "head"))
     parser.add_argument("--work", default="/tmp/bench_own_classes")
@@ -198,7 +199,7 @@ def main() -> None:
             if mode == "probe":
                 row = probe(root, held)
             else:
-                epochs = args.distil_epochs if mode == "distil" else None
+                epochs = args.epochs if mode == "distil" else None
                 seconds, stdout, cpu = train(root, work / f"{name}-{mode}.pt", mode, epochs)
                 row = {"seconds": seconds, "val_acc": _val_acc(stdout), "start": _start_line(stdout),
                        "epochs": _epochs(stdout), "cpu_seconds": cpu,
@@ -211,8 +212,7 @@ def main() -> None:
             others = add_none(root) if with_none else add_none(work / "scratch-none")
             tag = f"flowers2/{args.none_mode}{'+none' if with_none else ''}/flagging"
             print(f"{tag} ...", file=sys.stderr, flush=True)
-            seconds, stdout, cpu = train(root, work / f"none-{with_none}.pt", args.none_mode,
-                                         args.distil_epochs if args.none_mode == "distil" else None)
+            seconds, stdout, cpu = train(root, work / f"none-{with_none}.pt", args.none_mode, args.epochs)
             results[tag] = {"seconds": seconds, "cpu_seconds": cpu, "epochs": _epochs(stdout), **judge(work / f"none-{with_none}.pt", held, others)}
             results_path.write_text(json.dumps(results, indent=1))
     show(results)
@@ -229,8 +229,8 @@ def show(results: dict) -> None:
         flag = (f"  {row['class_flagged']:.1%} / {row['none_flagged']:.1%}, {row['auroc']:.3f}"
                 if "auroc" in row else "")
         epochs = f" ({row['epochs']} epochs)" if row.get("epochs") else ""
-        cpu = f"{row['cpu_seconds']:6.0f}s" if row.get("cpu_seconds") else "      -"
-        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s {cpu}{flag}{epochs}")
+        used = f"{row['cpu_seconds']:6.0f}s" if row.get("cpu_seconds") else "      -"
+        print(f"{key:34s} {row['heldout_acc']:12.1%} {val:>8s} {row['seconds']:7.0f}s {used}{flag}{epochs}")
     print(json.dumps({"bench": "own_classes", "cpu": cpu, "results": results}))
 
 

@@ -70,3 +70,16 @@ def test_the_cli_says_what_the_start_is_and_why(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert out.startswith("start: teacher-guided (no ImageNet ResNet weights are cached)")
     assert Path(tmp_path / "m.pt").is_file()
+
+
+def test_the_estimate_counts_the_teacher_on_every_view():
+    from resnet_gui.core.train.estimate import Speed, _teacher_seconds, estimate_run
+
+    plain = Speed("cpu", decode=0.01, forward=0.02, train=0.06, save=0.5)
+    taught = Speed("cpu", decode=0.01, forward=0.02, train=0.06, save=0.5, teacher=0.01)
+    a, b = estimate_run(plain, "full", 20, 192, 48), estimate_run(taught, "full", 20, 192, 48)
+    assert b.seconds - a.seconds == pytest.approx(240 * 0.01 + 20 * 192 * 0.01)  # its head once, then every view
+    assert "the teacher's head on 240 photos" in b.breakdown()
+    # from the measured forward pass: 0.3 of resnet18's at 224 px, whatever the student and its size
+    assert _teacher_seconds(0.1, "resnet18", 224) == pytest.approx(0.03)
+    assert _teacher_seconds(0.1 * (160 / 224) ** 2, "resnet18", 160) == pytest.approx(0.03)

@@ -202,11 +202,11 @@ def test_retrain_from_a_head_only_model_reports_both_accuracies(qtbot, tmp_path,
     assert panel.count.text().startswith("3 photos added")
     (tmp_path / "data" / "roses").mkdir()  # an empty class folder (an undone verdict's) is left out, not refused
     # before it starts, the button says how long it will take (measured in the background)
-    qtbot.waitUntil(lambda: panel.button.text().startswith("Retrain (about "), timeout=180_000)
+    qtbot.waitUntil(lambda: panel.button.text().startswith("Retrain (about "), timeout=600_000)
     panel.epochs = 2  # the teacher-guided schedule, shortened for the test
     panel.start()
     assert panel.progress.text().startswith("Retraining: about ")
-    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=300_000)
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=900_000)
     text = panel.progress.text()
     assert text.startswith("Validation ") and "(current model " in text, text
     assert text.endswith("new: data-retrained-1.pt, teacher-guided retrain; ignored empty class folder: roses/"), text

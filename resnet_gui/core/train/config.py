@@ -13,8 +13,8 @@ OPTIMIZERS = ("adamw", "sgd")
 TEACHER = "teacher"  # the teacher-guided start (core/train/distil.py)
 _STARTS = ("imagenet", "scratch", TEACHER)  # anything else names a weights file
 # teacher-guided: augmented views a run trains on, spread over the folder's photos, in at least /
-# at most DISTIL_EPOCHS epochs. 4,000: about 35 s an epoch of 192 photos on the 2-core CPU, so
-# ~240 photos take under 15 minutes (docs/performance.md)
+# at most DISTIL_EPOCHS epochs. 4,000 keeps ~240 photos well under 15 minutes on the idle 2-core
+# CPU (docs/performance.md: the whole network trains at ~70 img/s at 128 px there)
 DISTIL_VIEWS = 4000
 DISTIL_EPOCHS = (10, 40)
 

@@ -192,7 +192,7 @@ class TrainForm(QWidget):
     def set_model(self, info) -> None:
         """The window's model (a core ModelInfo, or None) becomes a "Start from" choice."""
         self.current_model = (info.source, info.arch, info.image_size) if info is not None else None
-        self._fill_start_combo()
+        self._fill_start_combo(new_model=True)
 
     def set_imagenet_cached(self, found: dict[str, bool]) -> None:
         self.imagenet_cached = dict(found)
@@ -278,13 +278,13 @@ class TrainForm(QWidget):
     def _default_start(self) -> str:
         return starts.default(self.current_model, bool(self.imagenet_cached), self.arch_combo.currentText())
 
-    def _fill_start_combo(self) -> None:
+    def _fill_start_combo(self, new_model: bool = False) -> None:
         previous = self.start_combo.currentData()
         with QSignalBlocker(self.start_combo):
             starts.fill(self.start_combo, self.current_model, self.imagenet_cached.get(self.arch_combo.currentText()))
             keep = self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0
             self.start_combo.setCurrentIndex(self.start_combo.findData(previous if keep else self._default_start()))
-        if self.start_combo.currentData() != previous:
+        if self.start_combo.currentData() != previous or (new_model and previous == TEACHER):  # a new student
             self._apply_defaults(reset_mode=True)
 
     def _apply_defaults(self, reset_mode: bool) -> None:
@@ -299,8 +299,7 @@ class TrainForm(QWidget):
             self.arch_combo.setEnabled(not from_current and start != TEACHER and not self._running)
             mode = None if reset_mode else self.mode_combo.currentData()
             arch = None if from_current else self.arch_combo.currentText()
-            teacher = start == TEACHER
-            if teacher:  # the student starts from the window's model (resolve: else the shipped one)
+            if teacher := start == TEACHER:  # the student: the window's model (resolve: else the shipped one)
                 mode, arch = "full", (self.current_model[1] if self.current_model else None)
             c = TrainConfig(data_dir="", out="", arch=arch, start=start, mode=mode, student=self._student()).resolve()
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(c.mode))

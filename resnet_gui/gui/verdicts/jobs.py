@@ -114,10 +114,9 @@ def plan_retrain(dataset_root: str, weights: str, *, should_stop: StopFlag) -> R
         photos = sample_photos(dataset_root)
     except ValueError:  # not trainable yet (one class, no photos): retraining says why
         return RetrainPlan(cfg, None)
-    arch = load_model(cfg.student or cfg.start).info.arch
-    if cfg.image_size is None:
-        cfg.image_size = load_model(cfg.student or cfg.start).info.image_size
-    return RetrainPlan(cfg, measure_speed(cfg, arch, photos, should_stop))
+    info = load_model(cfg.student or cfg.start).info
+    cfg.image_size = cfg.image_size or info.image_size
+    return RetrainPlan(cfg, measure_speed(cfg, info.arch, photos, should_stop))
 
 
 def retrain_estimate(plan: RetrainPlan, photos: int) -> str:

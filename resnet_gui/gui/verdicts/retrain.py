@@ -111,7 +111,8 @@ class RetrainPanel(QWidget):
             n = added_since(self.dataset, self.weights) if self.weights else 0
             self.count.setText(f"{counted(n, 'photo')} added since this model was trained")
         self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
-        self.button.setText(f"Retrain ({self.estimate()})" if self.estimate() else "Retrain")
+        estimate = self.estimate()
+        self.button.setText(f"Retrain ({estimate})" if estimate else "Retrain")
 
     def estimate(self) -> str:
         """"about 6 min" for the dataset as it is now; "" until measured."""
@@ -126,8 +127,8 @@ class RetrainPanel(QWidget):
             return
         self.take.hide()
         self.button.setEnabled(False)
-        if self.estimate():
-            self._say(f"Retraining: {self.estimate()}, in the background")
+        if estimate := self.estimate():
+            self._say(f"Retraining: {estimate}, in the background")
         task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights, self.dataset),
                                  self.epochs)
         task.yielded.connect(self._on_event)
