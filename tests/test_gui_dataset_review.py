@@ -63,7 +63,7 @@ def page(qtbot, settings, dataset, model, tmp_path, monkeypatch):
     settings.dataset = str(dataset[0])
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)
-    page.device_provider = lambda: "cpu"
+    page.state.device = "cpu"
     qtbot.addWidget(page)
     page.resize(1000, 700)
     page.show()

@@ -43,7 +43,7 @@ def model(tmp_path) -> Path:
 @pytest.fixture
 def page(qtbot, settings):
     page = ClassifyPage(settings)
-    page.device_provider = lambda: "cpu"
+    page.state.device = "cpu"
     wiring = page.findChild(TrustWiring) or TrustWiring(page)  # until page.py builds it itself
     qtbot.addWidget(page)
     page.resize(1100, 760)

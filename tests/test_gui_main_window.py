@@ -335,7 +335,7 @@ def test_gpu_out_of_memory_falls_back_to_cpu(loaded, qtbot, make_images, monkeyp
 
     monkeypatch.setattr(infer, "Classifier", FakeGpuClassifier)
     page = loaded.classify_page
-    page.device_provider = lambda: "cuda"
+    page.state.device = "cuda"
     with qtbot.waitSignal(page.model_loaded, timeout=WAIT) as blocker:
         page.use_model(page.model.source)
     assert blocker.args[1] == "cuda" and "on CUDA" in page.model_bar.text.text()

@@ -81,7 +81,7 @@ def trusted_model(plain_model, photos, tmp_path) -> tuple[Path, np.ndarray]:
 @pytest.fixture
 def page(qtbot, settings):
     page = ClassifyPage(settings)
-    page.device_provider = lambda: "cpu"
+    page.state.device = "cpu"
     wiring = getattr(page, "trust", None) or TrustWiring(page)  # until page.py builds it itself
     qtbot.addWidget(page)
     page.resize(1100, 700)

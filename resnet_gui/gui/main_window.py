@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMenu, QMessageBox, QStyle, QTabWidget,
+from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QMessageBox, QStyle, QTabWidget,
                                QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from ..constants import APP_TITLE, DEVICE_CHOICES, WEIGHT_SUFFIXES
@@ -24,6 +24,7 @@ from .twin_panel import add_twin_action
 from .finetune.page import FinetunePage
 from .label.page import LabelPage
 from .dataset_review.page import DatasetReviewPage
+from .recent_menu import RecentWeightsMenu
 from .settings import AppSettings
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
@@ -85,8 +86,7 @@ class MainWindow(QMainWindow):
         self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.loop.open_sort_dialog,
                                   tip="Copy (or move) the classified photos into one folder per class, with Undo")
         self.sort_action.setEnabled(False)
-        self.recent_menu = QMenu("&Recent weights", self)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu = RecentWeightsMenu(self.settings, lambda path: self.classify_page.use_model(path), self)
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -261,21 +261,6 @@ class MainWindow(QMainWindow):
         model = self.classify_page.model
         if model is not None and Path(model.source).resolve() == Path(weights).resolve():
             self.classify_page.use_model(weights)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.settings.recent_weights
-        for path in recent:
-            act = self.recent_menu.addAction(Path(path).name)
-            act.setToolTip(path)
-            act.setStatusTip(path)
-            act.setEnabled(Path(path).is_file())
-            act.triggered.connect(lambda _=False, p=path: self.classify_page.use_model(p))
-        if not recent:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self.settings.clear_recent_weights)
 
     def _show_error(self, title: str, message: str, details: str = "") -> None:
         if self._closing:

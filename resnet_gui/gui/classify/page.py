@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
@@ -55,7 +54,6 @@ class ClassifyPage(FileActions, QWidget):
         super().__init__(parent)
         self.settings = settings
         self.state = state or SessionState()  # shared with the other pages: it sets the model, observes the rest
-        self.device_provider: Callable[[], str] = lambda: self.state.device
         self.model = None  # core ModelInfo of the loaded model
         self.model_device = ""
         self.last_error = ""  # the last fatal error reported
@@ -177,7 +175,7 @@ class ClassifyPage(FileActions, QWidget):
         if job is not jobs.download_and_load:
             self._downloading = ""
         # not replace=True: the cancelled run must still report its end
-        task = self.runner.start(job, self.session, *args, self.device_provider(), self.model_bar.engine(), replace=False)
+        task = self.runner.start(job, self.session, *args, self.state.device, self.model_bar.engine(), replace=False)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_model_result)
         task.errored.connect(lambda exc, _details: self._on_model_result(jobs.ModelFailed(f"{type(exc).__name__}: {exc}")))

@@ -27,7 +27,7 @@ class TrustWiring(QObject):
             return None
         self._close_dialog()
         dataset = page.settings.dataset  # the Label page's dataset, if any
-        self.dialog = CalibrateDialog(page.model.source, dataset, page.device_provider(), page)
+        self.dialog = CalibrateDialog(page.model.source, dataset, page.state.device, page)
         self.dialog.use_requested.connect(page.use_model)
         self.dialog.open()
         return self.dialog

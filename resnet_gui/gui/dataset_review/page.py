@@ -48,7 +48,6 @@ class DatasetReviewPage(QWidget):
         self.state = state or SessionState()  # the window's: the model in use, the device, the dataset
         # the model in use ("" -> the shipped default) and the device: the state's, unless a test says
         self.weights_provider: Callable[[], str] = lambda: self.state.model.source if self.state.model else ""
-        self.device_provider: Callable[[], str] = lambda: self.state.device
         self.report = None  # the core's ReviewReport shown
         self.folder = ""
         self.runner = TaskRunner(self, name="review")
@@ -182,7 +181,7 @@ class DatasetReviewPage(QWidget):
         self._eta = PhaseEta()
         self.cancel_button.show()
         self.review_button.setEnabled(False)
-        task = self.runner.start(jobs.review, self.folder, weights, self.device_provider())
+        task = self.runner.start(jobs.review, self.folder, weights, self.state.device)
         task.yielded.connect(self._on_stage)
         task.returned.connect(self._on_report)
         task.errored.connect(self._on_error)

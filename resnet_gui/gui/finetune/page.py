@@ -43,7 +43,6 @@ class FinetunePage(QWidget):
         super().__init__(parent)
         self.settings = settings  # AppSettings or None
         self.state = state or SessionState()  # the window's: the model in use and the device chosen
-        self.device_provider = lambda: self.state.device
         self.train_runner = TaskRunner(self, name="fine-tune")
         self.scan_runner = TaskRunner(self, name="folder scan")
         self.estimate_runner = TaskRunner(self, name="estimate")
@@ -138,7 +137,7 @@ class FinetunePage(QWidget):
 
     def config(self):
         """The TrainConfig the form describes (what Start runs)."""
-        return self.form.config(self.device_provider())
+        return self.form.config(self.state.device)
 
     def resume_target(self) -> Path | None:
         """The model whose cancelled run *Resume* would continue (None: nothing to resume)."""
