@@ -17,6 +17,9 @@ _REASONS = {TEACHER: "no ImageNet ResNet weights are cached", "imagenet": "Image
 def fill(combo: QComboBox, current_model: tuple | None, cached: bool | None) -> None:
     """The choices: the window's model, ImageNet weights (cached or not), the teacher when installed, random."""
     combo.clear()
+    # a long choice is cut short in the box instead of widening the options past their panel
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(14)
     if current_model:
         combo.addItem(f"Current model ({Path(current_model[0]).name})", "current")
         combo.setItemData(0, plain_tooltip(current_model[0]), Qt.ItemDataRole.ToolTipRole)
