@@ -64,12 +64,13 @@ def test_a_move_across_drives_copies_verifies_then_removes(tmp_path):
         with pytest.raises(OSError) as linked:  # really another drive: the kernel says so
             os.link(src, other / "probe")
         assert linked.value.errno == errno.EXDEV
-        run(plan_transfers([(src, other / "cat")], move=True), tmp_path / "journal.jsonl")
+        journal_path = other / ".resnet-gui" / "journal.jsonl"  # beside its destination, as the app keeps it
+        run(plan_transfers([(src, other / "cat")], move=True), journal_path)
         dst = other / "cat" / "a.jpg"
         assert not src.exists() and dst.read_bytes() == b"x" * 100_000
         assert dst.stat().st_mtime == 1_600_000_000  # copy2 kept the photo's time
         # and undo brings it back across the drive
-        journal = Journal(tmp_path / "journal.jsonl")
+        journal = Journal(journal_path)
         try:
             assert not run_all(journal.undo()).failed
         finally:

@@ -91,7 +91,8 @@ def _load_in_child(path: Path) -> tuple[str, float]:
             "from resnet_gui.core.model.checkpoint import WeightsError\n"
             "try:\n    load_model(sys.argv[1]); print('loaded')\n"
             "except WeightsError as exc:\n    print(exc)\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            # VmHWM is this process's own peak; ru_maxrss would carry the forking pytest's over exec
+            "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     message, peak = done.stdout.strip().splitlines()

@@ -130,7 +130,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     loop.show_view(TABLE)
     assert classify.lists.currentWidget() is loop.results_stack and loop.results_stack.currentIndex() == TABLE
 
-    # ---- retrain from the panel (head-only like the model, 1 epoch) and use the new model
+    # ---- retrain from the panel (teacher-guided, 1 epoch) and use the new model
     loop.retrain.epochs = 1
     loop.retrain.button.click()
     qtbot.waitUntil(lambda: not loop.retrain.runner.busy, timeout=WAIT)
@@ -138,7 +138,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     new_model = Path(loop.retrain.new_checkpoint)
     assert new_model.name == "dataset-retrained-1.pt" and loop.retrain.progress.text().startswith("Validation ")
     assert "(current model 50.0%)" in loop.retrain.progress.text()  # as recorded in pets.pt, same classes
-    assert loop.retrain.progress.text().endswith("head retrain")
+    assert loop.retrain.progress.text().endswith("teacher-guided retrain")  # the teacher is installed
     with qtbot.waitSignal(classify.run_finished, timeout=WAIT):  # 6 results: classified again at once
         loop.retrain.take.click()
     assert classify.model.source == str(new_model) and classify.results_model == str(new_model)

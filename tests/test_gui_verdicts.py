@@ -263,6 +263,8 @@ def test_retrained_models_get_the_next_free_name(tmp_path):
 
     weights = tmp_path / "flowers.pt"
     weights.write_bytes(b"w")
-    assert next_free(str(weights)) == str(tmp_path / "flowers-retrained-1.pt")
-    (tmp_path / "flowers-retrained-1.pt").write_bytes(b"1")
-    assert next_free(str(weights)) == str(tmp_path / "flowers-retrained-2.pt")
+    dataset = str(tmp_path / "photos" / "ants-bees")  # named after the dataset it learned
+    assert next_free(str(weights), dataset) == str(tmp_path / "ants-bees-retrained-1.pt")
+    (tmp_path / "ants-bees-retrained-1.pt").write_bytes(b"1")
+    assert next_free(str(weights), dataset) == str(tmp_path / "ants-bees-retrained-2.pt")
+    assert next_free(str(weights), "") == str(tmp_path / "flowers-retrained-1.pt")  # no dataset: the model's name

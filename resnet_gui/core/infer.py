@@ -19,6 +19,7 @@ from .data.decoded import decode_ahead, import_torchvision
 from .data.images import ImageError
 from .data.transforms import decode_tensor
 from .model.checkpoint import LoadedModel, ModelInfo
+from .model.devices import is_out_of_memory
 from .trust.assess import Ranked, usable_trust, with_scores
 from .trust.features import feature_width
 
@@ -205,6 +206,8 @@ def classify_files(
                 results = classifier.predict_batch(classifier.stack([t for _, _, t in batch]), topk)
                 done = [Prediction.of(i, p, r) for (i, p, _), r in zip(batch, results)]
             except Exception as exc:  # noqa: BLE001 - a batch the model fails on fails, not the run
+                if is_out_of_memory(exc):  # not the photos' fault: the caller moves to the CPU and goes on
+                    raise
                 why = " ".join(str(exc).split())[:300] or type(exc).__name__
                 done = [Prediction(i, p, error=f"the model failed on this batch: {why}") for i, p, _ in batch]
             batch.clear()

@@ -97,7 +97,7 @@ def scan_labeled_folder(root: str | os.PathLike) -> LabeledFolder:
     if train_dir and val_dir:
         classes = sorted({p.name for p in _class_dirs(train_dir)} | {p.name for p in _class_dirs(val_dir)})
         data = LabeledFolder(root, classes, _gather(train_dir, classes), _gather(val_dir, classes), "train/val folders",
-                             _none_photos(train_dir), _none_photos(val_dir))
+                             none_train=_none_photos(train_dir), none_val=_none_photos(val_dir))
         per_class = [a + b for a, b in zip(data.counts(data.train), data.counts(data.val))]
     else:
         classes = [p.name for p in _class_dirs(root)]
@@ -119,7 +119,7 @@ def _without_empty(data: LabeledFolder, per_class: list[int]) -> LabeledFolder:
         return None if items is None else [(path, index[label]) for path, label in items if label in index]
     return LabeledFolder(data.root, [data.classes[i] for i in keep], remap(data.train), remap(data.val),
                          data.split_from, [c for c, n in zip(data.classes, per_class) if n == 0],
-                         data.none_train, data.none_val)
+                         none_train=data.none_train, none_val=data.none_val)
 
 
 def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
@@ -173,4 +173,4 @@ def split_from_csv(data: LabeledFolder, csv_path: str | os.PathLike) -> LabeledF
     none_val = [p for p in none if wanted.get((NONE_FOLDER, p.name)) in ("val", "valid", "validation")]
     held = set(none_val)
     none_train = [p for p in none if p not in held]
-    return LabeledFolder(data.root, data.classes, train, val, "csv", none_train, none_val)
+    return LabeledFolder(data.root, data.classes, train, val, "csv", data.ignored, none_train, none_val)

@@ -91,8 +91,8 @@ def check_operators(data: bytes, name: str) -> None:
     """WeightsError in one line unless every operator of the graph is one a ResNet export uses."""
     try:
         used = operators(data)
-    except _Malformed as exc:
-        raise WeightsError(f"{name}: not an ONNX model, or the file is truncated or damaged ({exc})") from None
+    except _Malformed:  # which protobuf field broke means nothing to a user
+        raise WeightsError(f"{name}: not an ONNX model, or the file is truncated or damaged") from None
     refused = sorted(f"{domain + '.' if domain else ''}{op}" for domain, op in used
                      if op not in ALLOWED.get(domain, ()))
     if refused:
