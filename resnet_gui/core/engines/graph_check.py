@@ -29,6 +29,10 @@ class _Malformed(ValueError):
     pass
 
 
+class _Refused(_Malformed):
+    """Well formed, but something this app never runs (functions of its own)."""
+
+
 def _varint(data: memoryview, pos: int) -> tuple[int, int]:
     value = shift = 0
     while True:
@@ -71,7 +75,7 @@ def operators(data: bytes) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for number, graph in _fields(memoryview(data)):
         if number == _MODEL_FUNCTIONS:
-            raise _Malformed("it defines functions of its own")
+            raise _Refused("it defines functions of its own")
         if number != _MODEL_GRAPH:
             continue
         for field, node in _fields(graph):
@@ -91,6 +95,8 @@ def check_operators(data: bytes, name: str) -> None:
     """WeightsError in one line unless every operator of the graph is one a ResNet export uses."""
     try:
         used = operators(data)
+    except _Refused as exc:
+        raise WeightsError(f"{name}: {exc}; refused") from None
     except _Malformed:  # which protobuf field broke means nothing to a user
         raise WeightsError(f"{name}: not an ONNX model, or the file is truncated or damaged") from None
     refused = sorted(f"{domain + '.' if domain else ''}{op}" for domain, op in used
