@@ -52,3 +52,13 @@ def tmpfs(path: Path, size: str = "1m", readonly: bool = False):
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def run_steps(steps):
+    """Drive a core generator to its end: ``(what it yielded, what it returned)``."""
+    lines = []
+    try:
+        while True:
+            lines.append(next(steps))
+    except StopIteration as stop:
+        return lines, stop.value

@@ -8,6 +8,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from files_support import run_steps
 from resnet_gui.core.engines.onnx_model import read_onnx
 from resnet_gui.core.engines.pipeline import ExportError, export_model
 from resnet_gui.core.engines.quantize import Int8Verdict, QuantizeError, check_verdict, split_photos
@@ -35,17 +36,8 @@ def photos(tmp_path_factory):
     return folder
 
 
-def _run(steps):
-    lines = []
-    try:
-        while True:
-            lines.append(next(steps))
-    except StopIteration as stop:
-        return lines, stop.value
-
-
 def test_fp32_export_reports_its_parity(checkpoint, photos, tmp_path):
-    lines, result = _run(export_model(checkpoint, tmp_path / "m.onnx", check=photos))
+    lines, result = run_steps(export_model(checkpoint, tmp_path / "m.onnx", check=photos))
     assert result.parity.images == 48 and result.parity.agreement == 1.0 and result.parity.max_prob_diff < 1e-4
     assert any("top-1 agreement 100.0%" in line for line in lines)
     assert read_onnx(result.out).info.class_names == CLASSES
@@ -54,7 +46,7 @@ def test_fp32_export_reports_its_parity(checkpoint, photos, tmp_path):
 def test_int8_is_written_only_when_the_rule_accepts_it(checkpoint, photos, tmp_path):
     out = tmp_path / "m.int8.onnx"
     try:
-        lines, result = _run(export_model(checkpoint, out, int8=True, calibrate=photos))
+        lines, result = run_steps(export_model(checkpoint, out, int8=True, calibrate=photos))
     except QuantizeError as exc:  # refused: the numbers are in the message, nothing written
         assert "agreement" in str(exc) and "accuracy fp32" in str(exc) and not out.exists()
     else:
@@ -77,4 +69,4 @@ def test_too_few_photos_and_int8_without_photos(checkpoint, tmp_path):
     with pytest.raises(QuantizeError, match="1 photos; int8 calibration needs at least 40"):
         split_photos(tmp_path / "few", CLASSES)
     with pytest.raises(ExportError, match="int8 needs photos"):
-        _run(export_model(checkpoint, tmp_path / "x.onnx", int8=True))
+        run_steps(export_model(checkpoint, tmp_path / "x.onnx", int8=True))

@@ -7,21 +7,13 @@ import shutil
 
 import pytest
 
+from files_support import run_steps
 from resnet_gui.cli import main
 from resnet_gui.core.engines.quantize import Int8Verdict, QuantizeError, check_verdict
 from resnet_gui.core.engines.twin import (MIN_TWIN_AGREEMENT, has_twin, make_twin, run_split, twin_of_run,
                                           twin_path)
 
 CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
-
-
-def _run(steps):
-    lines = []
-    try:
-        while True:
-            lines.append(next(steps))
-    except StopIteration as stop:
-        return lines, stop.value
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +38,7 @@ def test_the_twin_is_checked_on_the_runs_validation_photos_and_classify_uses_it(
     assert [CLASSES[label] for label in split.labels] == [p.parent.name for p in split.held_out]
     assert not has_twin(weights)
 
-    lines, result = _run(make_twin(weights, split))
+    lines, result = run_steps(make_twin(weights, split))
     assert result.out == twin_path(weights) == weights.with_name("flowers.int8.onnx") and result.out.is_file()
     verdict = result.verdict
     assert verdict.images == 25 and verdict.agreement >= MIN_TWIN_AGREEMENT
@@ -71,21 +63,21 @@ def test_too_few_validation_photos_or_a_cancel_write_nothing(flowers):
     weights, data = flowers
     copy = weights.with_name("few.pt")
     shutil.copyfile(weights, copy)
-    _, result = _run(twin_of_run(copy, data, val_split=0.2))  # 10 validation photos
+    _, result = run_steps(twin_of_run(copy, data, val_split=0.2))  # 10 validation photos
     assert result.out is None and not twin_path(copy).exists()
     assert result.note == ("int8 twin not made: 10 validation photos to check it on (at least 20 needed); "
                            "few.pt runs in fp32")
 
     calls = []
     stop = lambda: calls.append(1) or len(calls) > 1  # noqa: E731 - cancelled after the export step
-    _, result = _run(twin_of_run(copy, data, val_split=0.5, should_stop=stop))
+    _, result = run_steps(twin_of_run(copy, data, val_split=0.5, should_stop=stop))
     assert result.out is None and result.note == "int8 twin cancelled; nothing was written"
     assert not twin_path(copy).exists()
 
 
 def test_a_folder_that_is_not_the_models_classes_is_a_note(flowers, tmp_path):
     weights, _ = flowers
-    _, result = _run(twin_of_run(weights, tmp_path / "missing"))
+    _, result = run_steps(twin_of_run(weights, tmp_path / "missing"))
     assert result.out is None and result.note.startswith("int8 twin not made (") and "missing" in result.note
 
 
