@@ -22,7 +22,8 @@ def test_without_imagenet_weights_the_default_start_is_the_teacher(monkeypatch):
     c = TrainConfig(data_dir="d", out="o.pt").resolve()
     assert (c.start, c.mode, c.epochs, c.label_smoothing, c.augment) == (TEACHER, "full", None, 0.0, "distil")
     assert c.student == str(default_weights())  # the shipped model, unless the window passes its own
-    assert c.describe_start().startswith("start: teacher-guided (no ImageNet ResNet weights are cached)")
+    assert c.describe_start().startswith("start: teacher-guided (no ImageNet ResNet weights are cached; "
+                                         "--from imagenet downloads them once, 45 MB)")  # torchvision's size
     assert f"starts from {default_weights().name}" in c.describe_start()
     mine = TrainConfig(data_dir="d", out="o.pt").resolve(fallback_start="/models/mine.pt")
     assert (mine.start, mine.student) == (TEACHER, "/models/mine.pt")
@@ -68,7 +69,7 @@ def test_the_cli_says_what_the_start_is_and_why(tmp_path, capsys, monkeypatch):
     assert main(["train", str(data), "--out", str(tmp_path / "m.pt"), "--epochs", "1", "--image-size", "32",
                  "--batch-size", "4", "--val-split", "0.34", "--student", "scratch"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("start: teacher-guided (no ImageNet ResNet weights are cached)")
+    assert out.startswith("start: teacher-guided (no ImageNet ResNet weights are cached; --from imagenet downloads")
     assert Path(tmp_path / "m.pt").is_file()
 
 

@@ -442,3 +442,19 @@ def test_the_wheel_scrolls_the_options_and_changes_a_field_only_once_focused(qtb
     _wheel(form.epochs_spin, dx=-120, dy=0)  # a sideways wheel never moves the panel sideways
     assert scroll.horizontalScrollBar().value() == 0
     page.shutdown()
+
+
+def test_imagenet_weights_are_offered_first_with_their_download_size(qtbot):
+    from PySide6.QtWidgets import QComboBox
+
+    from resnet_gui.gui.finetune import starts
+
+    combo = QComboBox()
+    qtbot.addWidget(combo)
+    texts = {}
+    for cached in (None, False, True):  # not probed yet, probed and missing, in torch's cache
+        starts.fill(combo, ("/models/mine.pt", 5), cached, "resnet34")
+        texts[cached] = [combo.itemText(i) for i in range(combo.count())]
+    assert texts[False][1] == "ImageNet weights (downloads 83 MB once)"  # torchvision's resnet34 file
+    assert texts[True][1] == "ImageNet weights (cached)" and texts[None][1] == "ImageNet weights"
+    assert texts[False][0] == "Current model (mine.pt)" and texts[False][-1] == "Random (from scratch)"

@@ -77,6 +77,9 @@ class TrainConfig:
                 c.start, c.start_reason = "imagenet", "ImageNet weights are in torch's cache"
             elif teacher_installed():
                 c.start, c.start_reason = TEACHER, "no ImageNet ResNet weights are cached"
+                size = imagenet_download_mb(c.arch or "resnet18")
+                if size:  # the better start, offered with what it costs
+                    c.start_reason += f"; --from imagenet downloads them once, {size:.0f} MB"
             else:
                 c.start = fallback_start or "scratch"
                 c.start_reason = "no ImageNet weights are cached and the ImageNet teacher is not installed"
@@ -185,6 +188,16 @@ def teacher_installed() -> bool:
         return importlib.util.find_spec(WEIGHTS_PACKAGE) is not None
     except (ImportError, ValueError):
         return False
+
+
+def imagenet_download_mb(arch: str) -> float | None:
+    """The size in MB of torchvision's ImageNet weights for ``arch`` (imports torchvision), or None."""
+    from ..model.download import imagenet_weights
+
+    try:
+        return float(imagenet_weights(arch).meta["_file_size"])
+    except Exception:  # noqa: BLE001 - an unknown arch or a torchvision without the size
+        return None
 
 
 def imagenet_cached(arch: str) -> bool:

@@ -281,7 +281,8 @@ class TrainForm(QWidget):
     def _fill_start_combo(self, new_model: bool = False) -> None:
         previous = self.start_combo.currentData()
         with QSignalBlocker(self.start_combo):
-            starts.fill(self.start_combo, self.current_model, self.imagenet_cached.get(self.arch_combo.currentText()))
+            starts.fill(self.start_combo, self.current_model, self.imagenet_cached.get(self.arch_combo.currentText()),
+                        self.arch_combo.currentText())
             keep = self._start_touched and previous is not None and self.start_combo.findData(previous) >= 0
             self.start_combo.setCurrentIndex(self.start_combo.findData(previous if keep else self._default_start()))
         if self.start_combo.currentData() != previous or (new_model and previous == TEACHER):  # a new student

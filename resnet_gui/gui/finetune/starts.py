@@ -8,14 +8,15 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
-from ...core.train.config import TEACHER, TrainConfig, distil_epochs, teacher_installed
+from ...core.train.config import TEACHER, TrainConfig, distil_epochs, imagenet_download_mb, teacher_installed
 from ..styles import plain_tooltip
 
 _REASONS = {TEACHER: "no ImageNet ResNet weights are cached", "imagenet": "ImageNet weights are in torch's cache"}
 
 
-def fill(combo: QComboBox, current_model: tuple | None, cached: bool | None) -> None:
-    """The choices: the window's model, ImageNet weights (cached or not), the teacher when installed, random."""
+def fill(combo: QComboBox, current_model: tuple | None, cached: bool | None, arch: str = "resnet18") -> None:
+    """The choices: the window's model, ImageNet weights (cached, or to download with their size), the
+    teacher when installed, random. ``cached`` is None until the background probe has run."""
     combo.clear()
     # a long choice is cut short in the box instead of widening the options past their panel
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -23,8 +24,12 @@ def fill(combo: QComboBox, current_model: tuple | None, cached: bool | None) -> 
     if current_model:
         combo.addItem(f"Current model ({Path(current_model[0]).name})", "current")
         combo.setItemData(0, plain_tooltip(current_model[0]), Qt.ItemDataRole.ToolTipRole)
-    label = {True: "ImageNet weights (cached)", False: "ImageNet weights (downloads once)"}
-    combo.addItem(label.get(cached, "ImageNet weights"), "imagenet")
+    if cached is False:  # probed: torchvision is imported, so the size costs nothing here
+        size = imagenet_download_mb(arch)
+        label = f"ImageNet weights (downloads {size:.0f} MB once)" if size else "ImageNet weights (downloads once)"
+    else:
+        label = "ImageNet weights (cached)" if cached else "ImageNet weights"
+    combo.addItem(label, "imagenet")
     if teacher_installed():
         combo.addItem("Taught by the built-in ImageNet teacher", TEACHER)
         combo.setItemData(combo.count() - 1, plain_tooltip(
