@@ -81,7 +81,13 @@ def _count(folder) -> int:
 class Dataset:
     """``Dataset(root)``: its classes and counts, and labeling through its journal.
     ``Dataset.shared(root)``: one object per folder in this process, so the pages that add
-    photos to the same dataset share one journal (one undo history)."""
+    photos to the same dataset share one journal (one undo history).
+
+    The registry is keyed by folder, not by "the current dataset": the Review page and a
+    verdict's job may work on another folder than the Label page's, and the jobs that ask for
+    it run in worker threads without Qt, so it stays here (not in the GUI's SessionState),
+    behind a lock. The journal is made once per object under the same lock: two threads
+    asking at once must get the same journal, or the undo history would split in two."""
 
     _shared: dict[Path, Dataset] = {}
     _shared_lock = threading.Lock()  # the pages' jobs ask from their own threads
@@ -103,7 +109,9 @@ class Dataset:
     @property
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal(self.root / APP_FOLDER / JOURNAL_NAME)
+            with self._shared_lock:
+                if self._journal is None:
+                    self._journal = Journal(self.root / APP_FOLDER / JOURNAL_NAME)
         return self._journal
 
     def classes(self) -> list[ClassCount]:
