@@ -82,7 +82,7 @@ def trusted_model(plain_model, photos, tmp_path) -> tuple[Path, np.ndarray]:
 def page(qtbot, settings):
     page = ClassifyPage(settings)
     page.state.device = "cpu"
-    wiring = getattr(page, "trust", None) or TrustWiring(page)  # until page.py builds it itself
+    wiring = page.trust
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
@@ -203,8 +203,8 @@ def test_a_model_without_the_data_shows_the_hint_and_no_badge(qtbot, page, plain
                for r in range(results.rowCount()))
     page.results.show_combo.setCurrentIndex(ResultsFilter.SHOW_UNKNOWN)
     assert page.results.visible_items() == []
-    # the link opens the dialog for this model, on the Label page's dataset
-    page.settings.dataset = "/some/dataset"
+    # the link opens the dialog for this model, on the session's dataset (the Label page sets it)
+    page.state.dataset = "/some/dataset"
     hint.linkActivated.emit("calibrate")
     dialog = wiring_of(page).dialog
     assert dialog is not None and dialog.isVisible()

@@ -67,18 +67,18 @@ class MainWindow(QMainWindow):
             return act
 
         # the platform's standard keys where one exists (Ctrl+W closes, as users expect)
-        self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.choose_weights,
+        self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.models.choose_weights,
                                           QKeySequence("Ctrl+L"), f"Load a weights file ({' / '.join(WEIGHT_SUFFIXES)})")
-        self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.choose_download,
+        self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.models.choose_download,
                                       tip="Download torchvision's ImageNet weights for a ResNet")
-        self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.choose_folder,
+        self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.runs.choose_folder,
                                          QKeySequence.StandardKey.Open, "Classify every image in a folder (recursively)")
-        self.open_images_action = action("Open &images…", SP.SP_FileIcon, page.choose_images,
+        self.open_images_action = action("Open &images…", SP.SP_FileIcon, page.runs.choose_images,
                                          QKeySequence("Ctrl+Shift+O"), "Classify some image files")
-        self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.choose_export,
+        self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.runs.choose_export,
                                     QKeySequence.StandardKey.Save, "Save path, top-k labels and probabilities to a CSV file")
         self.export_action.setEnabled(False)
-        self.rerun_action = action("Classify &again", SP.SP_BrowserReload, page.classify_again,
+        self.rerun_action = action("Classify &again", SP.SP_BrowserReload, page.runs.classify_again,
                                    QKeySequence.StandardKey.Refresh, "Classify the last photos again with the current model")
         refresh = QKeySequence.keyBindings(QKeySequence.StandardKey.Refresh)  # F5 on most platforms
         self.rerun_action.setShortcuts(refresh + [k for k in [QKeySequence("Ctrl+R")] if k not in refresh])
@@ -200,8 +200,7 @@ class MainWindow(QMainWindow):
         page.model_loaded.connect(self._on_model_loaded)
         page.model_bar.engine_changed.connect(page.change_device)  # reopened on the chosen engine
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
-        self.finetune_page.twin.made.connect(self._twin_made)
-        self.classify_page.loop.retrain.twin.made.connect(self._twin_made)
+        self.finetune_page.twin.made.connect(page.twin_made)
         self.finetune_page.show_leaks_requested.connect(self._show_leaks)
         # one dataset for labeling and for the verdicts (self.state), and one undo history (Dataset.shared)
         self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
@@ -254,13 +253,6 @@ class MainWindow(QMainWindow):
         """The Fine-tune page's "use this model": classify with it."""
         self.classify_page.use_model(path)
         self.tabs.setCurrentWidget(self.classify_page)
-
-    def _twin_made(self, weights: str) -> None:
-        """A model's int8 twin was written: the Classify page reopens that model if it shows it,
-        so it runs on the twin (what a later open would do anyway)."""
-        model = self.classify_page.model
-        if model is not None and Path(model.source).resolve() == Path(weights).resolve():
-            self.classify_page.use_model(weights)
 
     def _show_error(self, title: str, message: str, details: str = "") -> None:
         if self._closing:
