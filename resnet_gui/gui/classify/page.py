@@ -74,7 +74,7 @@ class ClassifyPage(QWidget):
         self.models = ModelController(self.runner, session, self.model_bar, self.settings, self.state, self)
         self.runs = RunController(self.runner, session, self.models, self.results, self.skipped, self.run_status,
                                   self.settings, self.topk_spin.value, self)
-        self.loop = PhotoLoop(self.results, self.preview, self.thumbnails, self.settings, self.state, self)
+        self.loop = PhotoLoop(self.results, self.preview, self.settings, self.state, self)
         self.trust = TrustWiring(self.preview, self.state, self)  # the preview's model, Calibrate…
 
         self.lists = QTabWidget()

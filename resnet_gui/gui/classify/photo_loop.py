@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedW
 from ...core.session import SessionState
 from ..settings import AppSettings
 from ..styles import MUTED_STYLE
-from ..thumbnails import Thumbnails
 from ..verdicts.grid import ResultsGrid
 from ..verdicts.retrain import RetrainPanel
 from ..verdicts.sort_dialog import SortDialog
@@ -43,10 +42,10 @@ class PhotoLoop(QObject):
     use_model_requested = Signal(str)  # Retrain's new model, to be opened
     view_shown = Signal()  # show_view switched the table or grid: its tab is to be shown
 
-    def __init__(self, results: ResultsPanel, preview: PreviewPane, thumbnails: Thumbnails, settings: AppSettings,
-                 state: SessionState, parent: QWidget | None = None) -> None:
+    def __init__(self, results: ResultsPanel, preview: PreviewPane, settings: AppSettings, state: SessionState,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.results, self.preview, self.thumbnails = results, preview, thumbnails
+        self.results, self.preview = results, preview
         self.settings, self.state = settings, state
         self.dialog_parent = parent
         self.dataset = ""
@@ -58,7 +57,7 @@ class PhotoLoop(QObject):
     # ------------------------------------------------------------ building
 
     def _build(self) -> None:
-        self.grid = ResultsGrid(self.thumbnails)
+        self.grid = ResultsGrid(self.results.model)  # a second view on the table's model
         self.results_stack = QStackedWidget()
         self.results_stack.addWidget(self.results)
         self.results_stack.addWidget(self.grid)
@@ -146,18 +145,13 @@ class PhotoLoop(QObject):
         self._show(self.grid_item() if grid else self.results.current_item())
 
     def grid_item(self):
-        index = self.grid.currentIndex()
-        return self.grid.grid_model.items[index.row()] if index.isValid() else None
+        return self.grid.current_item()
 
-    def _on_rows(self, _parent, first: int, last: int) -> None:
-        model = self.results.model
-        self.grid.append([model.item(row) for row in range(first, last + 1)])
-        if self.grid.grid_model.rowCount():
-            self.sort_button.setEnabled(True)
-            self.sortable.emit(True)
+    def _on_rows(self, *_args) -> None:
+        self.sort_button.setEnabled(True)
+        self.sortable.emit(True)
 
     def _on_reset(self) -> None:
-        self.grid.clear()
         self.sort_button.setEnabled(False)
         self.sortable.emit(False)
         self._show(None)
