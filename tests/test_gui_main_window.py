@@ -489,6 +489,6 @@ def test_show_them_opens_the_leaking_groups_on_the_review_page(window, qtbot, ma
     group = DuplicateGroup([str(a), str(b)], "exact", 1.0, ["train", "val"])
     window.finetune_page.show_leaks_requested.emit(str(tmp_path), [group])
     review = window.review_page
-    assert window.tabs.currentWidget() is review and review.folder == str(tmp_path)
+    assert window.tabs.currentWidget() is review and review.data_dir == str(tmp_path)
     assert review.tabs.currentIndex() == review.duplicates_tab and len(review.duplicates.group_titles()) == 1
     assert review.leak_banner.isVisibleTo(review)

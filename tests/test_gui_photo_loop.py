@@ -73,7 +73,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     window.tabs.setCurrentWidget(label)
     with qtbot.waitSignal(label.dataset_changed):
         label.open_dataset(str(dataset))
-    assert loop.dataset == str(dataset) and loop.dataset_label.text() == "Dataset: dataset"  # Classify follows
+    assert loop.data_dir == str(dataset) and loop.dataset_label.text() == "Dataset: dataset"  # Classify follows
 
     def idle():
         qtbot.waitUntil(lambda: not (label.files_runner.busy or label.scan_runner.busy), timeout=WAIT)

@@ -204,7 +204,7 @@ def test_a_model_without_the_data_shows_the_hint_and_no_badge(qtbot, page, plain
     page.results.show_combo.setCurrentIndex(ResultsFilter.SHOW_UNKNOWN)
     assert page.results.visible_items() == []
     # the link opens the dialog for this model, on the session's dataset (the Label page sets it)
-    page.state.dataset = "/some/dataset"
+    page.state.data_dir = "/some/dataset"
     hint.linkActivated.emit("calibrate")
     dialog = wiring_of(page).dialog
     assert dialog is not None and dialog.isVisible()

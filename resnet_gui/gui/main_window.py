@@ -1,9 +1,11 @@
 """The main window: menus, toolbar, the pages' tabs, the status bar and settings.
 
 Each page (``classify/``, ``finetune/``, ``label/``, ``dataset_review/``; ``verdicts/`` holds the
-photo-loop widgets the Classify page places) owns its views, its slots and its background runner; the window only places them, routes drops and the device choice to them, shows
-their messages and errors, keeps the Label page and the Classify page's review widgets on one
-dataset, and stops them when it closes. Nothing here imports torch.
+photo-loop widgets the Classify page places) owns its views, its slots and its background
+runner. What they share (the model, the device, the dataset) is the session state the window
+makes and hands to each (``core/session.py``); the window only places the pages, routes drops
+and the device choice, shows their messages and errors, relays "the dataset's photos changed",
+and stops them when it closes. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._fitted = False
         # what the pages share (the model in use, the device, the dataset): they observe it, never each other
-        self.state = SessionState(device=self.settings.device, dataset=self.settings.dataset)
+        self.state = SessionState(device=self.settings.device, data_dir=self.settings.data_dir)
         self.classify_page = ClassifyPage(self.settings, state=self.state)
         self.finetune_page = FinetunePage(self.settings, state=self.state)
         self.label_page = LabelPage(self.settings, state=self.state)

@@ -110,7 +110,7 @@ class AppSettings:
     train_folder = _Text("paths/train_folder", "Where the Fine-tune page's folder dialog opens.")
     weights = _Text("model/weights", "The weights file last loaded ('' if none).")
     engine = _Text("model/engine", "The engine chosen ('' when none: auto).")
-    dataset = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
+    data_dir = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
                                      "and the Review page work on.")
     label_photos = _Text("label/photos", "The folder of photos the Label page shows.")
     label_move = _Flag("label/move", "The Label page moves photos instead of copying them.")

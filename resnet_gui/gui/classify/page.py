@@ -53,7 +53,7 @@ class ClassifyPage(QWidget):
         super().__init__(parent)
         self.settings = settings
         # shared with the other pages: this page sets the model, observes the device and the dataset
-        self.state = state or SessionState(device=settings.device, dataset=settings.dataset)
+        self.state = state or SessionState(device=settings.device, data_dir=settings.data_dir)
         self.last_error = ""  # the last fatal error reported
         self.runner = TaskRunner(self, name="classify")
         self.thumbnails = Thumbnails(self)

@@ -48,11 +48,11 @@ class PhotoLoop(QObject):
         self.results, self.preview = results, preview
         self.settings, self.state = settings, state
         self.dialog_parent = parent
-        self.dataset = ""
+        self.data_dir = ""
         self.sort_dialog: SortDialog | None = None
         self._build()
         self._connect()
-        self.set_dataset(state.dataset)
+        self.set_dataset(state.data_dir)
 
     # ------------------------------------------------------------ building
 
@@ -106,24 +106,24 @@ class PhotoLoop(QObject):
         self.verdict.added.connect(self._on_added)
         self.retrain.use_model.connect(self.use_model_requested)
         self.state.events.model.connect(self._on_model)
-        self.state.events.dataset.connect(self.set_dataset)
+        self.state.events.data_dir.connect(self.set_dataset)
 
     def _on_model(self, info) -> None:
-        self.retrain.set_sources(self.dataset, trainable(info.source) if info is not None else "")
+        self.retrain.set_sources(self.data_dir, trainable(info.source) if info is not None else "")
 
     # ------------------------------------------------------------ dataset
 
-    def set_dataset(self, folder: str) -> None:
+    def set_dataset(self, data_dir: str) -> None:
         """The dataset verdicts go to and Retrain trains on ('' for none)."""
-        self.dataset = folder
-        self.verdict.set_dataset(folder)
-        self.retrain.set_sources(folder, trainable(self.state.model.source) if self.state.model else "")
-        name = Path(folder).name if folder else "none"
+        self.data_dir = data_dir
+        self.verdict.set_dataset(data_dir)
+        self.retrain.set_sources(data_dir, trainable(self.state.model.source) if self.state.model else "")
+        name = Path(data_dir).name if data_dir else "none"
         self.dataset_label.setText(f"Dataset: {name}")
 
     def refresh_dataset(self) -> None:
         """The dataset changed on disk (a Label page batch): classes and the count since training."""
-        self.verdict.set_dataset(self.dataset)
+        self.verdict.set_dataset(self.data_dir)
         self.retrain.refresh_count()
 
     def _on_added(self, _path: str, _class_name: str) -> None:

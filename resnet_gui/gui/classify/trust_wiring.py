@@ -33,7 +33,7 @@ class TrustWiring(QObject):
         if self.state.model is None:
             return None
         self._close_dialog()
-        self.dialog = CalibrateDialog(self.state.model.source, self.state.dataset, self.state.device, self.preview)
+        self.dialog = CalibrateDialog(self.state.model.source, self.state.data_dir, self.state.device, self.preview)
         self.dialog.use_requested.connect(self.use_requested)
         self.dialog.open()
         return self.dialog

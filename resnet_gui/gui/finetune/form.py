@@ -250,7 +250,7 @@ class TrainForm(QWidget):
 
     def _on_folder_edited(self) -> None:
         text = self.folder_edit.text().strip()
-        if text != (self.scan.path if self.scan else "") and not self._running:
+        if text != (self.scan.data_dir if self.scan else "") and not self._running:
             self.folder_chosen.emit(text)
 
     def _toggle_advanced(self, shown: bool) -> None:
