@@ -3,18 +3,19 @@
 Wiring (the main window)::
 
     from .label.page import LabelPage
-    self.label_page = LabelPage(self.settings, self)
+    self.label_page = LabelPage(self.settings, state=self.state)
     self.tabs.addTab(self.label_page, "Label")
     # on close, before the window goes: self.label_page.shutdown()
 
-It remembers ``settings.data_dir``, ``label_photos`` and ``label_move``; the Classify page's
-review widgets and the Review page read the same ``settings.data_dir`` (and the window passes
-on ``dataset_changed`` when the user picks another one). The dataset is a plain folder with
+It remembers ``settings.data_dir``, ``label_photos`` and ``label_move``. When the user picks
+another dataset it sets the session state's ``data_dir``, which the Classify page's photo loop
+and the Review page observe (and emits ``dataset_changed``); it observes the state's model
+(suggestions, see below). The dataset is a plain folder with
 one subfolder per class; every labeling is a journaled batch
 (``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z, the buttons,
 the window's Edit menu through ``undo_action``/``redo_action``) work across restarts. A right
 click on a class renames, merges or removes it, as journaled batches too. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
-so only for a model trained on this dataset (the window offers each model the Classify page loads).
+so only for a model trained on this dataset (each model the Classify page loads is offered).
 """
 
 from __future__ import annotations
