@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         refresh = QKeySequence.keyBindings(QKeySequence.StandardKey.Refresh)  # F5 on most platforms
         self.rerun_action.setShortcuts(refresh + [k for k in [QKeySequence("Ctrl+R")] if k not in refresh])
         self.rerun_action.setEnabled(False)
-        self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.loop.open_sort_dialog,
+        self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.open_sort_dialog,
                                   tip="Copy (or move) the classified photos into one folder per class, with Undo")
         self.sort_action.setEnabled(False)
         self.recent_menu = RecentWeightsMenu(self.settings, lambda path: self.classify_page.use_model(path), self)
@@ -205,11 +205,11 @@ class MainWindow(QMainWindow):
         self.finetune_page.twin.made.connect(page.twin_made)
         self.finetune_page.show_leaks_requested.connect(self._show_leaks)
         # one dataset for labeling and for the verdicts (self.state), and one undo history (Dataset.shared)
-        self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
-        page.loop.dataset_edited.connect(self.label_page.refresh)
+        self.label_page.dataset_edited.connect(page.refresh_dataset)
+        page.dataset_edited.connect(self.label_page.refresh)
         self.review_page.dataset_edited.connect(self.label_page.refresh)
         self.review_page.status_message.connect(self.statusBar().showMessage)
-        page.loop.sortable.connect(self.sort_action.setEnabled)
+        page.sortable.connect(self.sort_action.setEnabled)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
         self.tabs.currentChanged.connect(self._on_page_changed)
 

@@ -48,6 +48,8 @@ class ClassifyPage(QWidget):
     status_message = Signal(str, int)  # text, milliseconds to show it (0: until replaced)
     results_arrived = Signal()  # rows (results or skipped) were added: there is something to export
     error_occurred = Signal(str, str, str)  # title, message, details (a traceback, or ""): for a dialog
+    dataset_edited = Signal()  # a verdict added a photo to the dataset (the Label page refreshes)
+    sortable = Signal(bool)  # there are classified photos to sort into folders
 
     def __init__(self, settings: AppSettings, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +110,8 @@ class ClassifyPage(QWidget):
         runs.only_skipped.connect(lambda: self.lists.setCurrentWidget(self.skipped))
         self.state.events.device.connect(self.change_device)  # a loaded model moves there
         self.loop.use_model_requested.connect(self.use_model)
+        self.loop.dataset_edited.connect(self.dataset_edited)
+        self.loop.sortable.connect(self.sortable)
         self.loop.retrain.twin.made.connect(self.twin_made)
         self.loop.view_shown.connect(lambda: self.lists.setCurrentWidget(self.loop.results_stack))
         self.trust.use_requested.connect(self.use_model)
@@ -191,6 +195,14 @@ class ClassifyPage(QWidget):
         model = self.models.model
         if model is not None and Path(model.source).resolve() == Path(weights).resolve():
             self.use_model(weights)
+
+    def open_sort_dialog(self):
+        """*Sort into folders…* for the classified photos (window-modal)."""
+        return self.loop.open_sort_dialog()
+
+    def refresh_dataset(self) -> None:
+        """The dataset changed on disk (a Label page batch): the verdicts' classes, Retrain's count."""
+        self.loop.refresh_dataset()
 
     def export_csv(self, path: str | os.PathLike) -> Path:
         return self.runs.export_csv(path)
