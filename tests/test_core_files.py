@@ -210,3 +210,36 @@ def test_first_free_and_nearest_existing(tmp_path):
     assert nearest_existing(tmp_path / "a" / "b" / "c") == tmp_path
     assert nearest_existing(tmp_path / "m.pt") == tmp_path / "m.pt"
     assert nearest_existing(Path("no-such-folder-here") / "x") == Path(".")  # a relative path ends, too
+
+
+def test_shared_dataset_and_its_journal_are_one_object_across_threads(tmp_path, monkeypatch):
+    """The pages' jobs ask for the shared dataset from their own threads at once: every one of
+    them must get the same Dataset and the same Journal (one undo history)."""
+    import threading
+    import time
+
+    from resnet_gui.core.files import dataset as dataset_module
+
+    class SlowJournal(Journal):  # a long history takes a while to read: the window for a race
+        def __init__(self, path) -> None:
+            time.sleep(0.05)
+            super().__init__(path)
+
+    monkeypatch.setattr(dataset_module, "Journal", SlowJournal)
+    root = tmp_path / "threads"
+    make_files(root / "cats", 3)
+    start = threading.Barrier(8)
+    got: list[tuple[Dataset, Journal]] = []
+
+    def ask() -> None:
+        start.wait()
+        dataset = Dataset.shared(root)
+        got.append((dataset, dataset.journal))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(d) for d, _ in got}) == 1
+    assert len({id(j) for _, j in got}) == 1

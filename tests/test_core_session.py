@@ -8,16 +8,16 @@ from resnet_gui.core.session import SessionState
 
 
 def test_changes_reach_every_observer_in_order_and_only_when_they_change():
-    state = SessionState(dataset="/a")
+    state = SessionState(data_dir="/a")
     seen = []
-    state.events.dataset.connect(lambda folder: seen.append(("first", folder)))
-    state.events.dataset.connect(lambda folder: seen.append(("second", folder)))
+    state.events.data_dir.connect(lambda folder: seen.append(("first", folder)))
+    state.events.data_dir.connect(lambda folder: seen.append(("second", folder)))
     state.events.device.connect(lambda device: seen.append(("device", device)))
-    state.dataset = "/a"  # the value it has: nothing announced
-    state.dataset = "/b"
+    state.data_dir = "/a"  # the value it has: nothing announced
+    state.data_dir = "/b"
     state.device = "cpu"
     assert seen == [("first", "/b"), ("second", "/b"), ("device", "cpu")]
-    assert (state.dataset, state.device, state.model) == ("/b", "cpu", None)
+    assert (state.data_dir, state.device, state.model) == ("/b", "cpu", None)
 
 
 def test_a_disconnected_observer_hears_nothing_and_unknown_fields_are_refused():

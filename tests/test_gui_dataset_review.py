@@ -60,7 +60,7 @@ def model(tmp_path) -> Path:
 @pytest.fixture
 def page(qtbot, settings, dataset, model, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "appdata"))  # the saved reviews land here
-    settings.dataset = str(dataset[0])
+    settings.data_dir = str(dataset[0])
     page = DatasetReviewPage(settings)
     page.weights_provider = lambda: str(model)
     page.state.device = "cpu"
@@ -94,7 +94,7 @@ def _wait_files(qtbot, page) -> None:
 
 def test_review_lists_the_planted_problems_and_moves_are_undoable(qtbot, page, dataset):
     root, planted, copy = dataset
-    assert page.folder == str(root)  # the Label page's dataset by default
+    assert page.data_dir == str(root)  # the Label page's dataset by default
     _review(qtbot, page)
     report = page.report
     assert report is not None, page.status.text()

@@ -19,7 +19,6 @@ from resnet_gui.gui.classify.heatmap import HeatmapImages
 from resnet_gui.gui.classify.heatmap_jobs import NEEDS_WEIGHTS, HeatmapModels, HeatmapReady, HeatmapUnavailable, heatmap
 from resnet_gui.gui.classify.page import ClassifyPage
 from resnet_gui.gui.classify.preview import PreviewPane
-from resnet_gui.gui.classify.trust_wiring import TrustWiring
 from resnet_gui.gui.thumbnails import Thumbnails
 
 WAIT = 60_000
@@ -44,7 +43,7 @@ def model(tmp_path) -> Path:
 def page(qtbot, settings):
     page = ClassifyPage(settings)
     page.state.device = "cpu"
-    wiring = page.findChild(TrustWiring) or TrustWiring(page)  # until page.py builds it itself
+    wiring = page.trust
     qtbot.addWidget(page)
     page.resize(1100, 760)
     page.show()

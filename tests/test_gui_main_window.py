@@ -455,7 +455,7 @@ def test_results_belong_to_the_model_that_made_them(loaded, qtbot, tiny_weights,
                                                      monkeypatch):
     import shutil
 
-    from resnet_gui.gui.classify import page as page_module
+    from resnet_gui.gui.classify import run_control
 
     page = loaded.classify_page
     files = make_images(3)
@@ -471,7 +471,7 @@ def test_results_belong_to_the_model_that_made_them(loaded, qtbot, tiny_weights,
     assert page.results_model == str(other) and len(page.result_items()) == 3
     assert page.lists.tabToolTip(0) == "Made by second.pth"
     # a bigger one is cleared (nothing from the old model stays on screen) and offered again
-    monkeypatch.setattr(page_module, "AUTO_RERUN_LIMIT", 2)
+    monkeypatch.setattr(run_control, "AUTO_RERUN_LIMIT", 2)
     with qtbot.waitSignal(page.model_loaded, timeout=WAIT):
         page.use_model(tiny_weights)
     assert page.result_items() == [] and page.results_model == ""
@@ -489,6 +489,6 @@ def test_show_them_opens_the_leaking_groups_on_the_review_page(window, qtbot, ma
     group = DuplicateGroup([str(a), str(b)], "exact", 1.0, ["train", "val"])
     window.finetune_page.show_leaks_requested.emit(str(tmp_path), [group])
     review = window.review_page
-    assert window.tabs.currentWidget() is review and review.folder == str(tmp_path)
+    assert window.tabs.currentWidget() is review and review.data_dir == str(tmp_path)
     assert review.tabs.currentIndex() == review.duplicates_tab and len(review.duplicates.group_titles()) == 1
     assert review.leak_banner.isVisibleTo(review)

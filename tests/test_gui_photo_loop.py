@@ -73,7 +73,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     window.tabs.setCurrentWidget(label)
     with qtbot.waitSignal(label.dataset_changed):
         label.open_dataset(str(dataset))
-    assert loop.dataset == str(dataset) and loop.dataset_label.text() == "Dataset: dataset"  # Classify follows
+    assert loop.data_dir == str(dataset) and loop.dataset_label.text() == "Dataset: dataset"  # Classify follows
 
     def idle():
         qtbot.waitUntil(lambda: not (label.files_runner.busy or label.scan_runner.busy), timeout=WAIT)
@@ -112,9 +112,10 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     assert classify.results.model.rowCount() == 6 and loop.grid.model().rowCount() == 6
     assert window.sort_action.isEnabled() and loop.sort_button.isEnabled()
     loop.show_view(GRID)
-    row = next(i for i, p in enumerate(loop.grid.grid_model.items) if Path(p.path).name == undone)
-    loop.grid.setCurrentIndex(loop.grid.model().index(row))
-    guess = loop.grid.grid_model.items[row].label
+    assert loop.grid.model() is classify.results.model  # one model, two views
+    row = next(i for i, p in enumerate(classify.result_items()) if Path(p.path).name == undone)
+    loop.grid.setCurrentIndex(loop.grid.model().index(row, loop.grid.modelColumn()))
+    guess = classify.result_items()[row].label
     assert loop.verdict.path == str(by_name[undone]) and loop.verdict.correct.text() == f"Correct ({guess})"
     assert undone in classify.preview.title.text()  # the preview follows the grid
 

@@ -21,7 +21,7 @@ from resnet_gui.gui.classify.page import ClassifyPage
 from resnet_gui.gui.classify.results import COL_CONFIDENCE, COL_LABEL, ResultsFilter
 from resnet_gui.gui.classify.trust_wiring import TrustWiring
 from resnet_gui.gui.unknown_badge import UNKNOWN_COLOUR, score_text
-from resnet_gui.gui.verdicts.grid import UNKNOWN_ROLE
+from resnet_gui.gui.results_model import COL_GRID, UNKNOWN_ROLE
 
 WAIT = 60_000
 CLASSES = ["blue", "green", "red"]
@@ -82,7 +82,7 @@ def trusted_model(plain_model, photos, tmp_path) -> tuple[Path, np.ndarray]:
 def page(qtbot, settings):
     page = ClassifyPage(settings)
     page.state.device = "cpu"
-    wiring = getattr(page, "trust", None) or TrustWiring(page)  # until page.py builds it itself
+    wiring = page.trust
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
@@ -157,14 +157,14 @@ def test_unknown_photos_get_a_badge_a_filter_and_a_title(qtbot, page, trusted_mo
     # the grid: a violet "?" at the top left of unknown cells only
     grid = page.loop.grid
     page.loop.show_view(1)
-    qtbot.waitUntil(lambda: grid.grid_model.rowCount() == len(photos))
+    qtbot.waitUntil(lambda: grid.model().rowCount() == len(photos))
     grid.resize(900, 600)
     shot = grid.viewport().grab().toImage()
-    for row in range(grid.grid_model.rowCount()):
-        index = grid.grid_model.index(row)
+    for row in range(grid.model().rowCount()):
+        index = grid.model().index(row, COL_GRID)
         rect = grid.visualRect(index)
         corner = rect.adjusted(2, 2, -(rect.width() - 28), -(rect.height() - 24))
-        unknown = bool(grid.grid_model.items[row].unknown)
+        unknown = bool(grid.model().item(row).unknown)
         assert index.data(UNKNOWN_ROLE) is unknown
         if rect.bottom() < shot.height():
             assert _has_colour(shot, UNKNOWN_COLOUR, corner) == unknown, grid.caption(row)
@@ -203,8 +203,8 @@ def test_a_model_without_the_data_shows_the_hint_and_no_badge(qtbot, page, plain
                for r in range(results.rowCount()))
     page.results.show_combo.setCurrentIndex(ResultsFilter.SHOW_UNKNOWN)
     assert page.results.visible_items() == []
-    # the link opens the dialog for this model, on the Label page's dataset
-    page.settings.dataset = "/some/dataset"
+    # the link opens the dialog for this model, on the session's dataset (the Label page sets it)
+    page.state.data_dir = "/some/dataset"
     hint.linkActivated.emit("calibrate")
     dialog = wiring_of(page).dialog
     assert dialog is not None and dialog.isVisible()

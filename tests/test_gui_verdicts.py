@@ -13,6 +13,7 @@ from files_support import hashes, snapshot
 from resnet_gui.core.files.dataset import Dataset
 from resnet_gui.core.files.journal import run_all
 from resnet_gui.core.infer import Prediction
+from resnet_gui.gui.results_model import COL_GRID, COL_IMAGE, ResultsModel
 from resnet_gui.gui.verdicts.grid import ResultsGrid
 from resnet_gui.gui.verdicts.retrain import RetrainPanel
 from resnet_gui.gui.verdicts.sort_dialog import SortDialog
@@ -131,7 +132,8 @@ def test_sort_dialog_sends_photos_marked_unknown_to_their_own_folder(qtbot, tmp_
     dialog.refresh_preview()
     assert table() == {"_unknown/": "1", "dandelion/": "1", "roses/": "1"}
     dialog.unknown_box.setChecked(False)  # off: by the top-1 class, remembered
-    assert table() == {"dandelion/": "2", "roses/": "1"} and settings.qs.value("review/sort_unknown") == "false"
+    assert table() == {"dandelion/": "2", "roses/": "1"} and settings.sort_unknown is False
+    assert settings.qs.value("review/sort_unknown") == "false"  # the key on disk stays the same
     dialog.unknown_box.setChecked(True)
     table()
     dialog.sort_button.click()
@@ -154,24 +156,35 @@ def test_sort_dialog_refuses_a_destination_inside_nothing_writable(qtbot, tmp_pa
     dialog.done(0)
 
 
-def test_results_grid_shows_thumbnails_labels_and_badges(qtbot, make_images):
-    photos = make_images(6)
+def test_results_grid_is_a_second_view_on_the_results_model(qtbot, make_images):
+    """The grid shows the results' own model (its COL_GRID column): rows, clearing and
+    thumbnails come once for the table and the grid; its thumbnails are large ones."""
+    photos = make_images(6, size=(400, 300))
     thumbnails = Thumbnails()
-    grid = ResultsGrid(thumbnails)
+    model = ResultsModel(thumbnails)
+    grid = ResultsGrid(model)
     qtbot.addWidget(grid)
     grid.resize(800, 500)
     grid.show()
-    grid.append([Prediction(i, str(p), topk=[("red", 0.2 + 0.1 * i)]) for i, p in enumerate(photos)]
-                + [Prediction(9, "broken.jpg", error="cannot read")])
-    assert grid.model().rowCount() == 6  # errors are not photos to show
-    qtbot.waitUntil(lambda: grid.model().index(5).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=10_000)
+    model.append([Prediction(i, str(p), topk=[("red", 0.2 + 0.1 * i)]) for i, p in enumerate(photos)])
+    assert grid.model() is model and grid.modelColumn() == COL_GRID
+    cell = model.index(5, COL_GRID)
+    assert cell.data() == "red" and grid.visualRect(cell).height() > 150  # the label under a large cell
+    qtbot.waitUntil(lambda: cell.data(Qt.ItemDataRole.DecorationRole) is not None, timeout=10_000)
+    big = cell.data(Qt.ItemDataRole.DecorationRole)
+    assert max(big.width(), big.height()) == 160
+    small = model.index(5, COL_IMAGE).data(Qt.ItemDataRole.DecorationRole)  # asks for the table's
+    qtbot.waitUntil(lambda: model.thumbnail(str(photos[5])) is not None, timeout=10_000)
+    assert small is None and max(model.thumbnail(str(photos[5])).size().toTuple()) == 56  # none at first
     assert grid.caption(5) == "img_005.png: red 70%"
     assert not grid.grab().isNull()  # the badge delegate paints
+    grid.setCurrentIndex(model.index(3, COL_GRID))
+    assert grid.current_item().path == str(photos[3])
     with qtbot.waitSignal(grid.activated_path) as activated:
-        grid.activated.emit(grid.model().index(2))
+        grid.activated.emit(model.index(2, COL_GRID))
     assert activated.args == [str(photos[2])]
-    grid.clear()
-    assert grid.model().rowCount() == 0
+    model.clear()
+    assert grid.model().rowCount() == 0 and grid.current_item() is None
     thumbnails.shutdown()
 
 

@@ -207,7 +207,7 @@ def test_the_review_page_shows_the_leaks_it_is_given(qtbot, tmp_path):
     qtbot.addWidget(review)
     review.show()
     review.show_leaks(str(folder), check.leaks)
-    assert review.folder == str(folder) and review.tabs.currentIndex() == review.duplicates_tab == 2
+    assert review.data_dir == str(folder) and review.tabs.currentIndex() == review.duplicates_tab == 2
     titles = review.duplicates.group_titles()
     assert len(titles) == 2 and all(LEAK_TEXT in title for title in titles)
     assert review.leak_banner.isVisible() and review.leak_banner.text().startswith(

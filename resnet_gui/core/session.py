@@ -3,8 +3,8 @@ in use, the device chosen and the dataset being built. Like napari's ``ViewerMod
 ``events``: the pages observe it and set it, and never reach into each other.
 
     state = SessionState(device="auto")
-    state.events.dataset.connect(review_page.set_folder)   # an observer
-    state.dataset = "/photos/flowers"                      # announced to every observer
+    state.events.data_dir.connect(review_page.set_folder)  # an observer
+    state.data_dir = "/photos/flowers"                     # announced to every observer
 
 A change is announced once, to the observers in the order they connected, in the thread
 that made it (the window's: pages set it from their slots). Setting the text it already has,
@@ -36,13 +36,13 @@ class Event:
 
 
 class SessionState:
-    FIELDS = ("model", "device", "dataset")
+    FIELDS = ("model", "device", "data_dir")
 
-    def __init__(self, *, model: Any = None, device: str = "auto", dataset: str = "") -> None:
+    def __init__(self, *, model: Any = None, device: str = "auto", data_dir: str = "") -> None:
         object.__setattr__(self, "events", SimpleNamespace(**{name: Event() for name in self.FIELDS}))
         object.__setattr__(self, "model", model)  # core ModelInfo of the model in use, or None
         object.__setattr__(self, "device", device)  # auto | cpu | cuda | mps: the window's choice
-        object.__setattr__(self, "dataset", dataset)  # the dataset folder ('' for none)
+        object.__setattr__(self, "data_dir", data_dir)  # the dataset folder ('' for none)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.FIELDS:

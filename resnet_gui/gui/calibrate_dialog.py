@@ -30,12 +30,12 @@ def free_calibrated_path(weights: str | Path) -> Path:
 
 
 class CalibrateDialog(QDialog):
-    """``CalibrateDialog(weights, folder, device)``; ``use_requested(path)`` when the user
+    """``CalibrateDialog(weights, data_dir, device)``; ``use_requested(path)`` when the user
     takes the calibrated model."""
 
     use_requested = Signal(str)
 
-    def __init__(self, weights: str, folder: str = "", device: str = "auto", parent=None) -> None:
+    def __init__(self, weights: str, data_dir: str = "", device: str = "auto", parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Calibrate the model")
         self.weights = str(weights)
@@ -52,7 +52,7 @@ class CalibrateDialog(QDialog):
         model = QLabel(Path(self.weights).name)
         model.setTextFormat(Qt.TextFormat.PlainText)
         model.setToolTip(plain_tooltip(self.weights))
-        self.folder_edit = QLineEdit(folder, placeholderText="a folder with one subfolder per class")
+        self.folder_edit = QLineEdit(data_dir, placeholderText="a folder with one subfolder per class")
         self.folder_edit.setClearButtonEnabled(True)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -109,16 +109,16 @@ class CalibrateDialog(QDialog):
                                    "stays as it is)")
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Labeled folder of the model's classes",
-                                                  self.folder_edit.text() or str(Path(self.weights).parent))
-        if folder:
-            self.folder_edit.setText(folder)
+        data_dir = QFileDialog.getExistingDirectory(self, "Labeled folder of the model's classes",
+                                                    self.folder_edit.text() or str(Path(self.weights).parent))
+        if data_dir:
+            self.folder_edit.setText(data_dir)
 
     def start(self) -> None:
         from ..core.trust.calibrate import calibrate_model
 
-        folder = self.folder_edit.text().strip()
-        if self.running or not folder:
+        data_dir = self.folder_edit.text().strip()
+        if self.running or not data_dir:
             return
         self.out = None
         out = free_calibrated_path(self.weights)
@@ -127,7 +127,7 @@ class CalibrateDialog(QDialog):
         self.progress.show()
         self.use_button.hide()
         self.cancel_button.setText("Cancel")
-        self._task = self.runner.start(calibrate_model, self.weights, folder, str(out), device=self.device)
+        self._task = self.runner.start(calibrate_model, self.weights, data_dir, str(out), device=self.device)
         self._task.yielded.connect(self._on_stage)
         self._task.returned.connect(self._on_done)
         self._task.errored.connect(self._on_error)

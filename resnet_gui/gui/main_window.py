@@ -1,9 +1,11 @@
 """The main window: menus, toolbar, the pages' tabs, the status bar and settings.
 
 Each page (``classify/``, ``finetune/``, ``label/``, ``dataset_review/``; ``verdicts/`` holds the
-photo-loop widgets the Classify page places) owns its views, its slots and its background runner; the window only places them, routes drops and the device choice to them, shows
-their messages and errors, keeps the Label page and the Classify page's review widgets on one
-dataset, and stops them when it closes. Nothing here imports torch.
+photo-loop widgets the Classify page places) owns its views, its slots and its background
+runner. What they share (the model, the device, the dataset) is the session state the window
+makes and hands to each (``core/session.py``); the window only places the pages, routes drops
+and the device choice, shows their messages and errors, relays "the dataset's photos changed",
+and stops them when it closes. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._fitted = False
         # what the pages share (the model in use, the device, the dataset): they observe it, never each other
-        self.state = SessionState(device=self.settings.device, dataset=self.settings.dataset)
+        self.state = SessionState(device=self.settings.device, data_dir=self.settings.data_dir)
         self.classify_page = ClassifyPage(self.settings, state=self.state)
         self.finetune_page = FinetunePage(self.settings, state=self.state)
         self.label_page = LabelPage(self.settings, state=self.state)
@@ -67,23 +69,23 @@ class MainWindow(QMainWindow):
             return act
 
         # the platform's standard keys where one exists (Ctrl+W closes, as users expect)
-        self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.choose_weights,
+        self.open_weights_action = action("Open &weights…", SP.SP_DialogOpenButton, page.models.choose_weights,
                                           QKeySequence("Ctrl+L"), f"Load a weights file ({' / '.join(WEIGHT_SUFFIXES)})")
-        self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.choose_download,
+        self.download_action = action("&Download ImageNet…", SP.SP_ArrowDown, page.models.choose_download,
                                       tip="Download torchvision's ImageNet weights for a ResNet")
-        self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.choose_folder,
+        self.open_folder_action = action("Open &folder…", SP.SP_DirOpenIcon, page.runs.choose_folder,
                                          QKeySequence.StandardKey.Open, "Classify every image in a folder (recursively)")
-        self.open_images_action = action("Open &images…", SP.SP_FileIcon, page.choose_images,
+        self.open_images_action = action("Open &images…", SP.SP_FileIcon, page.runs.choose_images,
                                          QKeySequence("Ctrl+Shift+O"), "Classify some image files")
-        self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.choose_export,
+        self.export_action = action("&Export CSV…", SP.SP_DialogSaveButton, page.runs.choose_export,
                                     QKeySequence.StandardKey.Save, "Save path, top-k labels and probabilities to a CSV file")
         self.export_action.setEnabled(False)
-        self.rerun_action = action("Classify &again", SP.SP_BrowserReload, page.classify_again,
+        self.rerun_action = action("Classify &again", SP.SP_BrowserReload, page.runs.classify_again,
                                    QKeySequence.StandardKey.Refresh, "Classify the last photos again with the current model")
         refresh = QKeySequence.keyBindings(QKeySequence.StandardKey.Refresh)  # F5 on most platforms
         self.rerun_action.setShortcuts(refresh + [k for k in [QKeySequence("Ctrl+R")] if k not in refresh])
         self.rerun_action.setEnabled(False)
-        self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.loop.open_sort_dialog,
+        self.sort_action = action("&Sort into folders…", SP.SP_DirIcon, page.open_sort_dialog,
                                   tip="Copy (or move) the classified photos into one folder per class, with Undo")
         self.sort_action.setEnabled(False)
         self.recent_menu = RecentWeightsMenu(self.settings, lambda path: self.classify_page.use_model(path), self)
@@ -200,15 +202,14 @@ class MainWindow(QMainWindow):
         page.model_loaded.connect(self._on_model_loaded)
         page.model_bar.engine_changed.connect(page.change_device)  # reopened on the chosen engine
         self.finetune_page.use_model_requested.connect(self._use_trained_model)
-        self.finetune_page.twin.made.connect(self._twin_made)
-        self.classify_page.loop.retrain.twin.made.connect(self._twin_made)
+        self.finetune_page.twin.made.connect(page.twin_made)
         self.finetune_page.show_leaks_requested.connect(self._show_leaks)
         # one dataset for labeling and for the verdicts (self.state), and one undo history (Dataset.shared)
-        self.label_page.dataset_edited.connect(page.loop.refresh_dataset)
-        page.loop.dataset_edited.connect(self.label_page.refresh)
+        self.label_page.dataset_edited.connect(page.refresh_dataset)
+        page.dataset_edited.connect(self.label_page.refresh)
         self.review_page.dataset_edited.connect(self.label_page.refresh)
         self.review_page.status_message.connect(self.statusBar().showMessage)
-        page.loop.sortable.connect(self.sort_action.setEnabled)
+        page.sortable.connect(self.sort_action.setEnabled)
         self.device_combo.currentIndexChanged.connect(self._on_device_changed)
         self.tabs.currentChanged.connect(self._on_page_changed)
 
@@ -254,13 +255,6 @@ class MainWindow(QMainWindow):
         """The Fine-tune page's "use this model": classify with it."""
         self.classify_page.use_model(path)
         self.tabs.setCurrentWidget(self.classify_page)
-
-    def _twin_made(self, weights: str) -> None:
-        """A model's int8 twin was written: the Classify page reopens that model if it shows it,
-        so it runs on the twin (what a later open would do anyway)."""
-        model = self.classify_page.model
-        if model is not None and Path(model.source).resolve() == Path(weights).resolve():
-            self.classify_page.use_model(weights)
 
     def _show_error(self, title: str, message: str, details: str = "") -> None:
         if self._closing:

@@ -55,10 +55,16 @@ class _Int(_Text):
 
 
 class _Flag(_Text):
-    """True or False, stored as "true" / "false"."""
+    """True or False, stored as "true" / "false" (``default`` while unset)."""
+
+    def __init__(self, key: str, doc: str = "", default: bool = False) -> None:
+        super().__init__(key, doc)
+        self.default = default
 
     def __get__(self, settings: AppSettings | None, owner=None):
-        return self if settings is None else settings._str(self.key, "false").lower() == "true"
+        if settings is None:
+            return self
+        return settings._str(self.key, "true" if self.default else "false").lower() == "true"
 
     def __set__(self, settings: AppSettings, value: bool) -> None:
         settings.qs.setValue(self.key, "true" if value else "false")
@@ -104,12 +110,14 @@ class AppSettings:
     train_folder = _Text("paths/train_folder", "Where the Fine-tune page's folder dialog opens.")
     weights = _Text("model/weights", "The weights file last loaded ('' if none).")
     engine = _Text("model/engine", "The engine chosen ('' when none: auto).")
-    dataset = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
+    data_dir = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
                                      "and the Review page work on.")
     label_photos = _Text("label/photos", "The folder of photos the Label page shows.")
     label_move = _Flag("label/move", "The Label page moves photos instead of copying them.")
     review_folder = _Text("review/folder", "The folder the Review page checked last.")
     sort_destination = _Text("review/sort_destination", "The last *Sort into folders* destination.")
+    sort_unknown = _Flag("review/sort_unknown", "*Sort into folders* puts the photos marked ? in _unknown/.",
+                         default=True)
 
     @property
     def recent_weights(self) -> list[str]:

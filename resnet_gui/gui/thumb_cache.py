@@ -37,6 +37,10 @@ class PixmapCache(QObject):
             self._thumbnails.request(path, self.size)
         return pixmap
 
+    def peek(self, path: str) -> QPixmap | None:
+        """The pixmap if it is here, without asking for it or counting it as shown."""
+        return self._pixmaps.get(path)
+
     def clear(self) -> None:
         self._pixmaps.clear()
 
@@ -67,7 +71,7 @@ def _centred(pixmap: QPixmap, side: int) -> QPixmap:
 
 class ThumbnailListModel(QAbstractListModel):
     """A flat list of photos with thumbnails from a :class:`PixmapCache`: the Label page's
-    photos, the results grid, the Review page's list. Subclasses keep ``_rows`` (path -> row)
+    photos, the Review page's list (the results grid is a view on the results' own model). Subclasses keep ``_rows`` (path -> row)
     and ``items`` (objects with a ``path``; or override ``path_at`` and ``row_count``), and say
     what a row shows besides its thumbnail (``row_data``)."""
 

@@ -26,7 +26,7 @@ class DatasetError(ValueError):
 
 @dataclass
 class LabeledFolder:
-    root: Path
+    data_dir: Path
     classes: list[str]
     train: list[tuple[Path, int]]
     val: list[tuple[Path, int]] | None  # None: not split yet
@@ -69,10 +69,10 @@ def _none_photos(folder: Path | None) -> list[Path]:
     return list(iter_image_files([folder / NONE_FOLDER])) if folder and (folder / NONE_FOLDER).is_dir() else []
 
 
-def _find_split_dir(root: Path, split: str) -> Path | None:
+def _find_split_dir(data_dir: Path, split: str) -> Path | None:
     for name in _SPLIT_NAMES[split]:
-        if (root / name).is_dir():
-            return root / name
+        if (data_dir / name).is_dir():
+            return data_dir / name
     return None
 
 
@@ -85,25 +85,25 @@ def _gather(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     return items
 
 
-def scan_labeled_folder(root: str | os.PathLike) -> LabeledFolder:
-    """Find classes and images under ``root``; refuse unusable folders with a clear reason.
+def scan_labeled_folder(data_dir: str | os.PathLike) -> LabeledFolder:
+    """Find classes and images under ``data_dir``; refuse unusable folders with a clear reason.
 
-    Layouts: ``root/<class>/*.jpg``, or ``root/train/<class>/`` with ``root/val/<class>/``.
+    Layouts: ``data_dir/<class>/*.jpg``, or ``data_dir/train/<class>/`` with ``data_dir/val/<class>/``.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: not a folder")
-    train_dir, val_dir = _find_split_dir(root, "train"), _find_split_dir(root, "val")
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DatasetError(f"{data_dir}: not a folder")
+    train_dir, val_dir = _find_split_dir(data_dir, "train"), _find_split_dir(data_dir, "val")
     if train_dir and val_dir:
         classes = sorted({p.name for p in _class_dirs(train_dir)} | {p.name for p in _class_dirs(val_dir)})
-        data = LabeledFolder(root, classes, _gather(train_dir, classes), _gather(val_dir, classes), "train/val folders",
-                             none_train=_none_photos(train_dir), none_val=_none_photos(val_dir))
+        data = LabeledFolder(data_dir, classes, _gather(train_dir, classes), _gather(val_dir, classes),
+                             "train/val folders", none_train=_none_photos(train_dir), none_val=_none_photos(val_dir))
         per_class = [a + b for a, b in zip(data.counts(data.train), data.counts(data.val))]
     else:
-        classes = [p.name for p in _class_dirs(root)]
-        data = LabeledFolder(root, classes, _gather(root, classes), None, none_train=_none_photos(root))
+        classes = [p.name for p in _class_dirs(data_dir)]
+        data = LabeledFolder(data_dir, classes, _gather(data_dir, classes), None, none_train=_none_photos(data_dir))
         per_class = data.counts(data.train)
-    _validate(root, classes, per_class)
+    _validate(data_dir, classes, per_class)
     return _without_empty(data, per_class)
 
 
@@ -117,19 +117,20 @@ def _without_empty(data: LabeledFolder, per_class: list[int]) -> LabeledFolder:
 
     def remap(items):
         return None if items is None else [(path, index[label]) for path, label in items if label in index]
-    return LabeledFolder(data.root, [data.classes[i] for i in keep], remap(data.train), remap(data.val),
+    return LabeledFolder(data.data_dir, [data.classes[i] for i in keep], remap(data.train), remap(data.val),
                          data.split_from, [c for c, n in zip(data.classes, per_class) if n == 0],
                          none_train=data.none_train, none_val=data.none_val)
 
 
-def _validate(root: Path, classes: list[str], per_class: list[int]) -> None:
+def _validate(data_dir: Path, classes: list[str], per_class: list[int]) -> None:
     hint = (f"expected one subfolder per class, e.g. daisy/, roses/, each holding that class's photos; "
             f"{NONE_FOLDER}/ is not a class")
     if sum(per_class) == 0:
-        raise DatasetError(f"no images found in {root} ({hint})")
+        raise DatasetError(f"no images found in {data_dir} ({hint})")
     with_images = [c for c, n in zip(classes, per_class) if n > 0]
     if len(with_images) < 2:
-        raise DatasetError(f"need at least 2 classes, found {len(with_images)} ({', '.join(with_images)}) in {root} ({hint})")
+        raise DatasetError(f"need at least 2 classes, found {len(with_images)} ({', '.join(with_images)}) "
+                           f"in {data_dir} ({hint})")
     too_few = [f"{c}/ ({n})" for c, n in zip(classes, per_class) if n == 1]  # empty ones are left out
     if too_few:
         raise DatasetError(f"each class needs at least 2 images; too few in: {', '.join(too_few)}")
@@ -167,10 +168,10 @@ def split_from_csv(data: LabeledFolder, csv_path: str | os.PathLike) -> LabeledF
         elif split in ("val", "valid", "validation"):
             val.append((path, label))
     if not train or not val:
-        raise DatasetError(f"{csv_path}: the split matches no train or no val images of {data.root}")
+        raise DatasetError(f"{csv_path}: the split matches no train or no val images of {data.data_dir}")
     # _none photos: the rows of class _none say where they go; those it does not name train
     none = data.none_train + (data.none_val or [])
     none_val = [p for p in none if wanted.get((NONE_FOLDER, p.name)) in ("val", "valid", "validation")]
     held = set(none_val)
     none_train = [p for p in none if p not in held]
-    return LabeledFolder(data.root, data.classes, train, val, "csv", data.ignored, none_train, none_val)
+    return LabeledFolder(data.data_dir, data.classes, train, val, "csv", data.ignored, none_train, none_val)

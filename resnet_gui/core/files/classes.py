@@ -18,15 +18,15 @@ from .transfer import TEMP_PREFIX
 REMOVED_FOLDER = "removed"  # under the dataset's .resnet-gui folder
 
 
-def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
+def removed_folder(data_dir: str | os.PathLike, class_name: str) -> Path:
     """Where photos moved out of the dataset go: hidden, so training skips them; Undo brings them back."""
-    return Path(root) / APP_FOLDER / REMOVED_FOLDER / class_name
+    return Path(data_dir) / APP_FOLDER / REMOVED_FOLDER / class_name
 
 
-def _class_folder(root: Path, name: str) -> Path:
-    folder = root / check_folder_name(name)
+def _class_folder(data_dir: Path, name: str) -> Path:
+    folder = data_dir / check_folder_name(name)
     if name.startswith(".") or not folder.is_dir():
-        raise FilesError(f"{name!r} is not a class of {root}")
+        raise FilesError(f"{name!r} is not a class of {data_dir}")
     return folder
 
 
@@ -48,38 +48,38 @@ def _plan_folder_move(folder: Path, into: Path, title: str) -> Plan:
     return plan
 
 
-def plan_rename_class(root: str | os.PathLike, old: str, new: str) -> Plan:
+def plan_rename_class(data_dir: str | os.PathLike, old: str, new: str) -> Plan:
     """``old``'s folder becomes ``new`` (a name no class has yet)."""
-    root = Path(root)
-    folder = _class_folder(root, old)
+    data_dir = Path(data_dir)
+    folder = _class_folder(data_dir, old)
     new = check_folder_name(new.strip())
     if new.startswith("."):
         raise FilesError(f"{new!r} cannot be a class name: names starting with '.' are hidden from training")
-    if (root / new).exists():
-        raise FilesError(f"{new!r} is already a class of {root.name}: merge into it instead")
-    plan = _plan_folder_move(folder, root / new, f"rename class {old} to {new}")
-    check_plan(plan, root)
+    if (data_dir / new).exists():
+        raise FilesError(f"{new!r} is already a class of {data_dir.name}: merge into it instead")
+    plan = _plan_folder_move(folder, data_dir / new, f"rename class {old} to {new}")
+    check_plan(plan, data_dir)
     return plan
 
 
-def plan_merge_class(root: str | os.PathLike, source: str, into: str) -> Plan:
+def plan_merge_class(data_dir: str | os.PathLike, source: str, into: str) -> Plan:
     """Every photo of ``source`` into the class ``into``; ``source`` goes away (names already
     taken in ``into`` get a suffix)."""
-    root = Path(root)
-    folder, target = _class_folder(root, source), _class_folder(root, into)
+    data_dir = Path(data_dir)
+    folder, target = _class_folder(data_dir, source), _class_folder(data_dir, into)
     if folder == target:
         raise FilesError(f"cannot merge {source!r} into itself")
     files = sum(1 for _ in folder.rglob("*") if _.is_file())
     plan = _plan_folder_move(folder, target, f"merge class {source} into {into} ({counted(files, 'photo')})")
-    check_plan(plan, root)
+    check_plan(plan, data_dir)
     return plan
 
 
-def plan_remove_class(root: str | os.PathLike, name: str) -> Plan:
+def plan_remove_class(data_dir: str | os.PathLike, name: str) -> Plan:
     """The class's photos out of the dataset, into ``.resnet-gui/removed/<class>/``; its folder goes."""
-    root = Path(root)
-    folder = _class_folder(root, name)
+    data_dir = Path(data_dir)
+    folder = _class_folder(data_dir, name)
     files = sum(1 for _ in folder.rglob("*") if _.is_file())
-    plan = _plan_folder_move(folder, removed_folder(root, name), f"remove class {name} ({counted(files, 'photo')})")
-    check_plan(plan, root)
+    plan = _plan_folder_move(folder, removed_folder(data_dir, name), f"remove class {name} ({counted(files, 'photo')})")
+    check_plan(plan, data_dir)
     return plan

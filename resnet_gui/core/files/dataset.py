@@ -25,21 +25,22 @@ MANY_CLASSES = 200  # more subfolders than this: a home or projects folder, not 
 _NOT_PHOTOS = (".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv")  # signs of a code checkout
 
 
-def dataset_warnings(root: str | os.PathLike, scan_limit: int = 2000) -> list[str]:
-    """Why ``root`` does not look like a folder of class folders ([] when it does, or is new
+def dataset_warnings(data_dir: str | os.PathLike, scan_limit: int = 2000) -> list[str]:
+    """Why ``data_dir`` does not look like a folder of class folders ([] when it does, or is new
     or empty): a code checkout, subfolders without a photo, hundreds of subfolders. Looks at
     most ``scan_limit`` entries per subfolder, so a huge folder answers quickly."""
-    root = Path(root)
-    if not root.is_dir():
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
         return []
     notes: list[str] = []
-    if any((root / sign).exists() for sign in _NOT_PHOTOS):
-        notes.append(f"{root.name} holds a code checkout ({', '.join(s for s in _NOT_PHOTOS if (root / s).exists())})")
+    if any((data_dir / sign).exists() for sign in _NOT_PHOTOS):
+        signs = ", ".join(s for s in _NOT_PHOTOS if (data_dir / s).exists())
+        notes.append(f"{data_dir.name} holds a code checkout ({signs})")
     try:
-        subfolders = sorted((e for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")),
+        subfolders = sorted((e for e in os.scandir(data_dir) if e.is_dir() and not e.name.startswith(".")),
                             key=lambda e: e.name.lower())
     except OSError as exc:
-        return [f"cannot list {root}: {exc.strerror or exc}"]
+        return [f"cannot list {data_dir}: {exc.strerror or exc}"]
     if len(subfolders) > MANY_CLASSES:
         notes.append(f"it has {len(subfolders)} subfolders: each would become a class")
         subfolders = subfolders[:MANY_CLASSES]
@@ -79,57 +80,65 @@ def _count(folder) -> int:
 
 
 class Dataset:
-    """``Dataset(root)``: its classes and counts, and labeling through its journal.
-    ``Dataset.shared(root)``: one object per folder in this process, so the pages that add
-    photos to the same dataset share one journal (one undo history)."""
+    """``Dataset(data_dir)``: its classes and counts, and labeling through its journal.
+    ``Dataset.shared(data_dir)``: one object per folder in this process, so the pages that add
+    photos to the same dataset share one journal (one undo history).
+
+    The registry is keyed by folder, not by "the current dataset": the Review page and a
+    verdict's job may work on another folder than the Label page's, and the jobs that ask for
+    it run in worker threads without Qt, so it stays here (not in the GUI's SessionState),
+    behind a lock. The journal is made once per object under the same lock: two threads
+    asking at once must get the same journal, or the undo history would split in two."""
 
     _shared: dict[Path, Dataset] = {}
     _shared_lock = threading.Lock()  # the pages' jobs ask from their own threads
 
     @classmethod
-    def shared(cls, root: str | os.PathLike) -> Dataset:
-        key = Path(root).resolve()
+    def shared(cls, data_dir: str | os.PathLike) -> Dataset:
+        key = Path(data_dir).resolve()
         with cls._shared_lock:
             if key not in cls._shared:
                 cls._shared[key] = cls(key)
             return cls._shared[key]
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
-        if self.root.exists() and not self.root.is_dir():
-            raise FilesError(f"{self.root} is a file, not a folder")
+    def __init__(self, data_dir: str | os.PathLike) -> None:
+        self.data_dir = Path(data_dir)
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise FilesError(f"{self.data_dir} is a file, not a folder")
         self._journal: Journal | None = None
 
     @property
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal(self.root / APP_FOLDER / JOURNAL_NAME)
+            with self._shared_lock:
+                if self._journal is None:
+                    self._journal = Journal(self.data_dir / APP_FOLDER / JOURNAL_NAME)
         return self._journal
 
     def classes(self) -> list[ClassCount]:
         """Every class folder (hidden ones and ``_none`` skipped, as the trainer does) with its photo count."""
-        if not self.root.is_dir():
+        if not self.data_dir.is_dir():
             return []
         return [ClassCount(entry.name, _count(entry.path))
-                for entry in sorted(os.scandir(self.root), key=lambda e: e.name.lower())
+                for entry in sorted(os.scandir(self.data_dir), key=lambda e: e.name.lower())
                 if not entry.name.startswith(".") and entry.name != NONE_FOLDER and entry.is_dir()]
 
     def none_count(self) -> int:
         """Photos in the ``_none`` folder (0 when there is none)."""
-        folder = self.root / NONE_FOLDER
+        folder = self.data_dir / NONE_FOLDER
         return _count(folder) if folder.is_dir() else 0
 
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes()]
 
     def add_class(self, name: str) -> Path:
-        """Create ``<root>/<name>`` (refused with FilesError when no filesystem takes the name)."""
+        """Create ``<data_dir>/<name>`` (refused with FilesError when no filesystem takes the name)."""
         name = check_folder_name(name.strip())
-        same = existing_names(self.root).get(name_key(name))
+        same = existing_names(self.data_dir).get(name_key(name))
         if same is not None and same != name:
             raise FilesError(f"{name!r} and the class {same!r} differ only in case: Windows and macOS see one "
                              f"folder; use {same!r}")
-        folder = self.root / name
+        folder = self.data_dir / name
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -138,17 +147,17 @@ class Dataset:
 
     def plan_label(self, photos: Iterable[str | os.PathLike], class_name: str, *, move: bool = False) -> Plan:
         """Copy (or move) ``photos`` into the class folder, checked before anything is written."""
-        folder = self.root / check_folder_name(class_name)
+        folder = self.data_dir / check_folder_name(class_name)
         photos = [Path(p) for p in photos]
         plan = plan_transfers([(p, folder) for p in photos], move=move,
                               title=f"{'move' if move else 'copy'} {counted(len(photos), 'photo')} to {class_name}")
-        check_plan(plan, self.root)
+        check_plan(plan, self.data_dir)
         return plan
 
     def copy_in(self, class_name: str, photo: str | os.PathLike) -> Path | None:
         """This photo's journaled copy in the class folder, when it is still there (so a second
         verdict on the same photo adds nothing)."""
-        folder = self.root / check_folder_name(class_name)
+        folder = self.data_dir / check_folder_name(class_name)
         wanted = os.path.abspath(photo)
         for src, dst in self.labeled().items():
             if os.path.abspath(src) == wanted and Path(dst).parent == folder and Path(dst).is_file():

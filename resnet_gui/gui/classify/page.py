@@ -1,6 +1,8 @@
-"""The Classify page: results | preview + chart, wired to jobs on the page's own TaskRunner;
-the photo loop's widgets come from ``photo_loop.py``, unknown badges and heatmaps from
-``trust_wiring.py``.
+"""The Classify page: results | preview + chart. It composes two controllers on one
+TaskRunner: ``model_control.py`` (open, download, reopen a model; the model bar) and
+``run_control.py`` (classify, progress, cancel, results, CSV); the photo loop's widgets come
+from ``photo_loop.py``, the preview's trust wiring (its model, *Calibrate…*) from
+``trust_wiring.py``. The page sets the session state's model and observes its device.
 
 Data flows one way: a user action -> a job (``jobs.py``, in the runner's thread) -> core ->
 yielded dataclasses -> the views' setters, in the GUI thread. A new run or model replaces
@@ -10,7 +12,6 @@ the job before it; a replaced job never reaches the views.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -19,28 +20,26 @@ from PySide6.QtWidgets import QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWid
 from ...constants import WEIGHT_SUFFIXES
 from ...core.session import SessionState
 from ..settings import AppSettings
-from ..tasks import Task, TaskRunner
+from ..tasks import TaskRunner
 from ..thumbnails import Thumbnails
 from . import jobs
-from .file_actions import FileActions
 from .model_bar import ModelBar
+from .model_control import ModelController
 from .photo_loop import PhotoLoop
 from .preview import PreviewPane
 from .results import ResultsPanel
+from .run_control import RunController
+from .run_status import RunStatus
 from .skipped import SkippedTable
 from .topk_chart import fit_topk_spin
 from .trust_wiring import TrustWiring
-from .run_status import RunStatus
-
-
-AUTO_RERUN_LIMIT = 300  # after a model change, runs up to this many photos are classified again at once
 
 
 def is_weights_path(path: str) -> bool:
     return Path(path).suffix.lower() in WEIGHT_SUFFIXES
 
 
-class ClassifyPage(FileActions, QWidget):
+class ClassifyPage(QWidget):
     model_loaded = Signal(object, str)  # core ModelInfo, the device it runs on
     model_failed = Signal(str)  # one-line reason (the previous model, if any, stays)
     devices_found = Signal(list)  # ["cpu", "cuda", ...], once the first load has looked
@@ -49,44 +48,39 @@ class ClassifyPage(FileActions, QWidget):
     status_message = Signal(str, int)  # text, milliseconds to show it (0: until replaced)
     results_arrived = Signal()  # rows (results or skipped) were added: there is something to export
     error_occurred = Signal(str, str, str)  # title, message, details (a traceback, or ""): for a dialog
+    dataset_edited = Signal()  # a verdict added a photo to the dataset (the Label page refreshes)
+    sortable = Signal(bool)  # there are classified photos to sort into folders
 
     def __init__(self, settings: AppSettings, parent=None, state: SessionState | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.state = state or SessionState()  # shared with the other pages: it sets the model, observes the rest
-        self.model = None  # core ModelInfo of the loaded model
-        self.model_device = ""
+        # shared with the other pages: this page sets the model, observes the device and the dataset
+        self.state = state or SessionState(device=settings.device, data_dir=settings.data_dir)
         self.last_error = ""  # the last fatal error reported
-        self.session = jobs.ModelSession()  # touched only by the runner's jobs
         self.runner = TaskRunner(self, name="classify")
         self.thumbnails = Thumbnails(self)
-        self._model_task: Task | None = None  # the load or download in progress
-        self._run_task: Task | None = None  # the classification in progress
-        self._downloading = ""  # the architecture being downloaded
-        self._pending_paths: list[str] | None = None  # to classify once a model is ready
-        self._last_paths: list[str] = []
-        self.results_model = ""  # the weights file that made the results on screen ("" when none)
-        self._total = 0
-        self._skipped_count = 0
-        self._run_started = 0.0
         self._build()
+        self._connect()
 
     # ================================================================ building
 
     def _build(self) -> None:
         self.topk_spin = QSpinBox(minimum=1, maximum=jobs.KEEP_TOPK, value=5)
         self.topk_spin.setToolTip("How many guesses the chart and the CSV show")
-
         self.model_bar = ModelBar(settings=self.settings)  # remembers the engine choice
         self.results = ResultsPanel(self.thumbnails)
         self.skipped = SkippedTable()
+        self.preview = PreviewPane(self.thumbnails)
+        self.run_status = RunStatus()  # the window puts it in the status bar
+        session = jobs.ModelSession()  # touched only by the runner's jobs, one at a time
+        self.models = ModelController(self.runner, session, self.model_bar, self.settings, self.state, self)
+        self.runs = RunController(self.runner, session, self.models, self.results, self.skipped, self.run_status,
+                                  self.settings, self.topk_spin.value, self)
+        self.loop = PhotoLoop(self.results, self.preview, self.settings, self.state, self)
+        self.trust = TrustWiring(self.preview, self.state, self)  # the preview's model, Calibrate…
+
         self.lists = QTabWidget()
         self.lists.setDocumentMode(True)
-        self.preview = PreviewPane(self.thumbnails)
-        self.loop = PhotoLoop(self)  # places results and preview in its containers
-        self.state.events.dataset.connect(self.loop.set_dataset)
-        self.state.events.device.connect(self.change_device)  # a loaded model moves there
-        self.trust = TrustWiring(self)  # the preview's model (heatmaps, the hint), Calibrate…
         self.lists.addTab(self.loop.results_stack, "Results")
         self.lists.addTab(self.skipped, "Skipped")
         self.lists.setCornerWidget(self.loop.view_switch, Qt.Corner.TopRightCorner)
@@ -101,183 +95,88 @@ class ClassifyPage(FileActions, QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.loop.bar)
 
-        self.run_status = RunStatus()  # the window puts it in the status bar
-        self.run_status.cancel_requested.connect(self.cancel)
-
-        self.model_bar.open_requested.connect(self.choose_weights)
-        self.model_bar.download_requested.connect(self.choose_download)
-        self.model_bar.cancel_download_requested.connect(self.cancel_download)
+    def _connect(self) -> None:
+        models, runs = self.models, self.runs
+        for part in (models, runs):
+            part.status_message.connect(self.status_message)
+            part.error_occurred.connect(self._show_error)
+        models.loaded.connect(self._on_model_loaded)
+        models.failed.connect(self._on_model_failed)
+        models.devices_found.connect(self.devices_found)
+        runs.finished.connect(self.run_finished)
+        runs.rerun_available.connect(self.rerun_available)
+        runs.results_arrived.connect(self.results_arrived)
+        runs.counts_changed.connect(self._update_tab_titles)
+        runs.only_skipped.connect(lambda: self.lists.setCurrentWidget(self.skipped))
+        self.state.events.device.connect(self.change_device)  # a loaded model moves there
+        self.loop.use_model_requested.connect(self.use_model)
+        self.loop.dataset_edited.connect(self.dataset_edited)
+        self.loop.sortable.connect(self.sortable)
+        self.loop.retrain.twin.made.connect(self.twin_made)
+        self.loop.view_shown.connect(lambda: self.lists.setCurrentWidget(self.loop.results_stack))
+        self.trust.use_requested.connect(self.use_model)
         self.results.low_spin.valueChanged.connect(self._on_low_changed)
         self.results.counts_changed.connect(self._update_tab_titles)
         self.topk_spin.valueChanged.connect(self._on_topk_changed)
 
-    # ================================================================ state
+    # ================================================================ what the window asks
 
     @property
-    def running(self) -> bool:
-        """A classification is in progress (started and not yet finished)."""
-        return self._run_task is not None
+    def model(self):
+        """The core ModelInfo of the loaded model (None before one)."""
+        return self.models.model
+
+    @property
+    def model_device(self) -> str:
+        return self.models.device
 
     @property
     def model_busy(self) -> bool:
         """A load or download is in progress."""
-        return self._model_task is not None
+        return self.models.busy
+
+    @property
+    def running(self) -> bool:
+        """A classification is in progress (started and not yet finished)."""
+        return self.runs.running
+
+    @property
+    def results_model(self) -> str:
+        """The weights file that made the results on screen ("" when none)."""
+        return self.runs.results_model
 
     def result_items(self):
         """The classified images' Predictions, in the order they arrived."""
         return self.results.model.items()
 
-    # ================================================================ model
-
     def start(self, weights: str | None = None, images: list[str] | None = None) -> None:
         """First model and images: ``weights``, else the last used, else the shipped default."""
-        from ...resources import default_weights
-
-        chosen = weights or (self.settings.weights if Path(self.settings.weights or "").is_file() else None)
-        if chosen is None:
-            found = default_weights()
-            chosen = str(found) if found else None
-        if chosen:
-            self.use_model(chosen)
-        else:
-            self.model_bar.show_none()
-            self.status_message.emit("No model yet: open a weights file or download ImageNet weights.", 0)
+        self.models.start(weights)
         if images:
             self.classify(images)
 
     def use_model(self, path: str | os.PathLike) -> None:
-        """Load a checkpoint (in the runner's thread); a failure keeps the model before."""
-        path = str(Path(path).resolve()) if path else ""
-        self.settings.weights_folder = str(Path(path).parent)
-        self._start_model_job(jobs.open_model, path)
+        self.models.use_model(path)
 
     def download_imagenet(self, arch: str) -> None:
-        self._downloading = arch
-        self.model_bar.show_download(arch)
-        self._start_model_job(jobs.download_and_load, arch)
+        self.models.download_imagenet(arch)
 
-    def cancel_download(self) -> None:
-        if self._downloading and self._model_task is not None:
-            self._model_task.cancel()
-
-    def change_device(self, device: str) -> None:
-        """Move the model to ``device``; a run in progress starts again there."""
-        if self.model is None and not self.model_busy:
+    def change_device(self, _device: str = "") -> None:
+        """Open the model again on the device (and engine) chosen now; a run in progress starts again there."""
+        if self.models.model is None and not self.models.busy:
             return
-        if self.running:
-            self._pending_paths = self._last_paths
-        self._start_model_job(jobs.open_model, self.model.source if self.model else self.settings.weights)
-
-    def _start_model_job(self, job, *args) -> None:
-        self._cancel_run()  # its summary still comes, marked cancelled
-        if self._model_task is not None:
-            self._model_task.detach()
-        if job is not jobs.download_and_load:
-            self._downloading = ""
-        # not replace=True: the cancelled run must still report its end
-        task = self.runner.start(job, self.session, *args, self.state.device, self.model_bar.engine(), replace=False)
-        task.yielded.connect(self._on_event)
-        task.returned.connect(self._on_model_result)
-        task.errored.connect(lambda exc, _details: self._on_model_result(jobs.ModelFailed(f"{type(exc).__name__}: {exc}")))
-        self._model_task = task
-
-    def _on_model_result(self, result) -> None:
-        self._model_task = None
-        self._downloading = ""
-        if isinstance(result, jobs.ModelReady):
-            self.model_bar.describe_engine(result.description, result.notes)
-            self._on_model_loaded(result.info, result.device)
-        elif isinstance(result, jobs.ModelFailed):
-            self._on_model_failed(result.message)
-
-    def _on_model_loaded(self, info, device: str) -> None:
-        self.model, self.model_device = info, device
-        self.model_bar.show_model(info, device)
-        self.preview.set_k(fit_topk_spin(self.topk_spin, info.num_classes, self.settings.topk, jobs.KEEP_TOPK))
-        self.settings.weights = info.source
-        self.settings.add_recent_weights(info.source)
-        note = f" (note: {info.notes[0]})" if info.notes else ""
-        self.status_message.emit(f"Model ready: {info.arch}, {info.num_classes} classes, "
-                                 f"on {device.upper()}{note}", 10000)
-        self.model_loaded.emit(info, device)
-        self.state.model = info
-        if self._pending_paths:
-            self.classify(self._pending_paths)
-        elif self.results_model and self.results_model != info.source:
-            self._results_outdated(info)
-
-    def _results_outdated(self, info) -> None:
-        """The results on screen came from another model: small runs are classified again at
-        once; bigger ones are cleared, with "Classify again" offered."""
-        old, new = Path(self.results_model).name, Path(info.source).name
-        shown = self.results.model.rowCount() + self._skipped_count
-        if shown <= AUTO_RERUN_LIMIT:
-            self.status_message.emit(f"Classifying again with {new} (the results were from {old})…", 0)
-            self.classify(self._last_paths)
-            return
-        self.results.clear()
-        self.skipped.clear_rows()
-        self._skipped_count = 0
-        self.results_model = ""
-        self._update_tab_titles()
-        self.rerun_available.emit(True)
-        self.status_message.emit(f"The {shown} results of {old} were cleared: "
-                                 f"Classify again (Ctrl+R) to see {new}'s.", 0)
-
-    def classify_again(self) -> None:
-        """The last files and folders, with the current model."""
-        if self._last_paths:
-            self.classify(self._last_paths)
-
-    def _on_model_failed(self, message: str) -> None:
-        self._pending_paths = None
-        if message == "Download cancelled.":
-            self.status_message.emit(message, 8000)
-        else:
-            self._show_error(message, title="Cannot load the model")
-        if self.model is not None and message:
-            # the jobs keep the previous model when a new one fails
-            self.model_bar.show_model(self.model, self.model_device)
-            self.status_message.emit(f"{message} — still using {Path(self.model.source).name}", 15000)
-        else:
-            self.model_bar.show_error(message)
-        self.model_failed.emit(message)
-
-    # ================================================================ classification
+        self.runs.hold()
+        self.models.reopen()
 
     def classify(self, paths: list[str | os.PathLike]) -> None:
         """Classify files and folders; replaces a run in progress."""
-        paths = [str(p) for p in paths]
-        if not paths:
-            return
-        self._last_paths = paths
-        self._remember_image_folder(paths[0])
-        if self.model is None or self.model_busy:
-            self._pending_paths = paths
-            if self.model_busy:
-                self.status_message.emit("Waiting for the model to load…", 0)
-            else:
-                self.status_message.emit("Choose a model first: open a weights file or download ImageNet weights.", 0)
-                if self.model_bar.state != "error":
-                    self.model_bar.show_none()
-            return
-        self._pending_paths = None
-        self.results.clear()
-        self.skipped.clear_rows()
-        self._skipped_count = self._total = 0
-        self.results_model = self.model.source  # each run is tagged with the model that makes it
-        self.rerun_available.emit(False)
-        self._update_tab_titles()
-        self.run_status.set_running(True)
-        self.status_message.emit("Looking for images…", 0)
-        self._run_started = time.perf_counter()
-        if self._run_task is not None:
-            self._run_task.detach()
-        task = self.runner.start(jobs.classify, self.session, paths, replace=False)
-        task.yielded.connect(self._on_event)
-        task.returned.connect(self._on_run_finished)
-        task.errored.connect(self._on_run_errored)
-        self._run_task = task
+        self.runs.classify(paths)
+
+    def classify_again(self) -> None:
+        self.runs.classify_again()
+
+    def cancel(self) -> None:
+        self.runs.cancel()
 
     def open_paths(self, paths: list[str]) -> None:
         """What a drop does: weights files are loaded, images and folders classified."""
@@ -290,79 +189,50 @@ class ClassifyPage(FileActions, QWidget):
         if images:
             self.classify(images)
 
-    def cancel(self) -> None:
-        self._pending_paths = None
-        self._cancel_run()
-        # the job ends after the image it is on; the window says so at once
-        self.run_status.set_running(False)
+    def twin_made(self, weights: str) -> None:
+        """A model's int8 twin was written (Retrain here, or Fine-tune): the model in use is opened
+        again if it is that one, so it runs on the twin (what a later open would do anyway)."""
+        model = self.models.model
+        if model is not None and Path(model.source).resolve() == Path(weights).resolve():
+            self.use_model(weights)
 
-    def _cancel_run(self) -> None:
-        if self._run_task is not None and not self._run_task.should_stop():
-            self._run_task.cancel()
-            self.status_message.emit("Cancelling…", 8000)
+    def open_sort_dialog(self):
+        """*Sort into folders…* for the classified photos (window-modal)."""
+        return self.loop.open_sort_dialog()
 
-    def _on_event(self, event) -> None:
-        if isinstance(event, jobs.Results):
-            self._on_results(event)
-        elif isinstance(event, jobs.Started):
-            self._on_started(event.total)
-        elif isinstance(event, jobs.Notice):
-            self.status_message.emit(event.text, 8000)
-        elif isinstance(event, jobs.Loading):
-            self.model_bar.show_loading(event.path)
-            self.status_message.emit(f"Loading {Path(event.path).name}…", 0)
-        elif isinstance(event, jobs.DownloadProgress):
-            self.model_bar.show_download(self._downloading, event.done, event.total)
-        elif isinstance(event, jobs.Devices):
-            self.devices_found.emit(event.devices)
+    def refresh_dataset(self) -> None:
+        """The dataset changed on disk (a Label page batch): the verdicts' classes, Retrain's count."""
+        self.loop.refresh_dataset()
 
-    def _on_started(self, total: int) -> None:
-        if total == 0:
-            self.status_message.emit("No image files found in " + ", ".join(Path(p).name for p in self._last_paths), 0)
-        self._total = total
-        self.run_status.show_progress(0, total)
-        if total:  # the count itself is the bar's text, so the two never disagree
-            self.status_message.emit(f"Classifying {total:,} images…", 0)
+    def export_csv(self, path: str | os.PathLike) -> Path:
+        return self.runs.export_csv(path)
 
-    def _on_results(self, report: jobs.Results) -> None:
-        if report.predictions:
-            self.results.append(report.predictions)
-        if report.skipped:
-            self.skipped.append(report.skipped)
-            self._skipped_count += len(report.skipped)
-        if report.predictions or report.skipped:
-            self._update_tab_titles()
-            self.results_arrived.emit()
-        self.run_status.show_progress(report.done, report.total, report.rate)
+    # ================================================================ between the parts
 
-    def _on_run_errored(self, exc: Exception, details: str) -> None:
-        self._show_error(f"Classification stopped: {type(exc).__name__}: {exc}", details, title="Classification failed")
-        self._on_run_finished(jobs.RunSummary(
-            total=self._total, classified=self.results.model.rowCount(), skipped=self._skipped_count,
-            cancelled=self._run_task is not None and self._run_task.should_stop(),
-            seconds=time.perf_counter() - self._run_started, device=self.model_device, failed=True))
+    def _on_model_loaded(self, info, device: str) -> None:
+        self.preview.set_k(fit_topk_spin(self.topk_spin, info.num_classes, self.settings.topk, jobs.KEEP_TOPK))
+        self.model_loaded.emit(info, device)
+        self.state.model = info
+        self.runs.model_ready(info)
 
-    def _on_run_finished(self, summary: jobs.RunSummary) -> None:
-        self._run_task = None
-        self.run_status.set_running(False)
-        self.results.resort()
-        self.status_message.emit(summary.describe(self.last_error), 0)
-        self.rerun_available.emit(bool(self._last_paths))
-        if summary.skipped and not summary.classified:
-            self.lists.setCurrentWidget(self.skipped)
-        self.run_finished.emit(summary)
+    def _on_model_failed(self, message: str) -> None:
+        self.runs.drop_pending()
+        self.model_failed.emit(message)
 
-    def _show_error(self, message: str, details: str = "", title: str = "Error") -> None:
+    def _show_error(self, title: str, message: str, details: str = "") -> None:
         self.last_error = message
         self.status_message.emit(message, 30000)
         self.error_occurred.emit(title, message, details)
 
     # ================================================================ view state and settings
+
     def _update_tab_titles(self) -> None:
         self.lists.setTabText(0, self.results.count_text())
+        made_by = self.runs.results_model
         for tab in (0, 1):
-            self.lists.setTabToolTip(tab, f"Made by {Path(self.results_model).name}" if self.results_model else "")
-        self.lists.setTabText(1, f"Skipped ({self._skipped_count})" if self._skipped_count else "Skipped")
+            self.lists.setTabToolTip(tab, f"Made by {Path(made_by).name}" if made_by else "")
+        count = self.runs.skipped_count
+        self.lists.setTabText(1, f"Skipped ({count})" if count else "Skipped")
 
     def _on_topk_changed(self, k: int) -> None:
         self.preview.set_k(k)
@@ -372,9 +242,6 @@ class ClassifyPage(FileActions, QWidget):
         self.preview.low_threshold = percent / 100.0
         self.loop.show_current()
         self.settings.low_confidence = percent
-
-    def _remember_image_folder(self, path: str) -> None:
-        self.settings.image_folder = str(path if Path(path).is_dir() else Path(path).parent)
 
     def restore_settings(self) -> None:
         s = self.settings
@@ -392,7 +259,8 @@ class ClassifyPage(FileActions, QWidget):
 
     def shutdown(self) -> bool:
         """Cancel the run and wait for the threads: never leave one running. Safe to call twice."""
-        self._pending_paths = None
-        self._run_task = self._model_task = None
-        ended = [self.loop.shutdown(), self.trust.shutdown(), self.runner.shutdown(), self.thumbnails.shutdown()]
+        self.runs.shutdown()
+        self.models.shutdown()
+        ended = [self.loop.shutdown(), self.trust.shutdown(), self.preview.shutdown(), self.runner.shutdown(),
+                 self.thumbnails.shutdown()]
         return all(ended)

@@ -1,11 +1,11 @@
 """The Classify page's part of the photo loop: results as a grid, a verdict on the shown photo
 (it becomes training data), Retrain from the current model, and *Sort into folders…*.
 
-The widgets live in ``gui/verdicts/``; this class builds them around the page's own views and
-connects them. The page places three of its containers: ``results_stack`` (the table or the
-grid) in the Results tab, ``preview_column`` (the preview over the verdict bar) in the
-splitter, ``bar`` (sort, dataset, retrain) under it. The dataset is the Label page's
-(``settings.dataset``); the window calls :meth:`set_dataset` when the user picks another one.
+The widgets live in ``gui/verdicts/``; this class builds them around the results panel and the
+preview it is given, and connects them. The page places three of its containers:
+``results_stack`` (the table or the grid) in the Results tab, ``preview_column`` (the preview
+over the verdict bar) in the splitter, ``bar`` (sort, dataset, retrain) under it. The dataset
+and the model in use come from the session state, which this observes.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
+from ...core.session import SessionState
+from ..settings import AppSettings
 from ..styles import MUTED_STYLE
 from ..verdicts.grid import ResultsGrid
 from ..verdicts.retrain import RetrainPanel
 from ..verdicts.sort_dialog import SortDialog
 from ..verdicts.verdict import VerdictBar
 from ..widgets import ElidedLabel
+from .preview import PreviewPane
+from .results import ResultsPanel
 
 TABLE, GRID = 0, 1
 
@@ -35,23 +39,27 @@ def trainable(weights: str) -> str:
 class PhotoLoop(QObject):
     dataset_edited = Signal()  # a verdict added a photo to the dataset (the Label page refreshes)
     sortable = Signal(bool)  # there are classified photos to sort
+    use_model_requested = Signal(str)  # Retrain's new model, to be opened
+    view_shown = Signal()  # show_view switched the table or grid: its tab is to be shown
 
-    def __init__(self, page) -> None:
-        super().__init__(page)
-        self.page = page
-        self.dataset = ""
+    def __init__(self, results: ResultsPanel, preview: PreviewPane, settings: AppSettings, state: SessionState,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.results, self.preview = results, preview
+        self.settings, self.state = settings, state
+        self.dialog_parent = parent
+        self.data_dir = ""
         self.sort_dialog: SortDialog | None = None
         self._build()
         self._connect()
-        self.set_dataset(page.settings.dataset)
+        self.set_dataset(state.data_dir)
 
     # ------------------------------------------------------------ building
 
     def _build(self) -> None:
-        page = self.page
-        self.grid = ResultsGrid(page.thumbnails)
+        self.grid = ResultsGrid(self.results.model)  # a second view on the table's model
         self.results_stack = QStackedWidget()
-        self.results_stack.addWidget(page.results)
+        self.results_stack.addWidget(self.results)
         self.results_stack.addWidget(self.grid)
         # Table | Grid, at the right of the Results/Skipped tabs
         self.view_switch = QWidget()
@@ -71,7 +79,7 @@ class PhotoLoop(QObject):
         column = QVBoxLayout(self.preview_column)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(4)
-        column.addWidget(page.preview, 1)
+        column.addWidget(self.preview, 1)
         column.addWidget(self.verdict)
 
         self.sort_button = QPushButton("Sort into folders…", enabled=False)
@@ -88,31 +96,34 @@ class PhotoLoop(QObject):
         bar.addWidget(self.retrain, 3)
 
     def _connect(self) -> None:
-        page = self.page
-        model = page.results.model
+        model = self.results.model
         model.rowsInserted.connect(self._on_rows)
         model.modelReset.connect(self._on_reset)
-        page.results.current_changed.connect(self._on_table_current)
+        self.results.current_changed.connect(self._on_table_current)
         self.grid.selectionModel().currentChanged.connect(self._on_grid_current)
         self.view_group.idClicked.connect(self.show_view)
         self.sort_button.clicked.connect(self.open_sort_dialog)
         self.verdict.added.connect(self._on_added)
-        self.retrain.use_model.connect(page.use_model)
-        page.model_loaded.connect(lambda info, _device: self.retrain.set_sources(self.dataset, trainable(info.source)))
+        self.retrain.use_model.connect(self.use_model_requested)
+        self.state.events.model.connect(self._on_model)
+        self.state.events.data_dir.connect(self.set_dataset)
+
+    def _on_model(self, info) -> None:
+        self.retrain.set_sources(self.data_dir, trainable(info.source) if info is not None else "")
 
     # ------------------------------------------------------------ dataset
 
-    def set_dataset(self, folder: str) -> None:
+    def set_dataset(self, data_dir: str) -> None:
         """The dataset verdicts go to and Retrain trains on ('' for none)."""
-        self.dataset = folder
-        self.verdict.set_dataset(folder)
-        self.retrain.set_sources(folder, trainable(self.page.model.source) if self.page.model else "")
-        name = Path(folder).name if folder else "none"
+        self.data_dir = data_dir
+        self.verdict.set_dataset(data_dir)
+        self.retrain.set_sources(data_dir, trainable(self.state.model.source) if self.state.model else "")
+        name = Path(data_dir).name if data_dir else "none"
         self.dataset_label.setText(f"Dataset: {name}")
 
     def refresh_dataset(self) -> None:
         """The dataset changed on disk (a Label page batch): classes and the count since training."""
-        self.verdict.set_dataset(self.dataset)
+        self.verdict.set_dataset(self.data_dir)
         self.retrain.refresh_count()
 
     def _on_added(self, _path: str, _class_name: str) -> None:
@@ -125,27 +136,22 @@ class PhotoLoop(QObject):
         """TABLE or GRID, in the Results tab."""
         self.view_group.button(mode).setChecked(True)
         self.results_stack.setCurrentIndex(mode)
-        self.page.lists.setCurrentWidget(self.results_stack)
+        self.view_shown.emit()
         self.show_current()
 
     def show_current(self) -> None:
         """The preview and the verdict follow the current photo of the view shown."""
         grid = self.results_stack.currentIndex() == GRID
-        self._show(self.grid_item() if grid else self.page.results.current_item())
+        self._show(self.grid_item() if grid else self.results.current_item())
 
     def grid_item(self):
-        index = self.grid.currentIndex()
-        return self.grid.grid_model.items[index.row()] if index.isValid() else None
+        return self.grid.current_item()
 
-    def _on_rows(self, _parent, first: int, last: int) -> None:
-        model = self.page.results.model
-        self.grid.append([model.item(row) for row in range(first, last + 1)])
-        if self.grid.grid_model.rowCount():
-            self.sort_button.setEnabled(True)
-            self.sortable.emit(True)
+    def _on_rows(self, *_args) -> None:
+        self.sort_button.setEnabled(True)
+        self.sortable.emit(True)
 
     def _on_reset(self) -> None:
-        self.grid.clear()
         self.sort_button.setEnabled(False)
         self.sortable.emit(False)
         self._show(None)
@@ -159,19 +165,19 @@ class PhotoLoop(QObject):
             self._show(self.grid_item())
 
     def _show(self, item) -> None:
-        self.page.preview.show_item(item)
+        self.preview.show_item(item)
         ok = item is not None and item.ok
         self.verdict.set_photo(item.path if ok else "", item.label if ok else "")
 
     # ------------------------------------------------------------ sorting
 
     def sort_items(self) -> list[tuple[str, str, float, bool | None]]:
-        return [(p.path, p.label, p.confidence, p.unknown) for p in self.page.result_items() if p.ok]
+        return [(p.path, p.label, p.confidence, p.unknown) for p in self.results.model.items() if p.ok]
 
     def open_sort_dialog(self) -> SortDialog:
         if self.sort_dialog is not None:
             self.sort_dialog.deleteLater()
-        self.sort_dialog = SortDialog(self.sort_items(), self.page.settings, self.page)
+        self.sort_dialog = SortDialog(self.sort_items(), self.settings, self.dialog_parent)
         self.sort_dialog.open()  # window-modal; the event loop goes on
         return self.sort_dialog
 

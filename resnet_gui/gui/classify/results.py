@@ -1,176 +1,26 @@
-"""The results table (thumbnail, top-1 label, confidence) with filtering and sorting.
-Rows are the core's Predictions; a photo that is not one of the model's classes has a "?"
-badge on its label and the *Unknown only* filter."""
+"""The results table (thumbnail, top-1 label, confidence) with filtering and sorting, a view
+on the shared :class:`~resnet_gui.gui.results_model.ResultsModel` (the photo loop's grid is
+the other). A photo that is not one of the model's classes has a "?" badge on its label and
+the *Unknown only* filter."""
 
 from __future__ import annotations
 
-import os
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
                                QStackedWidget, QStyle, QTableView, QVBoxLayout, QWidget)
 
-from ...core.text import display_safe
-from ..styles import plain_tooltip
+from ..results_model import (COL_CONFIDENCE, COL_GRID, COL_IMAGE, COL_LABEL, SORT_ROLE, THUMB_SIZE,
+                             ResultsModel)
 from ..thumbnails import Thumbnails
-from ..unknown_badge import badge_pixmap, unknown_tooltip
 
 if TYPE_CHECKING:  # core.infer imports the decoders: not needed to show the window
     from ...core.infer import Prediction
 
-THUMB_SIZE = 56
-THUMB_CACHE = 3000  # pixmaps kept; older ones are decoded again if scrolled back to
-LOW_CONFIDENCE = 0.5  # top-1 below this is marked
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-LOW_BACKGROUND = QColor(255, 170, 40, 60)
-LOW_TEXT = QColor("#b35c00")
-COL_IMAGE, COL_LABEL, COL_CONFIDENCE = range(3)
 LIVE_SORT_LIMIT = 5000  # above this many rows, a sorted view is re-sorted when the run ends
 LIVE_SORT_MS = 1000  # below it, new rows join the sort at most once a second (not per batch)
 LABEL_MAX_SHARE = 0.4  # the label column fits its longest label, up to this share of the table
-
-
-class ResultsModel(QAbstractTableModel):
-    """Rows of :class:`Prediction`, appended in batches; thumbnails requested lazily."""
-
-    HEADERS = ("Image", "Top-1 label", "Confidence")
-
-    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(parent)
-        self._items: list[Prediction] = []
-        self._rows_by_path: dict[str, int] = {}
-        self._thumbnails = thumbnails
-        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
-        self._no_thumb: set[str] = set()
-        self.low_threshold = LOW_CONFIDENCE
-        thumbnails.loaded.connect(self._on_image)
-        self._warn_icon = None
-        self._unknown_icon = None
-
-    # ------------------------------------------------------------ content
-
-    def append(self, items: list[Prediction]) -> None:
-        if not items:
-            return
-        first = len(self._items)
-        self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
-        for offset, item in enumerate(items):
-            self._rows_by_path.setdefault(item.path, first + offset)
-        self._items.extend(items)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self._items.clear()
-        self._rows_by_path.clear()
-        self.endResetModel()
-
-    def items(self) -> list[Prediction]:
-        return list(self._items)
-
-    def item(self, row: int) -> Prediction:
-        return self._items[row]
-
-    def set_low_threshold(self, value: float) -> None:
-        self.low_threshold = value
-        if self._items:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, COL_CONFIDENCE))
-
-    def is_low(self, item: Prediction) -> bool:
-        return item.confidence < self.low_threshold
-
-    def thumbnail(self, path: str) -> QPixmap | None:
-        return self._thumbs.get(path)
-
-    # ------------------------------------------------------------ Qt model
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        item = self._items[index.row()]
-        col = index.column()
-        low = self.is_low(item)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == COL_IMAGE:
-                return display_safe(os.path.basename(item.path))
-            if col == COL_LABEL:
-                return display_safe(item.label)
-            return f"{item.confidence:.1%}"
-        if role == SORT_ROLE:
-            if col == COL_IMAGE:
-                return os.path.basename(item.path).lower()
-            if col == COL_LABEL:
-                return item.label.lower()
-            return item.confidence
-        if role == Qt.ItemDataRole.DecorationRole:
-            if col == COL_IMAGE:
-                return self._thumb_for(item.path)
-            if col == COL_LABEL and item.unknown:
-                return self._unknown_badge()
-            if col == COL_CONFIDENCE and low:
-                return self._warning_icon()
-        if role == Qt.ItemDataRole.BackgroundRole and low:
-            return QBrush(LOW_BACKGROUND)
-        if role == Qt.ItemDataRole.ForegroundRole and low and col != COL_IMAGE:
-            return QBrush(LOW_TEXT)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            guesses = "\n".join(f"{label}: {prob:.1%}" for label, prob in item.topk[:5])
-            mark = f"\nLow confidence (top-1 below {self.low_threshold:.0%})" if low else ""
-            mark += f"\n{unknown_tooltip(item)}" if item.unknown else ""
-            return plain_tooltip(f"{item.path}\n{guesses}{mark}")
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_CONFIDENCE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def _warning_icon(self):
-        if self._warn_icon is None:
-            from PySide6.QtWidgets import QApplication
-
-            icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-            self._warn_icon = icon.pixmap(16, 16)
-        return self._warn_icon
-
-    def _unknown_badge(self):
-        if self._unknown_icon is None:
-            self._unknown_icon = badge_pixmap(16)
-        return self._unknown_icon
-
-    def _thumb_for(self, path: str):
-        pixmap = self._thumbs.get(path)
-        if pixmap is not None:
-            self._thumbs.move_to_end(path)
-            return pixmap
-        if path not in self._no_thumb:
-            self._thumbnails.request(path, THUMB_SIZE)
-        return None
-
-    def _on_image(self, path: str, size: int, image: QImage) -> None:
-        if size != THUMB_SIZE:
-            return
-        if image.isNull():
-            self._no_thumb.add(path)
-            return
-        self._thumbs[path] = QPixmap.fromImage(image)
-        while len(self._thumbs) > THUMB_CACHE:
-            self._thumbs.popitem(last=False)
-        row = self._rows_by_path.get(path)
-        if row is not None and row < len(self._items):
-            index = self.index(row, COL_IMAGE)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
 class ResultsFilter(QSortFilterProxyModel):
@@ -246,13 +96,14 @@ class ResultsPanel(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
+        self.table.setColumnHidden(COL_GRID, True)  # the grid's cells
         # input order until a header is clicked
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setIconSize(self._thumb_qsize())
+        self.table.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.table.setAlternatingRowColors(True)
         self.table.setTabKeyNavigation(False)  # arrows move between rows; Tab leaves the table
         self.table.setWordWrap(False)
@@ -288,12 +139,6 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.stack, 1)
         self._resort_timer = QTimer(self, singleShot=True, interval=LIVE_SORT_MS)
         self._resort_timer.timeout.connect(self.resort)
-
-    @staticmethod
-    def _thumb_qsize():
-        from PySide6.QtCore import QSize
-
-        return QSize(THUMB_SIZE, THUMB_SIZE)
 
     def append(self, items: list[Prediction]) -> None:
         self.model.append(items)

@@ -1,34 +1,40 @@
-"""The Classify page's trust wiring (issue 16): the preview learns which model made the results
-(its heatmaps, and the "not available" hint), and the hint's *Calibrate…* opens the dialog whose
-calibrated model the page then loads. The badge and the *Unknown only* filter need no wiring:
-they read each Prediction's ``unknown``."""
+"""The Classify page's trust wiring (issue 16): the preview learns which model is in use (its
+heatmaps, and the "not available" hint), and the hint's *Calibrate…* opens the dialog for that
+model on the session's dataset; ``use_requested`` asks for the calibrated model it wrote. The
+badge and the *Unknown only* filter need no wiring: they read each Prediction's ``unknown``."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
+from ...core.session import SessionState
 from ..calibrate_dialog import CalibrateDialog
+from .preview import PreviewPane
 
 
 class TrustWiring(QObject):
-    def __init__(self, page) -> None:
-        super().__init__(page)
-        self.page = page
+    use_requested = Signal(str)  # the calibrated model the dialog wrote, to be opened
+
+    def __init__(self, preview: PreviewPane, state: SessionState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.preview, self.state = preview, state
         self.dialog: CalibrateDialog | None = None
-        page.model_loaded.connect(lambda info, _device: page.preview.set_model(info))
-        page.preview.calibrate_requested.connect(self.open_calibrate)
-        if page.model is not None:
-            page.preview.set_model(page.model)
+        state.events.model.connect(self._on_model)
+        preview.calibrate_requested.connect(self.open_calibrate)
+        if state.model is not None:
+            preview.set_model(state.model)
+
+    def _on_model(self, info) -> None:
+        if info is not None:
+            self.preview.set_model(info)
 
     def open_calibrate(self) -> CalibrateDialog | None:
-        """The dialog for the model in use (window-modal; the event loop goes on)."""
-        page = self.page
-        if page.model is None:
+        """The dialog for the model in use (window-modal over the preview's window; the event loop goes on)."""
+        if self.state.model is None:
             return None
         self._close_dialog()
-        dataset = page.settings.dataset  # the Label page's dataset, if any
-        self.dialog = CalibrateDialog(page.model.source, dataset, page.state.device, page)
-        self.dialog.use_requested.connect(page.use_model)
+        self.dialog = CalibrateDialog(self.state.model.source, self.state.data_dir, self.state.device, self.preview)
+        self.dialog.use_requested.connect(self.use_requested)
         self.dialog.open()
         return self.dialog
 
@@ -41,6 +47,5 @@ class TrustWiring(QObject):
         return ok
 
     def shutdown(self) -> bool:
-        """Stop the heatmap and calibration threads (the page's shutdown calls it)."""
-        ok = self._close_dialog()
-        return self.page.preview.shutdown() and ok
+        """Stop the calibration's thread (the page's shutdown calls it). Safe to call twice."""
+        return self._close_dialog()

@@ -55,36 +55,36 @@ def saved(data_dir: str, *, should_stop: StopFlag):
     return load_review(saved_path(reviews_dir(), data_dir), data_dir)
 
 
-def removed_folder(root: str | os.PathLike, class_name: str) -> Path:
+def removed_folder(data_dir: str | os.PathLike, class_name: str) -> Path:
     from ...core.files.classes import removed_folder as core_removed_folder
 
-    return core_removed_folder(root, class_name)
+    return core_removed_folder(data_dir, class_name)
 
 
-def move(root: str, moves: list[tuple[str, str]], title: str = "", *, should_stop: StopFlag):
-    """``moves``: (photo, class name) pairs, a class of the dataset at ``root``, or "" for out of
+def move(data_dir: str, moves: list[tuple[str, str]], title: str = "", *, should_stop: StopFlag):
+    """``moves``: (photo, class name) pairs, a class of the dataset at ``data_dir``, or "" for out of
     the dataset. Planned and checked before any file moves, then run as ONE journaled batch
     (``title``: its name in Undo; by default what it does)."""
     from ...core.files.checks import check_plan
     from ...core.files.dataset import Dataset
     from ...core.files.plan import plan_transfers
 
-    dataset = Dataset.shared(root)
-    pairs = [(path, removed_folder(root, Path(path).parent.name) if not name else dataset.root / name)
+    dataset = Dataset.shared(data_dir)
+    pairs = [(path, removed_folder(data_dir, Path(path).parent.name) if not name else dataset.data_dir / name)
              for path, name in moves]
     out = all(not name for _, name in moves)
     where = "out of the dataset" if out else f"to {moves[0][1]}" if len({n for _, n in moves}) == 1 else "to their classes"
     plan = plan_transfers(pairs, move=True, title=title or f"move {counted(len(moves), 'photo')} {where}")
-    check_plan(plan, dataset.root)
+    check_plan(plan, dataset.data_dir)
     result = yield from dataset.journal.run(plan, should_stop)
     sources = {op.src for op in plan.operations}
     moved = {src: dst for src, dst in dataset.journal.done_sources().items() if src in sources}
     return Moved("remove" if out else "move", result.done, moved, result.failed, result.notes, result.stopped)
 
 
-def journal_action(root: str, action: str, *, should_stop: StopFlag):
+def journal_action(data_dir: str, action: str, *, should_stop: StopFlag):
     """``undo`` or ``redo`` the dataset journal's last batch (whichever page made it)."""
     from ...core.files.dataset import Dataset
 
-    result = yield from getattr(Dataset.shared(root).journal, action)(should_stop)
+    result = yield from getattr(Dataset.shared(data_dir).journal, action)(should_stop)
     return Moved(action, result.done, {}, result.failed, result.notes, result.stopped)

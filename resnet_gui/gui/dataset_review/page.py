@@ -49,7 +49,7 @@ class DatasetReviewPage(QWidget):
         # the model in use ("" -> the shipped default) and the device: the state's, unless a test says
         self.weights_provider: Callable[[], str] = lambda: self.state.model.source if self.state.model else ""
         self.report = None  # the core's ReviewReport shown
-        self.folder = ""
+        self.data_dir = ""
         self.runner = TaskRunner(self, name="review")
         self.files_runner = TaskRunner(self, name="review files")
         self.thumbnails = Thumbnails(self)
@@ -58,9 +58,9 @@ class DatasetReviewPage(QWidget):
         self._files_task: Task | None = None
         self._eta = PhaseEta()
         self._build()
-        start = settings.review_folder or settings.dataset
+        start = settings.review_folder or settings.data_dir
         self.set_folder(start)
-        self.state.events.dataset.connect(self.set_folder)  # the Label page's choice
+        self.state.events.data_dir.connect(self.set_folder)  # the Label page's choice
 
     # ------------------------------------------------------------ building
 
@@ -136,17 +136,17 @@ class DatasetReviewPage(QWidget):
 
     # ------------------------------------------------------------ the folder and the review
 
-    def set_folder(self, folder: str) -> None:
-        changed = folder != self.folder
-        self.folder = folder
-        self.folder_label.setText(folder or "none: choose a folder with one subfolder per class")
-        self.review_button.setEnabled(bool(folder) and self._task is None)
-        if changed and folder and self._task is None:  # its last review, if it has one
-            task = self.saved_runner.start(jobs.saved, folder)
-            task.returned.connect(lambda found, f=folder: self._on_saved(found, f))
+    def set_folder(self, data_dir: str) -> None:
+        changed = data_dir != self.data_dir
+        self.data_dir = data_dir
+        self.folder_label.setText(data_dir or "none: choose a folder with one subfolder per class")
+        self.review_button.setEnabled(bool(data_dir) and self._task is None)
+        if changed and data_dir and self._task is None:  # its last review, if it has one
+            task = self.saved_runner.start(jobs.saved, data_dir)
+            task.returned.connect(lambda found, f=data_dir: self._on_saved(found, f))
 
-    def _on_saved(self, found, folder: str) -> None:
-        if found is None or folder != self.folder or self._task is not None:
+    def _on_saved(self, found, data_dir: str) -> None:
+        if found is None or data_dir != self.data_dir or self._task is not None:
             return
         self.show_report(found.report)
         self.review_button.setText("&Review again")
@@ -154,9 +154,9 @@ class DatasetReviewPage(QWidget):
                   "Review again to see the folder as it is now.")
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Training folder to review", self.folder)
-        if folder:
-            self.set_folder(folder)
+        data_dir = QFileDialog.getExistingDirectory(self, "Training folder to review", self.data_dir)
+        if data_dir:
+            self.set_folder(data_dir)
 
     def weights(self) -> str:
         from ...resources import default_weights
@@ -169,19 +169,19 @@ class DatasetReviewPage(QWidget):
 
     def start(self) -> None:
         weights = self.weights()
-        if not self.folder or self._task is not None:
+        if not self.data_dir or self._task is not None:
             return
         if not weights:
             self._say("No model to review with: open a .pt model on the Classify page.", ERROR_STYLE)
             return
-        self.settings.review_folder = self.folder
-        self._say(f"Reviewing {Path(self.folder).name} with {Path(weights).name}…")
+        self.settings.review_folder = self.data_dir
+        self._say(f"Reviewing {Path(self.data_dir).name} with {Path(weights).name}…")
         self.progress.setRange(0, 0)
         self.progress.show()
         self._eta = PhaseEta()
         self.cancel_button.show()
         self.review_button.setEnabled(False)
-        task = self.runner.start(jobs.review, self.folder, weights, self.state.device)
+        task = self.runner.start(jobs.review, self.data_dir, weights, self.state.device)
         task.yielded.connect(self._on_stage)
         task.returned.connect(self._on_report)
         task.errored.connect(self._on_error)
@@ -205,7 +205,7 @@ class DatasetReviewPage(QWidget):
         self._task = None
         self.progress.hide()
         self.cancel_button.hide()
-        self.review_button.setEnabled(bool(self.folder))
+        self.review_button.setEnabled(bool(self.data_dir))
 
     def _on_report(self, report) -> None:
         self._end_run()
@@ -302,11 +302,11 @@ class DatasetReviewPage(QWidget):
     def _move(self, moves: list[tuple[str, str]], title: str = "") -> None:
         if not moves or self._files_task is not None:
             return
-        self._run_files(jobs.move, self.folder, moves, title)
+        self._run_files(jobs.move, self.data_dir, moves, title)
 
     def _journal(self, action: str) -> None:
-        if self._files_task is None and self.folder:
-            self._run_files(jobs.journal_action, self.folder, action)
+        if self._files_task is None and self.data_dir:
+            self._run_files(jobs.journal_action, self.data_dir, action)
 
     def _run_files(self, job, *args) -> None:
         task = self.files_runner.start(job, *args, replace=False)
@@ -349,12 +349,12 @@ class DatasetReviewPage(QWidget):
         self.undo_button.setToolTip(plain_tooltip("The dataset's last batch, from this page or the Label page"))
 
     def _journal_state(self):
-        if not self.folder or not Path(self.folder).is_dir():
+        if not self.data_dir or not Path(self.data_dir).is_dir():
             return None, None
         from ...core.files.dataset import Dataset
 
         try:
-            journal = Dataset.shared(self.folder).journal
+            journal = Dataset.shared(self.data_dir).journal
             return journal.can_undo, journal.can_redo
         except (OSError, ValueError):
             return None, None
@@ -370,20 +370,20 @@ class DatasetReviewPage(QWidget):
                  self.thumbnails.shutdown()]
         return all(ended)
 
-    def show_leaks(self, folder: str, groups: list) -> None:
+    def show_leaks(self, data_dir: str, groups: list) -> None:
         """The Fine-tune page's leak check: its duplicate groups (core DuplicateGroups with their
         splits) in the Duplicates tab, with the leak banner, without running a review."""
-        if folder != self.folder:  # a report of another folder no longer applies
+        if data_dir != self.data_dir:  # a report of another folder no longer applies
             self.report = None
             self.mislabeled.model_.reset_items([])
             self.unlike.model_.reset_items([])
             self.confusion.set_confusion([], [], {})
             self.class_combo.clear()
-            self.set_folder(folder)
+            self.set_folder(data_dir)
         if not self.class_combo.count():  # Move to: the dataset's classes, no review needed
             from ...core.files.dataset import Dataset
 
-            self.class_combo.addItems(Dataset.shared(folder).class_names())
+            self.class_combo.addItems(Dataset.shared(data_dir).class_names())
         self.duplicates.set_groups(groups)
         n = len(groups)
         self._show_leak_banner(n)

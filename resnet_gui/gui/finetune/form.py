@@ -11,24 +11,17 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QStyle,
-                               QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.model.architectures import ARCH_NAMES
 from ...core.train.config import TEACHER, TrainConfig
 from ..styles import ERROR_STYLE, WARN_STYLE, plain_tooltip
 from . import starts
+from .class_table import ClassTable
 from .jobs import FolderScan
 
 IMBALANCE_WARN = 1.5  # largest / smallest class above which the form warns
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-
-
-def _count_item(n: int) -> QTableWidgetItem:
-    item = QTableWidgetItem(str(n))
-    item.setTextAlignment(_RIGHT)
-    return item
 
 
 def _note_label(style: str = "", plain: bool = True) -> QLabel:
@@ -62,28 +55,24 @@ class TrainForm(QWidget):
         self.set_running(False)
 
     def _build(self) -> None:
-        SP = QStyle.StandardPixmap
-        style = self.style()
+        data_box, options_box = self._build_photos(), self._build_options()
+        self._build_buttons()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(data_box, 1)
+        layout.addWidget(options_box)
+        self.show_scan(None)
 
-        # ---- 1. photos
+    def _build_photos(self) -> QGroupBox:
+        """1 · Photos: the folder, its classes and what the scan found."""
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("A folder with one subfolder per class")
         self.folder_edit.setClearButtonEnabled(True)
-        self.browse_button = QPushButton(style.standardIcon(SP.SP_DirOpenIcon), "Choose…")
+        self.browse_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Choose…")
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(self.browse_button)
-        self.class_table = QTableWidget(0, 4)
-        self.class_table.setHorizontalHeaderLabels(["Class", "Images", "Train", "Val"])
-        self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.class_table.verticalHeader().hide()
-        self.class_table.setTabKeyNavigation(False)
-        header = self.class_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.class_table.setMinimumHeight(110)
+        self.class_table = ClassTable()
         self.data_label = _note_label(plain=False)  # counts only; never a name
         self.warning_label = _note_label(WARN_STYLE)
         self.refusal_label = _note_label(ERROR_STYLE)
@@ -94,8 +83,10 @@ class TrainForm(QWidget):
         data_layout.addWidget(self.class_table, 1)
         for label in (self.data_label, self.warning_label, self.refusal_label):
             data_layout.addWidget(label)
+        return data_box
 
-        # ---- 2. options
+    def _build_options(self) -> QGroupBox:
+        """2 · Options: architecture, start, mode, epochs, size, validation, output; Advanced folded."""
         self.arch_combo = QComboBox()
         self.arch_combo.addItems(list(ARCH_NAMES))
         self.arch_combo.setToolTip("Bigger networks learn more but train slower (resnet18 is the fastest)")
@@ -127,7 +118,16 @@ class TrainForm(QWidget):
                              ("Train", self.mode_combo), ("Epochs", self.epochs_spin),
                              ("Image size", self.size_spin), ("Validation", self.val_spin), ("Save to", out_row)):
             form.addRow(label, field)
-        # advanced (collapsed)
+        options_box = QGroupBox("2 · Options")
+        options_layout = QVBoxLayout(options_box)
+        options_layout.addLayout(form)
+        self.start_note = _note_label()  # what the start is and why (TrainConfig.describe_start)
+        options_layout.addWidget(self.start_note)
+        self._build_advanced(options_layout)
+        return options_box
+
+    def _build_advanced(self, layout: QVBoxLayout) -> None:
+        """Batch size and learning rate, under a collapsed Advanced button."""
         self.advanced_button = QToolButton()
         self.advanced_button.setText("Advanced")
         self.advanced_button.setCheckable(True)
@@ -143,28 +143,19 @@ class TrainForm(QWidget):
         adv_form.addRow("Batch size", self.batch_spin)
         adv_form.addRow("Learning rate", self.lr_spin)
         self.advanced.setVisible(False)
-        options_box = QGroupBox("2 · Options")
-        options_layout = QVBoxLayout(options_box)
-        options_layout.addLayout(form)
-        self.start_note = _note_label()  # what the start is and why (TrainConfig.describe_start)
-        options_layout.addWidget(self.start_note)
-        options_layout.addWidget(self.advanced_button)
-        options_layout.addWidget(self.advanced)
+        layout.addWidget(self.advanced_button)
+        layout.addWidget(self.advanced)
 
-        # ---- 3. start / cancel
-        self.start_button = QPushButton(style.standardIcon(SP.SP_MediaPlay), "Start training")
+    def _build_buttons(self) -> None:
+        """3 · Start / Cancel, in a row the page places below the scrolling form."""
+        icon = self.style().standardIcon
+        self.start_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaPlay), "Start training")
         self.start_button.setDefault(True)
-        self.cancel_button = QPushButton(style.standardIcon(SP.SP_BrowserStop), "Cancel")
+        self.cancel_button = QPushButton(icon(QStyle.StandardPixmap.SP_BrowserStop), "Cancel")
         self.cancel_button.setToolTip("Stop after the current batch; the best model so far is kept")
         self.buttons = QHBoxLayout()  # the page keeps them in view, below the scrolling form
         self.buttons.addWidget(self.start_button, 1)
         self.buttons.addWidget(self.cancel_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
-        layout.addWidget(data_box, 1)
-        layout.addWidget(options_box)
-        self.show_scan(None)
 
     def _connect(self) -> None:
         self.browse_button.clicked.connect(self.choose_folder)
@@ -237,8 +228,7 @@ class TrainForm(QWidget):
 
     def class_counts(self) -> dict[str, int]:
         """Class -> images, as the table shows them."""
-        t = self.class_table
-        return {t.item(r, 0).text(): int(t.item(r, 1).text()) for r in range(t.rowCount())}
+        return self.class_table.counts()
 
     # ================================================================ dialogs
 
@@ -260,7 +250,7 @@ class TrainForm(QWidget):
 
     def _on_folder_edited(self) -> None:
         text = self.folder_edit.text().strip()
-        if text != (self.scan.path if self.scan else "") and not self._running:
+        if text != (self.scan.data_dir if self.scan else "") and not self._running:
             self.folder_chosen.emit(text)
 
     def _toggle_advanced(self, shown: bool) -> None:
@@ -342,8 +332,7 @@ class TrainForm(QWidget):
     def show_scan(self, scan: FolderScan | None) -> None:
         """The classes and counts of a scanned folder (None: none yet), or why it is refused."""
         self.scan = scan
-        t = self.class_table
-        t.setRowCount(0)
+        self.class_table.show_classes([], [])
         self.warning_label.hide()
         self.refusal_label.hide()
         if scan is not None and scan.error:
@@ -351,10 +340,7 @@ class TrainForm(QWidget):
             self.refusal_label.setText(scan.error)
             self.refusal_label.show()
         elif scan is not None:
-            t.setRowCount(len(scan.classes))
-            for r, (name, n) in enumerate(zip(scan.classes, scan.counts)):
-                t.setItem(r, 0, QTableWidgetItem(name))
-                t.setItem(r, 1, _count_item(n))
+            self.class_table.show_classes(scan.classes, scan.counts)
             split = ("validation: the folder's val/ images" if scan.split_from != "folder"
                      else "validation: a share of each class, held out at random")
             note = f"<br>{html.escape(scan.note[:1].upper() + scan.note[1:])}" if scan.note else ""
@@ -380,13 +366,7 @@ class TrainForm(QWidget):
 
     def show_split(self, event) -> None:
         """The train / val columns, from the core's DataReady."""
-        t = self.class_table
-        rows = {t.item(r, 0).text(): r for r in range(t.rowCount())}
-        for name, n_train, n_val in zip(event.classes, event.train_counts, event.val_counts):
-            r = rows.get(name)
-            if r is not None:
-                t.setItem(r, 2, _count_item(n_train))
-                t.setItem(r, 3, _count_item(n_val))
+        self.class_table.show_split(event)
 
     def _update_start_enabled(self) -> None:
         self.start_button.setEnabled(self.scan is not None and not self.scan.error and not self._running)

@@ -20,7 +20,7 @@ EMIT_INTERVAL = 0.1  # seconds between BatchProgress events (~10/s at most)
 class FolderScan:
     """What the page shows about a chosen folder before training (no image decoded)."""
 
-    path: str
+    data_dir: str
     classes: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)  # images per class (train + val folders)
     split_from: str = "folder"  # "folder": split at random; "train/val folders"
@@ -35,20 +35,20 @@ class FolderScan:
         return max(self.counts) / min(self.counts)
 
 
-def scan_folder(path: str, *, should_stop: StopFlag) -> FolderScan:
-    """List the classes and image counts of ``path``; refusals become ``error``."""
+def scan_folder(data_dir: str, *, should_stop: StopFlag) -> FolderScan:
+    """List the classes and image counts of ``data_dir``; refusals become ``error``."""
     from ...core.data.datasets import DatasetError, scan_labeled_folder
 
     try:
-        data = scan_labeled_folder(path)
+        data = scan_labeled_folder(data_dir)
     except DatasetError as exc:
-        return FolderScan(path, error=str(exc))
+        return FolderScan(data_dir, error=str(exc))
     except OSError as exc:
-        return FolderScan(path, error=f"{path}: {exc.strerror or exc}")
+        return FolderScan(data_dir, error=f"{data_dir}: {exc.strerror or exc}")
     counts = data.counts(data.train)
     if data.val is not None:
         counts = [a + b for a, b in zip(counts, data.counts(data.val))]
-    return FolderScan(path, list(data.classes), counts, data.split_from, note=data.note)
+    return FolderScan(data_dir, list(data.classes), counts, data.split_from, note=data.note)
 
 
 

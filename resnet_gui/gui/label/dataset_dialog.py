@@ -10,15 +10,15 @@ import os
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QMessageBox, QWidget
 
 
-def confirm_dataset_folder(parent: QWidget | None, folder: str) -> bool:
-    """True when ``folder`` may become the dataset: it looks like one, or the user says yes."""
+def confirm_dataset_folder(parent: QWidget | None, data_dir: str) -> bool:
+    """True when ``data_dir`` may become the dataset: it looks like one, or the user says yes."""
     from ...core.files.dataset import dataset_warnings
 
-    notes = dataset_warnings(folder)
+    notes = dataset_warnings(data_dir)
     if not notes:
         return True
     box = QMessageBox(QMessageBox.Icon.Warning, "Not a dataset?",
-                      f"{folder} does not look like a dataset (one subfolder per class):",
+                      f"{data_dir} does not look like a dataset (one subfolder per class):",
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
     box.setInformativeText("\u2022 " + "\n\u2022 ".join(notes) + "\n\nEvery subfolder would become a class. "
                            "Use it anyway?")

@@ -60,9 +60,9 @@ def edit_class(dataset, kind: str, name: str, other: str = "", *, should_stop: S
     into the dataset's hidden removed folder): one journaled, undoable batch each."""
     from ...core.files import classes
 
-    plan = {"rename": lambda: classes.plan_rename_class(dataset.root, name, other),
-            "merge": lambda: classes.plan_merge_class(dataset.root, name, other),
-            "remove": lambda: classes.plan_remove_class(dataset.root, name)}[kind]()
+    plan = {"rename": lambda: classes.plan_rename_class(dataset.data_dir, name, other),
+            "merge": lambda: classes.plan_merge_class(dataset.data_dir, name, other),
+            "remove": lambda: classes.plan_remove_class(dataset.data_dir, name)}[kind]()
     result = yield from dataset.journal.run(plan, should_stop)
     return _done(kind, result)
 

@@ -3,18 +3,19 @@
 Wiring (the main window)::
 
     from .label.page import LabelPage
-    self.label_page = LabelPage(self.settings, self)
+    self.label_page = LabelPage(self.settings, state=self.state)
     self.tabs.addTab(self.label_page, "Label")
     # on close, before the window goes: self.label_page.shutdown()
 
-It remembers ``settings.dataset``, ``label_photos`` and ``label_move``; the Classify page's
-review widgets and the Review page read the same ``settings.dataset`` (and the window passes
-on ``dataset_changed`` when the user picks another one). The dataset is a plain folder with
+It remembers ``settings.data_dir``, ``label_photos`` and ``label_move``. When the user picks
+another dataset it sets the session state's ``data_dir``, which the Classify page's photo loop
+and the Review page observe (and emits ``dataset_changed``); it observes the state's model
+(suggestions, see below). The dataset is a plain folder with
 one subfolder per class; every labeling is a journaled batch
 (``<dataset>/.resnet-gui/journal.jsonl``), so Undo/Redo (Ctrl+Z / Ctrl+Shift+Z, the buttons,
 the window's Edit menu through ``undo_action``/``redo_action``) work across restarts. A right
 click on a class renames, merges or removes it, as journaled batches too. ``set_model(weights)`` adds suggestions; ``offer_model(weights, class_names)`` does
-so only for a model trained on this dataset (the window offers each model the Classify page loads).
+so only for a model trained on this dataset (each model the Classify page loads is offered).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class LabelPage(QWidget):
         self._accept_queue: list[tuple[str, list[str]]] = []
         self._build()
         self.setAcceptDrops(True)
-        if settings.dataset:
-            self.open_dataset(settings.dataset)
+        if settings.data_dir:
+            self.open_dataset(settings.data_dir)
         if settings.label_photos:
             self.open_photos(settings.label_photos)
         else:
@@ -136,7 +137,7 @@ class LabelPage(QWidget):
     def choose_dataset(self) -> None:
         from .dataset_dialog import DatasetFolderDialog
 
-        dialog = DatasetFolderDialog(self, str(self.dataset.root) if self.dataset else str(Path.home()))
+        dialog = DatasetFolderDialog(self, str(self.dataset.data_dir) if self.dataset else str(Path.home()))
         if dialog.exec() and dialog.chosen():
             self.open_dataset(dialog.chosen())
 
@@ -145,21 +146,21 @@ class LabelPage(QWidget):
         if folder:
             self.open_photos(folder)
 
-    def open_dataset(self, folder: str) -> None:
+    def open_dataset(self, data_dir: str) -> None:
         from ...core.files.dataset import Dataset
         from ...core.files.plan import FilesError
 
         try:
-            self.dataset = Dataset.shared(folder)
+            self.dataset = Dataset.shared(data_dir)
             self.dataset.journal  # noqa: B018 - read now: a bad journal is reported here, once
         except (FilesError, OSError) as exc:
             self.dataset = None
-            self._say(f"Cannot use {folder} as a dataset: {exc}", ERROR_STYLE)
+            self._say(f"Cannot use {data_dir} as a dataset: {exc}", ERROR_STYLE)
             return
-        self.settings.dataset = folder
+        self.settings.data_dir = data_dir
         self.refresh()
-        self.state.dataset = folder  # the Classify page's photo loop and the Review page follow
-        self.dataset_changed.emit(folder)
+        self.state.data_dir = data_dir  # the Classify page's photo loop and the Review page follow
+        self.dataset_changed.emit(data_dir)
 
     def open_photos(self, folder: str) -> None:
         self.settings.label_photos = folder
@@ -187,7 +188,7 @@ class LabelPage(QWidget):
         """Classes, counts, labeled photos and Undo/Redo from the dataset and its journal."""
         if self.dataset is None:
             return
-        self.dataset_label.setText(f"Dataset: {self.dataset.root}")
+        self.dataset_label.setText(f"Dataset: {self.dataset.data_dir}")
         self.classes.set_classes([(c.name, c.count) for c in self.dataset.classes()])
         self.classes.set_none_count(self.dataset.none_count())
         journal = self.dataset.journal

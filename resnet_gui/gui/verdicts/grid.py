@@ -1,74 +1,27 @@
 """A grid of results: large thumbnails with the label and a confidence badge, and a "?"
 badge on photos that are not one of the model's classes.
 
-Wiring (the Classify page: a QStackedWidget switching between today's table and this)::
+It is a second view on the results' own model (``gui/results_model.py``), beside the Classify
+page's table: it shows that model's ``COL_GRID`` column, so the rows arrive, clear and carry
+their thumbnails once, for both views::
 
-    from ..verdicts.grid import ResultsGrid
-    self.grid = ResultsGrid(self.thumbnails, self)      # the page's Thumbnails
-    self.grid.append(predictions)                        # core Predictions, as they arrive
-    self.grid.clear()                                    # on a new run
-    self.grid.activated_path.connect(self.preview.show_path)   # whatever shows one photo
+    grid = ResultsGrid(results_panel.model)
+    grid.activated_path.connect(preview.show_path)   # whatever shows one photo
 """
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate
 
-from ..styles import plain_tooltip
-from ..thumb_cache import ThumbnailListModel
-from ..thumbnails import Thumbnails
-from ..unknown_badge import draw_badge, unknown_tooltip
+from ..results_model import COL_GRID, CONFIDENCE_ROLE, GRID_THUMB, PATH_ROLE, UNKNOWN_ROLE, ResultsModel
+from ..unknown_badge import draw_badge
 from ..widgets import icon_grid
 
-GRID_THUMB = 160
-GRID_CACHE = 400
 LOW = 0.5  # badges below this are amber
-CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
-UNKNOWN_ROLE = Qt.ItemDataRole.UserRole + 4
-
-
-class GridModel(ThumbnailListModel):
-    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
-        super().__init__(thumbnails, GRID_THUMB, GRID_CACHE, parent)
-        # self.items: core Predictions with a label
-
-    def append(self, predictions: list) -> None:
-        items = [p for p in predictions if p.ok]
-        if not items:
-            return
-        first = len(self.items)
-        self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
-        for offset, item in enumerate(items):
-            self._rows.setdefault(item.path, first + offset)
-        self.items.extend(items)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self.items, self._rows = [], {}
-        self._thumbs.clear()
-        self.endResetModel()
-
-    def row_data(self, row: int, role):
-        item = self.items[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return item.label
-        if role == Qt.ItemDataRole.SizeHintRole:
-            return QSize(GRID_THUMB + 20, GRID_THUMB + 28)
-        if role == CONFIDENCE_ROLE:
-            return item.confidence
-        if role == UNKNOWN_ROLE:
-            return bool(item.unknown)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            unknown = f"\n{unknown_tooltip(item)}" if item.unknown else ""
-            return plain_tooltip(f"{item.path}\n{item.label}: {item.confidence:.1%}{unknown}")
-        if role == Qt.ItemDataRole.UserRole:
-            return item.path
-        return None
 
 
 class BadgeDelegate(QStyledItemDelegate):
@@ -96,26 +49,25 @@ class BadgeDelegate(QStyledItemDelegate):
 class ResultsGrid(QListView):
     activated_path = Signal(str)
 
-    def __init__(self, thumbnails: Thumbnails, parent=None) -> None:
+    def __init__(self, model: ResultsModel, parent=None) -> None:
         super().__init__(parent)
-        self.grid_model = GridModel(thumbnails, self)
-        self.setModel(self.grid_model)
+        self.setModel(model)
+        self.setModelColumn(COL_GRID)
         self.setItemDelegate(BadgeDelegate(self))
         icon_grid(self, GRID_THUMB, QSize(GRID_THUMB + 26, GRID_THUMB + 34))
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.activated.connect(lambda index: self.activated_path.emit(index.data(Qt.ItemDataRole.UserRole)))
+        self.activated.connect(lambda index: self.activated_path.emit(index.data(PATH_ROLE)))
 
-    def append(self, predictions: list) -> None:
-        self.grid_model.append(predictions)
-
-    def clear(self) -> None:
-        self.grid_model.clear()
+    def current_item(self):
+        """The current cell's Prediction (None when there is none)."""
+        index = self.currentIndex()
+        return self.model().item(index.row()) if index.isValid() else None
 
     def selected_paths(self) -> list[str]:
-        return [i.data(Qt.ItemDataRole.UserRole) for i in self.selectionModel().selectedIndexes()]
+        return [i.data(PATH_ROLE) for i in self.selectionModel().selectedIndexes()]
 
     def caption(self, row: int) -> str:
-        item = self.grid_model.items[row]
+        item = self.model().item(row)
         unknown = " (? not one of the classes)" if item.unknown else ""
         return f"{os.path.basename(item.path)}: {item.label} {item.confidence:.0%}{unknown}"

@@ -29,14 +29,14 @@ class RetrainResult:
     note: str = ""  # what training left out (empty class folders)
 
 
-def add_photo(dataset_root: str, path: str, class_name: str, *, should_stop: StopFlag):
+def add_photo(data_dir: str, path: str, class_name: str, *, should_stop: StopFlag):
     """Copy one photo into ``<dataset>/<class>/`` as a journaled (undoable) batch, which makes
     the class folder when it is new (and Undo removes it again); None when its copy is there
     already."""
     from ...core.files.dataset import Dataset
 
-    dataset = Dataset.shared(dataset_root)
-    if (dataset.root / class_name).is_dir() and dataset.copy_in(class_name, path) is not None:
+    dataset = Dataset.shared(data_dir)
+    if (dataset.data_dir / class_name).is_dir() and dataset.copy_in(class_name, path) is not None:
         return None
     result = yield from dataset.journal.run(dataset.plan_label([path], class_name), should_stop)
     return result
@@ -79,7 +79,7 @@ def undo_sort(journal_path: str, *, should_stop: StopFlag):
         journal.close()
 
 
-def retrain_config(dataset_root: str, weights: str, out: str, epochs: int | None = None):
+def retrain_config(data_dir: str, weights: str, out: str, epochs: int | None = None):
     """What Retrain runs: the teacher-guided start from the current model (the same path as
     ``train`` and the Fine-tune page) when the ImageNet teacher is installed; else, as before,
     the current model fine-tuned head-only when it was trained that way (seconds, cached
@@ -88,11 +88,11 @@ def retrain_config(dataset_root: str, weights: str, out: str, epochs: int | None
     from ...core.train.config import TEACHER, TrainConfig, teacher_installed
 
     if teacher_installed():
-        return TrainConfig(data_dir=dataset_root, out=out, start=TEACHER, student=weights, epochs=epochs,
+        return TrainConfig(data_dir=data_dir, out=out, start=TEACHER, student=weights, epochs=epochs,
                            start_reason="no ImageNet ResNet weights are cached").resolve()
     training = load_model(weights).info.training or {}
     mode = (training.get("config") or {}).get("mode") or "head"
-    return TrainConfig(data_dir=dataset_root, out=out, start=weights, mode=mode,
+    return TrainConfig(data_dir=data_dir, out=out, start=weights, mode=mode,
                        epochs=epochs or (10 if mode == "head" else 5)).resolve()
 
 
@@ -104,14 +104,14 @@ class RetrainPlan:
     speed: object  # core Speed, or None when it could not be measured
 
 
-def plan_retrain(dataset_root: str, weights: str, *, should_stop: StopFlag) -> RetrainPlan:
+def plan_retrain(data_dir: str, weights: str, *, should_stop: StopFlag) -> RetrainPlan:
     """Measure a few photos and steps of what Retrain would run (seconds, in the background)."""
     from ...core.model.loading import load_model
     from ...core.train.estimate import measure_speed, sample_photos
 
-    cfg = retrain_config(dataset_root, weights, "")
+    cfg = retrain_config(data_dir, weights, "")
     try:
-        photos = sample_photos(dataset_root)
+        photos = sample_photos(data_dir)
     except ValueError:  # not trainable yet (one class, no photos): retraining says why
         return RetrainPlan(cfg, None)
     info = load_model(cfg.student or cfg.start).info
@@ -132,7 +132,7 @@ def retrain_estimate(plan: RetrainPlan, photos: int) -> str:
     return estimate_run(plan.speed, cfg.mode, epochs, photos - n_val, n_val).describe()
 
 
-def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
+def retrain(data_dir: str, weights: str, out: str, epochs: int | None = None, *, should_stop: StopFlag):
     """Retrain on the dataset (see :func:`retrain_config`); yields fine_tune's events."""
     from ...core.model.loading import load_model
     from ...core.train.config import TEACHER
@@ -141,7 +141,7 @@ def retrain(dataset_root: str, weights: str, out: str, epochs: int | None = None
 
     info = load_model(weights).info
     old = (info.training or {}).get("val_acc")
-    cfg = retrain_config(dataset_root, weights, out, epochs)
+    cfg = retrain_config(data_dir, weights, out, epochs)
     how = "teacher-guided" if cfg.start == TEACHER else cfg.mode
     done = ready = None
     for event in fine_tune(cfg, should_stop):

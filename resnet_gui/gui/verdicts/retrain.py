@@ -4,7 +4,7 @@ Wiring (the Classify page)::
 
     from ..verdicts.retrain import RetrainPanel
     self.retrain = RetrainPanel(self)
-    self.retrain.set_sources(dataset_folder, current_weights_path)   # when either changes
+    self.retrain.set_sources(data_dir, current_weights_path)   # when either changes
     self.verdict.added.connect(lambda *_: self.retrain.refresh_count())
     self.retrain.use_model.connect(self.use_model)                  # the user took the new model
     # on close: self.retrain.shutdown()
@@ -33,8 +33,8 @@ from ..widgets import ElidedLabel
 from . import jobs
 
 
-def added_since(dataset: str, weights: str) -> int:
-    """Photos the journal added to ``dataset`` after ``weights`` was written."""
+def added_since(data_dir: str, weights: str) -> int:
+    """Photos the journal added to ``data_dir`` after ``weights`` was written."""
     from ...core.files.dataset import Dataset
     from ...core.files.journal import DO
 
@@ -42,11 +42,11 @@ def added_since(dataset: str, weights: str) -> int:
         since = os.path.getmtime(weights)
     except OSError:
         return 0
-    journal = Dataset.shared(dataset).journal
+    journal = Dataset.shared(data_dir).journal
     return sum(len(b.finished) for b in journal.batches.values() if b.direction == DO and b.time > since)
 
 
-def next_free(weights: str, dataset: str) -> str:
+def next_free(weights: str, data_dir: str) -> str:
     """``<dataset>-retrained-<n>.pt`` beside the current model, or in the user's models folder when
     that is the app's shipped models (maybe read-only, and replaced by an update) or not writable."""
     from ...resources import output_folder_for
@@ -55,7 +55,7 @@ def next_free(weights: str, dataset: str) -> str:
     folder = output_folder_for(weights)
     from ...core.paths import first_free
 
-    return str(first_free(lambda n: folder / f"{Path(dataset).name or path.stem}-retrained-{n}.pt"))
+    return str(first_free(lambda n: folder / f"{Path(data_dir).name or path.stem}-retrained-{n}.pt"))
 
 
 class RetrainPanel(QWidget):
@@ -63,7 +63,7 @@ class RetrainPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.dataset = self.weights = ""
+        self.data_dir = self.weights = ""
         self.new_checkpoint = ""
         self.epochs: int | None = None  # None: the job's default (10 head-only, 5 whole network)
         self.runner = TaskRunner(self, name="retrain")
@@ -87,16 +87,16 @@ class RetrainPanel(QWidget):
         layout.addWidget(self.twin)
         self.refresh_count()
 
-    def set_sources(self, dataset: str, weights: str) -> None:
+    def set_sources(self, data_dir: str, weights: str) -> None:
         if weights != self.weights and not self.runner.busy:  # the last result was about another model
             self.take.hide()
             self._say("")
-        changed = (dataset, weights) != (self.dataset, self.weights)
-        self.dataset, self.weights = dataset, weights
+        changed = (data_dir, weights) != (self.data_dir, self.weights)
+        self.data_dir, self.weights = data_dir, weights
         if changed:
             self.plan = None
-            if dataset and weights:
-                task = self.plan_runner.start(jobs.plan_retrain, dataset, weights)
+            if data_dir and weights:
+                task = self.plan_runner.start(jobs.plan_retrain, data_dir, weights)
                 task.returned.connect(self._on_plan)
         self.refresh_count()
 
@@ -105,12 +105,12 @@ class RetrainPanel(QWidget):
         self.refresh_count()
 
     def refresh_count(self) -> None:
-        if not self.dataset:  # nothing to count, nothing to retrain on: say what to do instead
+        if not self.data_dir:  # nothing to count, nothing to retrain on: say what to do instead
             self.count.setText("choose a dataset on the Label page to retrain on your photos")
         else:
-            n = added_since(self.dataset, self.weights) if self.weights else 0
+            n = added_since(self.data_dir, self.weights) if self.weights else 0
             self.count.setText(f"{counted(n, 'photo')} added since this model was trained")
-        self.button.setEnabled(bool(self.dataset and self.weights) and not self.runner.busy)
+        self.button.setEnabled(bool(self.data_dir and self.weights) and not self.runner.busy)
         estimate = self.estimate()
         self.button.setText(f"Retrain ({estimate})" if estimate else "Retrain")
 
@@ -118,18 +118,18 @@ class RetrainPanel(QWidget):
         """"about 6 min" for the dataset as it is now; "" until measured."""
         from ...core.files.dataset import Dataset
 
-        if self.plan is None or not self.dataset:
+        if self.plan is None or not self.data_dir:
             return ""
-        return jobs.retrain_estimate(self.plan, sum(c.count for c in Dataset.shared(self.dataset).classes()))
+        return jobs.retrain_estimate(self.plan, sum(c.count for c in Dataset.shared(self.data_dir).classes()))
 
     def start(self) -> None:
-        if not (self.dataset and self.weights) or self.runner.busy:
+        if not (self.data_dir and self.weights) or self.runner.busy:
             return
         self.take.hide()
         self.button.setEnabled(False)
         if estimate := self.estimate():
             self._say(f"Retraining: {estimate}, in the background")
-        task = self.runner.start(jobs.retrain, self.dataset, self.weights, next_free(self.weights, self.dataset),
+        task = self.runner.start(jobs.retrain, self.data_dir, self.weights, next_free(self.weights, self.data_dir),
                                  self.epochs)
         task.yielded.connect(self._on_event)
         task.returned.connect(self._on_done)
@@ -160,7 +160,7 @@ class RetrainPanel(QWidget):
         self._say(f"Validation {result.new_val_acc:.1%} ({against}); new: {Path(result.checkpoint).name}, "
                   f"{result.mode} retrain{note}", box_style(OK, padding=1))
         self.take.show()
-        self.twin.start(result.checkpoint, self.dataset)  # the split jobs.retrain's run made (0.2, seed 0)
+        self.twin.start(result.checkpoint, self.data_dir)  # the split jobs.retrain's run made (0.2, seed 0)
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:
         self.progress.setStyleSheet(style)

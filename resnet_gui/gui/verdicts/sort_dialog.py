@@ -7,9 +7,9 @@ Wiring (the Classify page, after a run)::
     items = [(p.path, p.label, p.confidence, p.unknown) for p in self.results.items() if p.ok]
     SortDialog(items, self.settings, self).exec()   # or .open()
 
-It remembers the last destination under the settings key ``review/sort_destination``, and
+It remembers (in AppSettings) the last destination, ``sort_destination``, and
 whether photos marked "?" (none of the model's classes) go to ``_unknown/`` under
-``review/sort_unknown``.
+``sort_unknown``.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class SortDialog(QDialog):
         self.threshold.valueChanged.connect(self.refresh_preview)
         self.unknown_box = QCheckBox("Photos marked ? (none of the classes): _unknown/")
         self.unknown_box.setToolTip("Off: they go by their top-1 class like the others")
-        self.unknown_box.setChecked(settings.qs.value("review/sort_unknown", "true") != "false")
-        self.unknown_box.toggled.connect(lambda on: settings.qs.setValue("review/sort_unknown", "true" if on else "false"))
+        self.unknown_box.setChecked(settings.sort_unknown)
+        self.unknown_box.toggled.connect(lambda on: setattr(settings, "sort_unknown", on))
         self.unknown_box.toggled.connect(self.refresh_preview)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Folder", "Photos"])

@@ -4,7 +4,7 @@ Wiring (the Classify page), under each result's preview or in the row's context:
 
     from ..verdicts.verdict import VerdictBar
     self.verdict = VerdictBar(self)
-    self.verdict.set_dataset(dataset_folder)                  # the current dataset ('' for none)
+    self.verdict.set_dataset(data_dir)                        # the current dataset ('' for none)
     self.verdict.set_photo(prediction.path, prediction.label)  # on selection change
     self.verdict.added.connect(lambda path, cls: ...)         # e.g. bump the Retrain counter
 
@@ -31,7 +31,7 @@ class VerdictBar(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.dataset = ""
+        self.data_dir = ""
         self.path = ""
         self.predicted = ""
         self.added_to = ""  # the class the shown photo was just added to (its status line says so)
@@ -49,17 +49,17 @@ class VerdictBar(QWidget):
             layout.addWidget(w)
         self._update()
 
-    def set_dataset(self, folder: str) -> None:
+    def set_dataset(self, data_dir: str) -> None:
         from ...core.files.dataset import Dataset
 
-        self.dataset = folder
-        names = Dataset.shared(folder).class_names() if folder else []
+        self.data_dir = data_dir
+        names = Dataset.shared(data_dir).class_names() if data_dir else []
         current = self.classes.currentText()
         self.classes.clear()
         self.classes.addItems(names)
         self.classes.addItem(NONE_TEXT, NONE_FOLDER)  # photos of none of the classes: the _none folder
         self.classes.setCurrentText(current)
-        if self.added_to and (not folder or Dataset.shared(folder).copy_in(self.added_to, self.path) is None):
+        if self.added_to and (not data_dir or Dataset.shared(data_dir).copy_in(self.added_to, self.path) is None):
             self.added_to = ""  # that verdict was undone: "added to ..." no longer holds
             self.status.clear()
         self._update()
@@ -79,17 +79,17 @@ class VerdictBar(QWidget):
         return NONE_FOLDER if index >= 0 and self.classes.itemData(index) == NONE_FOLDER else text
 
     def add_to(self, class_name: str) -> None:
-        if not (self.dataset and self.path and class_name):  # queued: one runner thread, one batch at a time
+        if not (self.data_dir and self.path and class_name):  # queued: one runner thread, one batch at a time
             return
         from ...core.files.dataset import Dataset
 
-        names = Dataset.shared(self.dataset).class_names()
+        names = Dataset.shared(self.data_dir).class_names()
         # "none of these" is the dataset's _none folder, never a new class: nothing to ask
         if class_name != NONE_FOLDER and class_name not in names and not self.ask_new_class(class_name, names):
             self._say(f"not added: {class_name} is not a class of this dataset")
             return
         path = self.path
-        task = self.runner.start(jobs.add_photo, self.dataset, path, class_name, replace=False)
+        task = self.runner.start(jobs.add_photo, self.data_dir, path, class_name, replace=False)
         task.returned.connect(lambda result: self._on_added(path, class_name, result))
         task.errored.connect(lambda exc, _d: self._say(str(exc) or repr(exc), ERROR_STYLE))
 
@@ -99,7 +99,7 @@ class VerdictBar(QWidget):
 
         shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "") if names else "none yet"
         box = QMessageBox(QMessageBox.Icon.Question, "New class",
-                          f"Add a new class \u201c{class_name}\u201d to the dataset {Path(self.dataset).name}?",
+                          f"Add a new class \u201c{class_name}\u201d to the dataset {Path(self.data_dir).name}?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(f"Its classes: {shown}.")
@@ -115,7 +115,7 @@ class VerdictBar(QWidget):
             return
         self._say(f"added to {NONE_TEXT if class_name == NONE_FOLDER else class_name}")
         self.added_to = class_name if path == self.path else ""
-        self.set_dataset(self.dataset)  # a new class joins the list
+        self.set_dataset(self.data_dir)  # a new class joins the list
         self.added.emit(path, class_name)
 
     def _say(self, text: str, style: str = MUTED_STYLE) -> None:
@@ -123,10 +123,10 @@ class VerdictBar(QWidget):
         self.status.setText(text.splitlines()[0] if text else "")
 
     def _update(self) -> None:
-        ready = bool(self.dataset and self.path)
+        ready = bool(self.data_dir and self.path)
         self.correct.setEnabled(ready and bool(self.predicted))
         self.wrong.setEnabled(ready)
-        tip = "" if self.dataset else "Choose a dataset on the Label page first"
+        tip = "" if self.data_dir else "Choose a dataset on the Label page first"
         self.correct.setToolTip(tip)
         self.wrong.setToolTip(tip)
 
