@@ -30,8 +30,9 @@ def test_shipped_model_loads_with_the_five_flower_names(shipped):
     assert info.arch == "resnet18"
     assert (info.image_size, info.resize_size) == (160, 183)
     training = info.training
-    # stage 2 of two: continued from the from-scratch model (weights/README.md)
-    assert training["config"]["start"] == "default.pt" and training["config"]["augment"] == "strong"
+    # v3: taught by the ImageNet teacher, starting from the previous default (weights/README.md)
+    config = training["config"]
+    assert (config["start"], config["student"], config["augment"]) == ("teacher", "default.pt", "distil")
     assert set(training["per_class_acc"]) == set(FLOWERS)
 
 
@@ -61,7 +62,7 @@ def test_shipped_model_holds_no_absolute_paths():
     bad = [(where, text) for where, text in strings if ABSOLUTE.match(text)]
     assert bad == []
     config = checkpoint["training"]["config"]
-    assert (config["data_dir"], config["out"]) == ("photos-train", "flowers-photos-160-long.pt")
+    assert (config["data_dir"], config["out"], config["start"]) == ("photos-train", "v3.pt", "teacher")
 
 
 @pytest.mark.parametrize("text", ["/tmp/flowers-train", "~/data", "C:\\data", "c:/data", "\\\\server\\share"])
@@ -82,14 +83,15 @@ def test_shipped_model_classifies_held_out_val_photos(shipped, shared_data):
     photos = held_out(shared_data, per_class=10)
     preds = list(classify_files(Classifier(shipped, "cpu"), [p for p, _ in photos], topk=1))
     correct = [pred.topk[0][0] == truth for pred, (_, truth) in zip(preds, photos)]
-    # 50 photos the model never saw in training; its full val accuracy is in weights/README.md
-    assert sum(correct) >= 40, f"only {sum(correct)}/50 correct"
+    # 50 stretched photos the model never saw in training (38 right for v3, 40 for the previous
+    # default; its full val accuracy is in weights/README.md)
+    assert sum(correct) >= 36, f"only {sum(correct)}/50 correct"
     for name in FLOWERS:  # every class is recognised, not just the majority ones
         assert any(ok for ok, (_, truth) in zip(correct, photos) if truth == name), name
 
 
 def test_accuracy_on_every_held_out_natural_aspect_photo(shipped, shared_data):
-    """Issue 15: the 525 val rows of flowers-photos, as people take them (88.6 % measured in
+    """Issue 15: the 525 val rows of flowers-photos, as people take them (88.2 % measured in
     weights/README.md; a little slack for another CPU's rounding), every class above 80 %."""
     rows = list(csv.DictReader(open(shared_data / "flowers-224-split.csv", newline="")))
     photos = [(shared_data / "flowers-photos" / r["class"] / r["file"], r["class"]) for r in rows
@@ -97,7 +99,7 @@ def test_accuracy_on_every_held_out_natural_aspect_photo(shipped, shared_data):
     assert len(photos) == 525
     preds = list(classify_files(Classifier(shipped, "cpu"), [p for p, _ in photos], topk=1))
     right = [pred.topk[0][0] == truth for pred, (_, truth) in zip(preds, photos)]
-    assert sum(right) >= 462, f"{sum(right)}/525"  # 465 measured
+    assert sum(right) >= 460, f"{sum(right)}/525"  # 463 measured
     for name in FLOWERS:
         mine = [ok for ok, (_, truth) in zip(right, photos) if truth == name]
         assert sum(mine) / len(mine) > 0.80, name
@@ -112,3 +114,23 @@ def test_classify_without_weights_uses_the_shipped_model(shared_data, capsys):
     assert code == 0, result.err
     row = json.loads(result.out)
     assert {label for label, _ in row["topk"]} <= set(FLOWERS) and len(row["topk"]) == 5
+
+
+def test_the_shipped_model_says_natural_non_flower_photos_are_not_flowers(shipped, shared_data):
+    """Issue 22: v3 learned "none of these" from Caltech categories (outlier exposure); photos of
+    the other categories, which it never saw, are mostly flagged, flowers seldom (bench_trust.py:
+    75.6 % of 2,091 flagged, 5.9 % of the 525 val flowers)."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_trust import caltech_split
+
+    judge = caltech_split(shared_data)["judge"]
+    others = random.Random(0).sample(judge, 120)
+    flowers = [p for p, _ in held_out(shared_data, per_class=24)]
+    classifier = Classifier(shipped, "cpu")
+    assert classifier.trust is not None and not classifier.trust.uses_teacher  # no teacher at run time
+    flagged_others = sum(p.unknown for p in classify_files(classifier, others, topk=1)) / len(others)
+    flagged_flowers = sum(p.unknown for p in classify_files(classifier, flowers, topk=1)) / len(flowers)
+    assert flagged_others >= 0.6 and flagged_flowers <= 0.15, (flagged_others, flagged_flowers)
