@@ -111,8 +111,10 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
         classify.classify([str(tmp_path / "photos")])
     assert classify.results.model.rowCount() == 6 and loop.grid.model().rowCount() == 6
     assert window.sort_action.isEnabled() and loop.sort_button.isEnabled()
+    classify.results.make_current(0)
     loop.show_view(GRID)
     assert loop.grid.model() is classify.results.model  # one model, two views
+    assert loop.grid.current_item() is classify.results.model.item(0)  # the photo shown stays current
     row = next(i for i, p in enumerate(classify.result_items()) if Path(p.path).name == undone)
     loop.grid.setCurrentIndex(loop.grid.model().index(row, loop.grid.modelColumn()))
     guess = classify.result_items()[row].label
@@ -130,6 +132,7 @@ def test_label_classify_correct_retrain_sort_and_undo(qtbot, window, tmp_path, m
     assert loop.retrain.count.text().startswith("6 photos added")  # 3 + 2 labeled + 1 corrected
     loop.show_view(TABLE)
     assert classify.lists.currentWidget() is loop.results_stack and loop.results_stack.currentIndex() == TABLE
+    assert classify.results.current_item().path == str(by_name[undone]) and undone in classify.preview.title.text()
 
     # ---- retrain from the panel (teacher-guided, 1 epoch) and use the new model
     loop.retrain.epochs = 1

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QPushButton, QStackedW
                                QVBoxLayout, QWidget)
 
 from ...core.session import SessionState
+from ..results_model import COL_GRID
 from ..settings import AppSettings
 from ..styles import MUTED_STYLE
 from ..verdicts.grid import ResultsGrid
@@ -133,8 +134,17 @@ class PhotoLoop(QObject):
     # ------------------------------------------------------------ results: table or grid
 
     def show_view(self, mode: int) -> None:
-        """TABLE or GRID, in the Results tab."""
+        """TABLE or GRID, in the Results tab; the photo shown stays the current one."""
         self.view_group.button(mode).setChecked(True)
+        if mode != self.results_stack.currentIndex():
+            grid = self.results_stack.currentIndex() == GRID
+            row = self.grid.currentIndex().row() if grid else self.results.current_row()
+            if row >= 0 and mode == GRID:
+                index = self.results.model.index(row, COL_GRID)
+                self.grid.setCurrentIndex(index)
+                self.grid.scrollTo(index)
+            elif row >= 0:
+                self.results.make_current(row)
         self.results_stack.setCurrentIndex(mode)
         self.view_shown.emit()
         self.show_current()

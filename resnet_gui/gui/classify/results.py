@@ -220,6 +220,19 @@ class ResultsPanel(QWidget):
     def select_row(self, row: int) -> None:
         self.table.selectRow(row)
 
+    def current_row(self) -> int:
+        """The current photo's row in the model (not the filtered, sorted view); -1 for none."""
+        index = self.table.currentIndex()
+        return self.proxy.mapToSource(index).row() if index.isValid() else -1
+
+    def make_current(self, row: int) -> None:
+        """Make the model's ``row`` the table's current, selected, visible photo (if not filtered out)."""
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.setCurrentIndex(index)
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
+
     def current_item(self) -> Prediction | None:
         index = self.table.currentIndex()
         if not index.isValid():
