@@ -11,17 +11,9 @@ from PIL import Image
 
 from resnet_gui.core.atomic import OutputError
 from resnet_gui.core.model.checkpoint import ModelInfo, save_checkpoint
+from files_support import run_steps
 from resnet_gui.core.model.loading import load_model
 from resnet_gui.core.review.cam import check_cam_folder, explain, grad_cam, overlay, turbo, write_overlays
-
-
-def drain(generator):
-    events = []
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as stop:
-            return events, stop.value
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +113,7 @@ def test_cam_pngs_are_named_after_the_photos_and_never_overwrite(tmp_path, loade
     out = tmp_path / "cams"
     out.mkdir()
     (out / "rose.png").write_bytes(b"the user's own file")
-    events, written = drain(write_overlays(loaded, [photos[0], bad, photos[1], photos[2]], out, opacity=0.4))
+    events, written = run_steps(write_overlays(loaded, [photos[0], bad, photos[1], photos[2]], out, opacity=0.4))
     assert (out / "rose.png").read_bytes() == b"the user's own file"
     names = {src: (dst and dst.split("/")[-1]) for src, dst, _ in written}
     assert names == {str(photos[0]): "rose-2.png", str(bad): None, str(photos[1]): "rose-3.png",
@@ -140,7 +132,7 @@ def test_cam_folder_is_checked_before_any_work(tmp_path, loaded):
     with pytest.raises(OutputError, match="is a file"):
         check_cam_folder(a_file)
     with pytest.raises(OutputError):
-        drain(write_overlays(loaded, [photo(tmp_path / "p.png")], a_file))
+        run_steps(write_overlays(loaded, [photo(tmp_path / "p.png")], a_file))
     assert check_cam_folder(tmp_path / "new" / "cams").is_dir()
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from files_support import run_steps
 from resnet_gui.core.review.leakage import check_leakage
 from resnet_gui.core.train.config import TrainingError
 from resnet_gui.core.train.events import Stage
@@ -77,18 +78,10 @@ def make_folder(root: Path, plant: bool = True) -> tuple[Path, Path]:
     return root, split
 
 
-def run(gen):
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return stop.value, events
-
 
 def test_finds_the_groups_split_across_train_and_validation(tmp_path):
     folder, split = make_folder(tmp_path / "photos")
-    check, events = run(check_leakage(folder, split_csv=str(split)))
+    events, check = run_steps(check_leakage(folder, split_csv=str(split)))
     assert events and all(isinstance(e, Stage) for e in events) and events[-1].done == events[-1].total == 15
     assert check.photos == 15 and not check.skipped and check.split_from == "csv"
     found = {tuple(sorted(Path(p).name for p in g.paths)): g for g in check.leaks}
@@ -104,16 +97,16 @@ def test_finds_the_groups_split_across_train_and_validation(tmp_path):
 
 def test_a_clean_folder_has_no_leak(tmp_path):
     folder, split = make_folder(tmp_path / "photos", plant=False)
-    check, _ = run(check_leakage(folder, split_csv=str(split)))
+    _, check = run_steps(check_leakage(folder, split_csv=str(split)))
     assert check.leaks == [] and check.photos == 12
     # the random split train makes (same function, same seed) works too
-    check, _ = run(check_leakage(folder, val_split=0.34, seed=3))
+    _, check = run_steps(check_leakage(folder, val_split=0.34, seed=3))
     assert check.leaks == [] and check.photos == 12 and "seed 3" in check.split_from
 
 
 def test_cancel_returns_none(tmp_path):
     folder, split = make_folder(tmp_path / "photos")
-    check, events = run(check_leakage(folder, split_csv=str(split), should_stop=lambda: True))
+    events, check = run_steps(check_leakage(folder, split_csv=str(split), should_stop=lambda: True))
     assert check is None and events[-1].done == 0  # only the first Stage came
 
 
@@ -122,7 +115,7 @@ def test_an_unreadable_photo_is_skipped_with_a_reason(tmp_path):
     (folder / "roses" / "broken.jpg").write_bytes(b"not a jpeg at all")
     with open(split, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(["val", "roses", "broken.jpg"])
-    check, _ = run(check_leakage(folder, split_csv=str(split)))
+    _, check = run_steps(check_leakage(folder, split_csv=str(split)))
     assert [Path(p).name for p, _ in check.skipped] == ["broken.jpg"] and check.skipped[0][1]
     assert check.photos == 15 and len(check.leaks) == 2
 
@@ -131,7 +124,7 @@ def test_a_folder_train_refuses_is_refused_the_same_way(tmp_path):
     (tmp_path / "one" / "only").mkdir(parents=True)
     _pictures(1)[0].save(tmp_path / "one" / "only" / "a.jpg")
     with pytest.raises(TrainingError):
-        run(check_leakage(tmp_path / "one"))
+        run_steps(check_leakage(tmp_path / "one"))
 
 
 # ================================================================ the window
@@ -202,7 +195,7 @@ def test_the_review_page_shows_the_leaks_it_is_given(qtbot, tmp_path):
     from resnet_gui.gui.settings import AppSettings
 
     folder, split = make_folder(tmp_path / "photos")
-    check, _ = run(check_leakage(folder, split_csv=str(split)))
+    _, check = run_steps(check_leakage(folder, split_csv=str(split)))
     review = DatasetReviewPage(AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
     qtbot.addWidget(review)
     review.show()
@@ -225,6 +218,6 @@ def test_none_photos_are_checked_like_any_other(tmp_path):
     shutil.copyfile(folder / "daisy" / "d1.jpg", folder / NONE_FOLDER / "also_d1.jpg")  # a daisy in none of these
     with open(split, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(["val", NONE_FOLDER, "also_d1.jpg"])
-    check, _ = run(check_leakage(folder, split_csv=str(split)))
+    _, check = run_steps(check_leakage(folder, split_csv=str(split)))
     assert check.photos == 13
     assert [sorted(Path(p).name for p in g.paths) for g in check.leaks] == [["also_d1.jpg", "d1.jpg"]]
