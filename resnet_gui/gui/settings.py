@@ -111,7 +111,7 @@ class AppSettings:
     weights = _Text("model/weights", "The weights file last loaded ('' if none).")
     engine = _Text("model/engine", "The engine chosen ('' when none: auto).")
     data_dir = _Text("label/dataset", "The dataset (one subfolder per class) the Label page, the photo loop "
-                                     "and the Review page work on.")
+                                      "and the Review page work on.")
     label_photos = _Text("label/photos", "The folder of photos the Label page shows.")
     label_move = _Flag("label/move", "The Label page moves photos instead of copying them.")
     review_folder = _Text("review/folder", "The folder the Review page checked last.")

@@ -71,9 +71,9 @@ def _centred(pixmap: QPixmap, side: int) -> QPixmap:
 
 class ThumbnailListModel(QAbstractListModel):
     """A flat list of photos with thumbnails from a :class:`PixmapCache`: the Label page's
-    photos, the Review page's list (the results grid is a view on the results' own model). Subclasses keep ``_rows`` (path -> row)
-    and ``items`` (objects with a ``path``; or override ``path_at`` and ``row_count``), and say
-    what a row shows besides its thumbnail (``row_data``)."""
+    photos, the Review page's list (the results grid is a view on the results' own model).
+    Subclasses keep ``_rows`` (path -> row) and ``items`` (objects with a ``path``; or override
+    ``path_at`` and ``row_count``), and say what a row shows besides its thumbnail (``row_data``)."""
 
     def __init__(self, thumbnails: Thumbnails, size: int, limit: int, parent: QObject | None = None,
                  square: bool = False) -> None:

@@ -234,10 +234,8 @@ class ResultsPanel(QWidget):
             self.table.scrollTo(index)
 
     def current_item(self) -> Prediction | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.item(self.proxy.mapToSource(index).row())
+        row = self.current_row()
+        return self.model.item(row) if row >= 0 else None
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
